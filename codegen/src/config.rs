@@ -1,0 +1,178 @@
+//! The build-script API: compile model files into `OUT_DIR`, as `prost-build` does for
+//! protobuf files.
+
+use crate::emit::{self, EmitError, EmitOptions};
+use crate::load::{self, Iterations, LoadError, LoadOptions};
+use std::path::{Path, PathBuf};
+
+/// Any failure of [`Config::compile`], naming the file involved.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The model could not be loaded.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// Code could not be generated.
+    #[error("{path}: {source}")]
+    Emit {
+        /// The model file.
+        path: String,
+        /// The emitter's error.
+        source: EmitError,
+    },
+    /// Generated code could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file or directory.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// No output directory: not in a build script and none configured.
+    #[error("OUT_DIR is not set: call Config::out_dir, or run from a build script")]
+    NoOutDir,
+}
+
+/// Options for compiling model files into Rust source, for use from `build.rs`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    out_dir: Option<PathBuf>,
+    type_name: Option<String>,
+    output_name: Option<String>,
+    runtime_path: String,
+    visibility: String,
+    load: LoadOptions,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            out_dir: None,
+            type_name: None,
+            output_name: None,
+            runtime_path: "::timber_runtime".into(),
+            visibility: "pub".into(),
+            load: LoadOptions::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Defaults: output into `OUT_DIR`, the type named after the file stem (`churn.json`
+    /// -> `Churn`), the runtime reached as `::timber_runtime`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Writes into `dir` instead of `OUT_DIR`.
+    pub fn out_dir(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
+        self.out_dir = Some(dir.into());
+        self
+    }
+
+    /// Names the generated model type (default: from the file stem).
+    pub fn type_name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.type_name = Some(name.into());
+        self
+    }
+
+    /// Names the output files `<name>.rs` and `<name>/` (default: the file stem in
+    /// snake case), for several models whose files share a stem.
+    pub fn output_name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.output_name = Some(name.into());
+        self
+    }
+
+    /// The path generated code uses for the runtime crate, e.g. `::timber::runtime` when the
+    /// crate depends on `timber` rather than `timber-runtime`.
+    pub fn runtime_path(&mut self, path: impl Into<String>) -> &mut Self {
+        self.runtime_path = path.into();
+        self
+    }
+
+    /// The visibility of the generated type (default `pub`).
+    pub fn visibility(&mut self, vis: impl Into<String>) -> &mut Self {
+        self.visibility = vis.into();
+        self
+    }
+
+    /// Which trees of an early-stopped XGBoost model to use (default: up to `best_iteration`).
+    pub fn iterations(&mut self, iterations: Iterations) -> &mut Self {
+        self.load.iterations = iterations;
+        self
+    }
+
+    /// Compiles one model file. Writes `OUT_DIR/<stem>.rs` (include it with
+    /// `timber_runtime::include_model!("<stem>")`) and its chunk files under `OUT_DIR/<stem>/`,
+    /// and returns the path of the first. In a build script, also asks Cargo to rerun
+    /// when the model file changes.
+    pub fn compile(&self, model: impl AsRef<Path>) -> Result<PathBuf, Error> {
+        let model = model.as_ref();
+        let out_dir = match &self.out_dir {
+            Some(d) => d.clone(),
+            None => std::env::var_os("OUT_DIR")
+                .map(PathBuf::from)
+                .ok_or(Error::NoOutDir)?,
+        };
+        if std::env::var_os("CARGO_MANIFEST_DIR").is_some() && std::env::var_os("OUT_DIR").is_some()
+        {
+            println!("cargo:rerun-if-changed={}", model.display());
+        }
+        let forest = load::load_file(model, &self.load)?;
+        let stem = model
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let file_stem = self
+            .output_name
+            .clone()
+            .unwrap_or_else(|| crate::snake_name_for(&stem));
+        let options = EmitOptions {
+            type_name: self
+                .type_name
+                .clone()
+                .unwrap_or_else(|| crate::type_name_for(&stem)),
+            runtime_path: self.runtime_path.clone(),
+            visibility: self.visibility.clone(),
+        };
+        let path = model.display().to_string();
+        let emitted = emit::emit(&forest, &options).map_err(|source| Error::Emit {
+            path: path.clone(),
+            source,
+        })?;
+        let files = emit::render_files(&emitted, &file_stem)
+            .map_err(|source| Error::Emit { path, source })?;
+        let root = out_dir.join(format!("{file_stem}.rs"));
+        write_files(&out_dir, &root, files)?;
+        Ok(root)
+    }
+}
+
+/// Writes rendered files: the first to `root`, the rest relative to `dir`. Files whose
+/// content is unchanged are left alone so Cargo does not rebuild needlessly.
+pub(crate) fn write_files(
+    dir: &Path,
+    root: &Path,
+    files: Vec<(String, String)>,
+) -> Result<(), Error> {
+    for (i, (rel, text)) in files.into_iter().enumerate() {
+        let path = if i == 0 {
+            root.to_path_buf()
+        } else {
+            dir.join(rel)
+        };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| Error::Write {
+                path: parent.display().to_string(),
+                source,
+            })?;
+        }
+        if std::fs::read_to_string(&path).is_ok_and(|old| old == text) {
+            continue;
+        }
+        std::fs::write(&path, text).map_err(|source| Error::Write {
+            path: path.display().to_string(),
+            source,
+        })?;
+    }
+    Ok(())
+}

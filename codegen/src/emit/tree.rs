@@ -1,0 +1,204 @@
+//! One tree as nested `if`/`else`.
+//!
+//! Each split becomes one comparison whose NaN behaviour routes a missing value to the
+//! node's default side with no extra test: `x < t` is false for NaN, so a default-right
+//! node tests `x < t` (left when true) and a default-left node tests `x >= t` (right when
+//! true). Subtrees deeper than [`DEPTH_PER_FN`] below a function's root are moved into
+//! functions of their own, so neither the generator nor rustc recurses without bound on a
+//! degenerate (chain-shaped) tree.
+
+use super::Ctx;
+use crate::ir::{Comparison, Leaf, Node, Side, Split, Test, Tree};
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::quote;
+
+/// Levels of nesting per generated function.
+pub const DEPTH_PER_FN: usize = 32;
+
+/// What a tree's functions return: a scalar leaf value, or nothing (vector leaves add into
+/// the margins directly).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Scalar,
+    Vector,
+}
+
+/// The shape of a tree's leaves.
+pub fn shape(tree: &Tree) -> Shape {
+    if tree
+        .nodes
+        .iter()
+        .any(|n| matches!(n, Node::Leaf(Leaf::Vector(_))))
+    {
+        Shape::Vector
+    } else {
+        Shape::Scalar
+    }
+}
+
+/// The name of the function that scores tree `t` from `node`.
+pub fn fn_name(t: usize, node: usize) -> Ident {
+    let name = if node == 0 {
+        format!("tree_{t}")
+    } else {
+        format!("tree_{t}_node_{node}")
+    };
+    Ident::new(&name, Span::call_site())
+}
+
+/// All functions for tree `t`: the root function and any outlined deep subtrees.
+pub fn tree_fns(ctx: &Ctx, t: usize, tree: &Tree) -> TokenStream {
+    let shape = shape(tree);
+    let mut pending = vec![0usize];
+    let mut fns = Vec::new();
+    while let Some(root) = pending.pop() {
+        let body = node_expr(ctx, t, tree, root, 0, shape, &mut pending);
+        let name = fn_name(t, root);
+        let (fty, nf, ng) = (&ctx.fty, ctx.nf, ctx.ng);
+        fns.push(match shape {
+            Shape::Scalar => quote! {
+                #[inline]
+                fn #name(x: &[#fty; #nf]) -> #fty { #body }
+            },
+            Shape::Vector => quote! {
+                #[inline]
+                fn #name(x: &[#fty; #nf], m: &mut [#fty; #ng]) { #body }
+            },
+        });
+    }
+    quote! { #(#fns)* }
+}
+
+fn node_expr(
+    ctx: &Ctx,
+    t: usize,
+    tree: &Tree,
+    n: usize,
+    depth: usize,
+    shape: Shape,
+    pending: &mut Vec<usize>,
+) -> TokenStream {
+    if depth >= DEPTH_PER_FN && matches!(tree.nodes[n], Node::Split(_)) {
+        pending.push(n);
+        let name = fn_name(t, n);
+        return match shape {
+            Shape::Scalar => quote!(#name(x)),
+            Shape::Vector => quote!(#name(x, m)),
+        };
+    }
+    match &tree.nodes[n] {
+        Node::Leaf(Leaf::Scalar(v)) => ctx.float(*v),
+        Node::Leaf(Leaf::Vector(vs)) => {
+            let adds = vs.iter().enumerate().map(|(g, v)| {
+                let lit = ctx.float(*v);
+                quote!(m[#g] += #lit;)
+            });
+            quote!({ #(#adds)* })
+        }
+        Node::Split(s) => {
+            let (cond, then_side, else_side) = match condition(ctx, s) {
+                Decision::Test(c, a, b) => (c, a, b),
+                Decision::Always(side) => {
+                    return node_expr(ctx, t, tree, s.child(side), depth + 1, shape, pending)
+                }
+            };
+            let then_e = node_expr(ctx, t, tree, s.child(then_side), depth + 1, shape, pending);
+            let else_e = node_expr(ctx, t, tree, s.child(else_side), depth + 1, shape, pending);
+            quote!(if #cond { #then_e } else { #else_e })
+        }
+    }
+}
+
+enum Decision {
+    /// `if cond { first } else { second }`.
+    Test(TokenStream, Side, Side),
+    /// The split cannot send any input the other way.
+    Always(Side),
+}
+
+fn other(side: Side) -> Side {
+    match side {
+        Side::Left => Side::Right,
+        Side::Right => Side::Left,
+    }
+}
+
+fn condition(ctx: &Ctx, s: &Split) -> Decision {
+    let f = s.feature;
+    let x = quote!(x[#f]);
+    let default = if s.default_left {
+        Side::Left
+    } else {
+        Side::Right
+    };
+    match &s.test {
+        Test::Numerical {
+            threshold,
+            comparison,
+        } => {
+            let t = ctx.float(*threshold);
+            // The comparison that is false for NaN must lead to the default side.
+            match (comparison, default) {
+                (Comparison::Less, Side::Right) => {
+                    Decision::Test(quote!(#x < #t), Side::Left, Side::Right)
+                }
+                (Comparison::Less, Side::Left) => {
+                    Decision::Test(quote!(#x >= #t), Side::Right, Side::Left)
+                }
+                (Comparison::LessOrEqual, Side::Right) => {
+                    Decision::Test(quote!(#x <= #t), Side::Left, Side::Right)
+                }
+                (Comparison::LessOrEqual, Side::Left) => {
+                    Decision::Test(quote!(#x > #t), Side::Right, Side::Left)
+                }
+            }
+        }
+        Test::Categorical {
+            categories,
+            set_side,
+        } => {
+            let away = other(*set_side);
+            // NaN has no valid code, so it already goes `away`; test it only when its default
+            // is the set's side.
+            let nan_to_set = default == *set_side;
+            if categories.is_empty() {
+                return if nan_to_set {
+                    Decision::Test(quote!(#x.is_nan()), *set_side, away)
+                } else {
+                    Decision::Always(away)
+                };
+            }
+            let pattern = ranges(categories);
+            let rt = &ctx.rt;
+            let member = quote!(matches!(#rt::category::code(#x), #pattern));
+            let cond = if nan_to_set {
+                quote!(#x.is_nan() || #member)
+            } else {
+                member
+            };
+            Decision::Test(cond, *set_side, away)
+        }
+    }
+}
+
+/// A match pattern for a sorted set of codes, consecutive runs as ranges: `1 | 3..=5`.
+fn ranges(codes: &[u32]) -> TokenStream {
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < codes.len() {
+        let start = codes[i];
+        let mut end = start;
+        while i + 1 < codes.len() && codes[i + 1] == end + 1 {
+            i += 1;
+            end = codes[i];
+        }
+        let (a, b) = (Literal::u32_unsuffixed(start), Literal::u32_unsuffixed(end));
+        parts.push(if start == end {
+            quote!(#a)
+        } else {
+            quote!(#a..=#b)
+        });
+        i += 1;
+    }
+    quote!(#(#parts)|*)
+}

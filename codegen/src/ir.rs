@@ -1,0 +1,465 @@
+//! The forest IR: one validated representation of a tree ensemble, whatever file it came from.
+//!
+//! Frontends build a [`Forest`] with [`Forest::new`], which checks the structure (child
+//! indices in range, every node reachable exactly once from its tree's root, feature
+//! indices in range, output groups in range) and returns an [`IrError`] naming the tree and
+//! node rather than panicking. Passes, the interpreter and the emitters may then rely on it.
+//!
+//! All numbers are stored as `f64`; a model whose [`Precision`] is `F32` holds only values
+//! exactly representable in `f32`, so no value changes when the emitter narrows it.
+
+use std::fmt;
+use timber_runtime::category::CATEGORY_LIMIT;
+
+/// The floating-point precision a model scores in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    /// Inputs rounded to `f32`, `f32` thresholds and sums (XGBoost).
+    F32,
+    /// Everything in `f64` (LightGBM).
+    F64,
+}
+
+impl fmt::Display for Precision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Precision::F32 => "f32",
+            Precision::F64 => "f64",
+        })
+    }
+}
+
+/// Numerical or categorical input, with the categories' labels when the model records them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FeatureKind {
+    /// A number compared against thresholds.
+    Numerical,
+    /// An integer code; `labels[code]` is the category's name when known.
+    Categorical {
+        /// Training categories in code order (may be empty).
+        labels: Vec<String>,
+    },
+}
+
+/// One input feature.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Feature {
+    /// The name from the model file, or `f{index}`.
+    pub name: String,
+    /// Numerical or categorical.
+    pub kind: FeatureKind,
+}
+
+/// How a numerical split compares the input with its threshold; true goes left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    /// `x < threshold` (XGBoost).
+    Less,
+    /// `x <= threshold` (LightGBM, scikit-learn).
+    LessOrEqual,
+}
+
+/// Which child of a split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The left child.
+    Left,
+    /// The right child.
+    Right,
+}
+
+/// The test at an internal node.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Test {
+    /// `x <cmp> threshold` goes left.
+    Numerical {
+        /// The threshold.
+        threshold: f64,
+        /// `<` or `<=`.
+        comparison: Comparison,
+    },
+    /// Membership of the integer category code in a set.
+    ///
+    /// A valid code (a non-negative value below 2^24, truncated to an integer) in
+    /// `categories` goes to `set_side`; any other non-missing value goes the other way.
+    Categorical {
+        /// Sorted, deduplicated category codes.
+        categories: Vec<u32>,
+        /// Where members of the set go: right in XGBoost, left in LightGBM.
+        set_side: Side,
+    },
+}
+
+/// An internal node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Split {
+    /// The feature tested.
+    pub feature: usize,
+    /// The test.
+    pub test: Test,
+    /// Index of the left child in the tree's node list.
+    pub left: usize,
+    /// Index of the right child.
+    pub right: usize,
+    /// Where a missing (NaN) input goes.
+    pub default_left: bool,
+}
+
+impl Split {
+    /// The child on `side`.
+    pub fn child(&self, side: Side) -> usize {
+        match side {
+            Side::Left => self.left,
+            Side::Right => self.right,
+        }
+    }
+}
+
+/// A leaf's contribution to the margins.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Leaf {
+    /// Added to the tree's output group.
+    Scalar(f64),
+    /// One value per output group, added to each (multi-output trees).
+    Vector(Vec<f64>),
+}
+
+/// A tree node.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    /// A test with two children.
+    Split(Split),
+    /// A terminal value.
+    Leaf(Leaf),
+}
+
+/// One tree; node 0 is the root.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tree {
+    /// The nodes; children are indices into this list.
+    pub nodes: Vec<Node>,
+    /// The output group a scalar leaf adds to.
+    pub group: usize,
+    /// A factor applied to every leaf (dart's `weight_drop`): the margin gets `leaf * weight`.
+    pub weight: Option<f64>,
+}
+
+/// The transform from margins to predictions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transform {
+    /// Predictions are the margins.
+    Identity,
+    /// XGBoost's `1 / (1 + exp(-m))`, per output, in `f32`.
+    Sigmoid,
+    /// XGBoost's softmax over the output groups.
+    Softmax,
+    /// The index of the largest margin, as one output (`multi:softmax`).
+    ArgMax,
+    /// `exp(m)` per output, in `f32` (`expf`).
+    Exp,
+    /// `exp(m)` per output computed in `f64` and rounded to `f32` (XGBoost's survival:aft).
+    ExpF64,
+    /// 1 if the margin is positive, else 0 (`binary:hinge`).
+    Hinge,
+}
+
+impl Transform {
+    /// A short lowercase name, for metadata.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transform::Identity => "identity",
+            Transform::Sigmoid => "sigmoid",
+            Transform::Softmax => "softmax",
+            Transform::ArgMax => "argmax",
+            Transform::Exp => "exp",
+            Transform::ExpF64 => "exp (f64)",
+            Transform::Hinge => "hinge",
+        }
+    }
+
+    /// Outputs per row for a model with `groups` margins.
+    pub fn num_outputs(self, groups: usize) -> usize {
+        match self {
+            Transform::ArgMax => 1,
+            _ => groups,
+        }
+    }
+}
+
+/// Where a forest came from, for generated headers and `inspect`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Origin {
+    /// The file as given by the user.
+    pub path: String,
+    /// SHA-256 of the file's bytes, lowercase hex.
+    pub sha256: String,
+    /// The format, e.g. `xgboost-json`.
+    pub format: String,
+}
+
+/// A validated tree ensemble.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Forest {
+    /// Input features in model order.
+    pub features: Vec<Feature>,
+    /// Trees in the order the library adds them.
+    pub trees: Vec<Tree>,
+    /// The margin each output group starts from.
+    pub base_margin: Vec<f64>,
+    /// The transform from margins to predictions.
+    pub transform: Transform,
+    /// The training objective's name, e.g. `binary:logistic`.
+    pub objective: String,
+    /// The arithmetic precision.
+    pub precision: Precision,
+    /// Whether the model records feature names (else they are `f{index}`).
+    pub has_feature_names: bool,
+    /// Where it came from.
+    pub origin: Origin,
+}
+
+/// A structural problem in a model, naming where it is.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum IrError {
+    /// A node refers to a child that does not exist.
+    #[error(
+        "tree {tree}, node {node}: child index {child} is out of range (the tree has {len} nodes)"
+    )]
+    ChildOutOfRange {
+        /// The tree.
+        tree: usize,
+        /// The node.
+        node: usize,
+        /// The bad child index.
+        child: usize,
+        /// Nodes in the tree.
+        len: usize,
+    },
+    /// A node is reached twice from the root: a cycle or a shared child.
+    #[error("tree {tree}, node {node}: reached twice from the root (a cycle or a shared child)")]
+    NotATree {
+        /// The tree.
+        tree: usize,
+        /// The node reached twice.
+        node: usize,
+    },
+    /// A node cannot be reached from the root.
+    #[error("tree {tree}, node {node}: unreachable from the root")]
+    Unreachable {
+        /// The tree.
+        tree: usize,
+        /// The node.
+        node: usize,
+    },
+    /// A split tests a feature the model does not have.
+    #[error("tree {tree}, node {node}: feature index {feature} is out of range (the model has {num_features} features)")]
+    FeatureOutOfRange {
+        /// The tree.
+        tree: usize,
+        /// The node.
+        node: usize,
+        /// The bad feature index.
+        feature: usize,
+        /// Features in the model.
+        num_features: usize,
+    },
+    /// Anything else, described in words.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Forest {
+    /// Checks a forest's structure and returns it, or the first problem found.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        features: Vec<Feature>,
+        trees: Vec<Tree>,
+        base_margin: Vec<f64>,
+        transform: Transform,
+        objective: String,
+        precision: Precision,
+        has_feature_names: bool,
+        origin: Origin,
+    ) -> Result<Forest, IrError> {
+        let forest = Forest {
+            features,
+            trees,
+            base_margin,
+            transform,
+            objective,
+            precision,
+            has_feature_names,
+            origin,
+        };
+        forest.validate()?;
+        Ok(forest)
+    }
+
+    /// Number of output groups (margins per row).
+    pub fn num_groups(&self) -> usize {
+        self.base_margin.len()
+    }
+
+    /// Number of predictions per row.
+    pub fn num_outputs(&self) -> usize {
+        self.transform.num_outputs(self.num_groups())
+    }
+
+    /// Number of input features.
+    pub fn num_features(&self) -> usize {
+        self.features.len()
+    }
+
+    /// Total number of nodes.
+    pub fn num_nodes(&self) -> usize {
+        self.trees.iter().map(|t| t.nodes.len()).sum()
+    }
+
+    /// Depth of the deepest tree.
+    pub fn max_depth(&self) -> usize {
+        self.trees.iter().map(Tree::depth).max().unwrap_or(0)
+    }
+
+    fn validate(&self) -> Result<(), IrError> {
+        let groups = self.num_groups();
+        if groups == 0 {
+            return Err(IrError::Invalid("the model has no output group".into()));
+        }
+        if self.transform == Transform::Softmax && groups < 2 {
+            return Err(IrError::Invalid(
+                "softmax needs at least two output groups".into(),
+            ));
+        }
+        let check = |v: f64, what: &str| -> Result<(), IrError> {
+            if !v.is_finite() {
+                return Err(IrError::Invalid(format!(
+                    "{what} is not a finite number ({v})"
+                )));
+            }
+            if self.precision == Precision::F32 && f64::from(v as f32) != v {
+                return Err(IrError::Invalid(format!(
+                    "{what} ({v}) is not an f32 value"
+                )));
+            }
+            Ok(())
+        };
+        for (g, &m) in self.base_margin.iter().enumerate() {
+            check(m, &format!("base margin of output {g}"))?;
+        }
+        for (t, tree) in self.trees.iter().enumerate() {
+            if tree.group >= groups {
+                return Err(IrError::Invalid(format!(
+                    "tree {t}: output group {} is out of range (the model has {groups})",
+                    tree.group
+                )));
+            }
+            if let Some(w) = tree.weight {
+                check(w, &format!("tree {t}: weight"))?;
+            }
+            tree.validate(t, self.features.len(), groups, &check)?;
+        }
+        Ok(())
+    }
+}
+
+impl Tree {
+    /// Depth of the tree: the longest root-to-leaf path counted in edges.
+    pub fn depth(&self) -> usize {
+        let mut max = 0;
+        let mut stack = vec![(0usize, 0usize)];
+        while let Some((n, d)) = stack.pop() {
+            max = max.max(d);
+            if let Some(Node::Split(s)) = self.nodes.get(n) {
+                stack.push((s.left, d + 1));
+                stack.push((s.right, d + 1));
+            }
+        }
+        max
+    }
+
+    fn validate(
+        &self,
+        t: usize,
+        num_features: usize,
+        groups: usize,
+        check: &dyn Fn(f64, &str) -> Result<(), IrError>,
+    ) -> Result<(), IrError> {
+        let len = self.nodes.len();
+        if len == 0 {
+            return Err(IrError::Invalid(format!("tree {t} has no nodes")));
+        }
+        // Iterative walk: a 10,000-level chain must not overflow the stack.
+        let mut seen = vec![false; len];
+        let mut stack = vec![0usize];
+        seen[0] = true;
+        while let Some(n) = stack.pop() {
+            match &self.nodes[n] {
+                Node::Leaf(Leaf::Scalar(v)) => {
+                    check(*v, &format!("tree {t}, node {n}: leaf value"))?
+                }
+                Node::Leaf(Leaf::Vector(vs)) => {
+                    if vs.len() != groups {
+                        return Err(IrError::Invalid(format!(
+                            "tree {t}, node {n}: leaf has {} values but the model has {groups} outputs",
+                            vs.len()
+                        )));
+                    }
+                    for v in vs {
+                        check(*v, &format!("tree {t}, node {n}: leaf value"))?;
+                    }
+                }
+                Node::Split(s) => {
+                    if s.feature >= num_features {
+                        return Err(IrError::FeatureOutOfRange {
+                            tree: t,
+                            node: n,
+                            feature: s.feature,
+                            num_features,
+                        });
+                    }
+                    match &s.test {
+                        Test::Numerical { threshold, .. } => {
+                            check(*threshold, &format!("tree {t}, node {n}: threshold"))?
+                        }
+                        Test::Categorical { categories, .. } => {
+                            if categories.windows(2).any(|w| w[0] >= w[1]) {
+                                return Err(IrError::Invalid(format!(
+                                    "tree {t}, node {n}: category set is not sorted and unique"
+                                )));
+                            }
+                            if let Some(c) =
+                                categories.iter().find(|&&c| f64::from(c) >= CATEGORY_LIMIT)
+                            {
+                                return Err(IrError::Invalid(format!(
+                                    "tree {t}, node {n}: category {c} is out of range (codes are below 2^24)"
+                                )));
+                            }
+                        }
+                    }
+                    for child in [s.left, s.right] {
+                        if child >= len {
+                            return Err(IrError::ChildOutOfRange {
+                                tree: t,
+                                node: n,
+                                child,
+                                len,
+                            });
+                        }
+                        if seen[child] {
+                            return Err(IrError::NotATree {
+                                tree: t,
+                                node: child,
+                            });
+                        }
+                        seen[child] = true;
+                        stack.push(child);
+                    }
+                }
+            }
+        }
+        if let Some(node) = seen.iter().position(|s| !s) {
+            return Err(IrError::Unreachable { tree: t, node });
+        }
+        Ok(())
+    }
+}

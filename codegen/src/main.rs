@@ -1,0 +1,150 @@
+//! `timber`: compile, score and inspect tree-ensemble models from the command line.
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use timber_codegen::interp::Interpreter;
+use timber_codegen::{load_file, package_name, write_crate, CrateOptions, Iterations, LoadOptions};
+use timber_runtime::scorer::{self, PredictArgs};
+use timber_runtime::Model;
+
+#[derive(Parser)]
+#[command(
+    name = "timber",
+    version,
+    about = "Compile trained tree ensembles into native Rust"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write a standalone crate (model library + scorer binary) for a model file.
+    Compile {
+        /// The model file (XGBoost JSON).
+        model: PathBuf,
+        /// Directory to write the crate into.
+        #[arg(long)]
+        out: PathBuf,
+        /// Package and binary name (default: the model file's stem).
+        #[arg(long)]
+        name: Option<String>,
+        /// Path of the timber-runtime crate the generated crate depends on
+        /// (default: the runtime beside this compiler's sources).
+        #[arg(long)]
+        runtime: Option<PathBuf>,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
+    /// Score a CSV file with the reference interpreter.
+    Predict {
+        /// The model file.
+        model: PathBuf,
+        #[command(flatten)]
+        args: PredictArgs,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
+    /// Describe a model: format, objective, trees, depth, nodes, features, outputs.
+    Inspect {
+        /// The model file.
+        model: PathBuf,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
+}
+
+#[derive(Args)]
+struct LoadArgs {
+    /// Score every tree, ignoring an early-stopped model's `best_iteration`.
+    #[arg(long)]
+    all_trees: bool,
+}
+
+impl LoadArgs {
+    fn options(&self, margin_only: bool) -> LoadOptions {
+        LoadOptions {
+            iterations: if self.all_trees {
+                Iterations::All
+            } else {
+                Iterations::Best
+            },
+            margin_only,
+        }
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Compile {
+            model,
+            out,
+            name,
+            runtime,
+            load,
+        } => {
+            let forest = load_file(&model, &load.options(false))?;
+            let stem = model
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let name = package_name(name.as_deref().unwrap_or(&stem));
+            let runtime_dir = match runtime {
+                Some(p) => Some(
+                    std::path::absolute(&p)
+                        .with_context(|| format!("bad --runtime {}", p.display()))?,
+                ),
+                None => default_runtime_dir(),
+            };
+            let type_name = write_crate(
+                &forest,
+                &out,
+                &CrateOptions {
+                    name: name.clone(),
+                    runtime_dir,
+                },
+            )?;
+            eprintln!(
+                "wrote crate `{name}` (model type `{type_name}`: {} trees, {} features) to {}\n\
+                 score with: cd {} && cargo run --release -- predict --input ROWS.csv",
+                forest.trees.len(),
+                forest.num_features(),
+                out.display(),
+                out.display()
+            );
+            Ok(())
+        }
+        Command::Predict { model, args, load } => {
+            let forest = load_file(&model, &load.options(args.margin))?;
+            let interp = Interpreter::new(forest)?;
+            scorer::predict(&interp, &args)
+        }
+        Command::Inspect { model, load } => {
+            let forest = load_file(&model, &load.options(false))?;
+            let interp = Interpreter::new(forest)?;
+            print!("{}", scorer::describe(interp.info()));
+            Ok(())
+        }
+    }
+}
+
+/// The runtime crate beside this compiler's own sources, when it is there (a source
+/// checkout); otherwise the generated crate depends on the published runtime.
+fn default_runtime_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../runtime");
+    dir.join("Cargo.toml")
+        .is_file()
+        .then(|| dir.canonicalize().unwrap_or(dir))
+}

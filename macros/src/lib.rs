@@ -1,0 +1,74 @@
+//! `timber::model!`: compiles a model file into Rust while the crate builds.
+//!
+//! ```ignore
+//! timber::model!(pub Churn, "models/churn.json");
+//! ```
+//!
+//! The path is relative to the crate's `CARGO_MANIFEST_DIR`. The expansion includes the
+//! model file with `include_bytes!`, so Cargo rebuilds when the file changes. All the work
+//! is done by `timber-codegen`; this crate only parses the invocation.
+
+use proc_macro::TokenStream;
+use proc_macro2::Span;
+use quote::quote;
+use std::path::PathBuf;
+use syn::parse::{Parse, ParseStream};
+use syn::{Ident, LitStr, Token, Visibility};
+
+struct Invocation {
+    vis: Visibility,
+    name: Ident,
+    path: LitStr,
+}
+
+impl Parse for Invocation {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let vis = input.parse()?;
+        let name = input.parse()?;
+        input.parse::<Token![,]>()?;
+        let path = input.parse()?;
+        let _ = input.parse::<Option<Token![,]>>()?;
+        Ok(Invocation { vis, name, path })
+    }
+}
+
+/// `model!(VIS NAME, "PATH")`: defines the unit struct `NAME` implementing
+/// `timber::Model` for the model file at `PATH` (relative to `CARGO_MANIFEST_DIR`).
+#[proc_macro]
+pub fn model(input: TokenStream) -> TokenStream {
+    let inv = syn::parse_macro_input!(input as Invocation);
+    match expand(&inv) {
+        Ok(tokens) => tokens.into(),
+        Err(message) => syn::Error::new(inv.path.span(), message)
+            .to_compile_error()
+            .into(),
+    }
+}
+
+fn expand(inv: &Invocation) -> Result<proc_macro2::TokenStream, String> {
+    let rel = inv.path.value();
+    let base = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let full = base.join(&rel);
+    let bytes =
+        std::fs::read(&full).map_err(|e| format!("timber: cannot read {}: {e}", full.display()))?;
+    let forest =
+        timber_codegen::load::load_bytes(&bytes, &rel, &timber_codegen::LoadOptions::default())
+            .map_err(|e| format!("timber: {e}"))?;
+    let vis = &inv.vis;
+    let options = timber_codegen::emit::EmitOptions {
+        type_name: inv.name.to_string(),
+        runtime_path: "::timber::runtime".into(),
+        visibility: quote!(#vis).to_string(),
+    };
+    let emitted =
+        timber_codegen::emit::emit(&forest, &options).map_err(|e| format!("timber: {e}"))?;
+    let body = timber_codegen::emit::inline_tokens(&emitted);
+    let full_str = LitStr::new(&full.to_string_lossy(), Span::call_site());
+    Ok(quote! {
+        // Makes Cargo rebuild this crate when the model file changes.
+        const _: &[u8] = include_bytes!(#full_str);
+        #body
+    })
+}

@@ -1,0 +1,769 @@
+#!/usr/bin/env python3
+"""Generate the XGBoost test fixtures under models/.
+
+Regenerate everything (from the repository root):
+
+    scripts/fixtures-venv.sh && .venv-fixtures/bin/python models/make_fixtures.py
+
+Optional arguments: fixture names to (re)generate only those, e.g. `... make_fixtures.py tiny_reg dart`.
+
+The main run uses XGBoost 3.2.0 (.venv-fixtures). The xgb2_* fixtures are produced by
+re-invoking this same file with the XGBoost 2.1.4 interpreter (.venv-fixtures-xgb2):
+`make_fixtures.py --xgb2-child OUTDIR` (that mode needs only numpy + xgboost).
+
+Each fixture directory models/NAME/ holds:
+  model.json            Booster.save_model / XGBModel.save_model output
+  input.csv             header (feature names, or f0..fN-1) + rows; each cell repr(float64) of
+                        the value passed to XGBoost, empty cell = missing (NaN)
+  expected.csv          XGBoost's transformed prediction, shortest round-trip float32 text
+  expected_margin.csv   XGBoost's prediction with output_margin=True
+  meta.json             xgboost_version, objective, api, iteration_range, num_rows, description
+Some fixtures have extra files (see models/README.md).
+
+All reference outputs come from XGBoost itself; nothing is recomputed in numpy.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zlib
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+XGB2_PYTHON = os.path.join(ROOT, ".venv-fixtures-xgb2", "bin", "python")
+
+import xgboost as xgb  # noqa: E402
+
+NTHREAD = 1
+
+# --------------------------------------------------------------------------------------
+# formatting / writing helpers (numpy + xgboost only: also used by the xgb2 child)
+# --------------------------------------------------------------------------------------
+
+
+def fmt_in(v):
+    v = float(v)
+    if np.isnan(v):
+        return ""
+    return repr(v)
+
+
+def fmt_out(v):
+    f = np.float32(v)
+    if not np.isfinite(f):
+        raise ValueError(f"non-finite prediction {v!r}")
+    return np.format_float_positional(f, unique=True, trim="-")
+
+
+def write_rows(path, header, rows, fmt):
+    with open(path, "w", newline="\n") as fh:
+        if header is not None:
+            fh.write(",".join(header) + "\n")
+        for r in rows:
+            fh.write(",".join(fmt(v) for v in r) + "\n")
+
+
+def as_2d(a):
+    a = np.asarray(a)
+    if a.ndim == 1:
+        a = a[:, None]
+    assert a.ndim == 2, a.shape
+    return a
+
+
+def check_f32(a, what):
+    a = np.asarray(a)
+    assert a.dtype == np.float32, f"{what}: expected float32 from XGBoost, got {a.dtype}"
+    return a
+
+
+def write_fixture(name, outdir, model_saver, header, X, pred, margin, meta, extra=None):
+    """X: float64 array in the column order of `header` (as written to input.csv)."""
+    d = os.path.join(outdir, name)
+    if os.path.isdir(d):
+        shutil.rmtree(d)
+    os.makedirs(d)
+    model_saver(os.path.join(d, "model.json"))
+    X = np.asarray(X, dtype=np.float64)
+    pred = as_2d(check_f32(pred, name + " pred"))
+    margin = as_2d(check_f32(margin, name + " margin"))
+    assert X.shape[0] == pred.shape[0] == margin.shape[0]
+    assert len(header) == X.shape[1]
+    assert np.isfinite(X[~np.isnan(X)]).all()
+    write_rows(os.path.join(d, "input.csv"), header, X, fmt_in)
+    write_rows(os.path.join(d, "expected.csv"), None, pred, fmt_out)
+    write_rows(os.path.join(d, "expected_margin.csv"), None, margin, fmt_out)
+    meta = dict(meta)
+    meta.setdefault("xgboost_version", xgb.__version__)
+    meta.setdefault("iteration_range", "all")
+    meta["num_rows"] = int(X.shape[0])
+    with open(os.path.join(d, "model.json")) as fh:
+        mj = json.load(fh)
+    meta.setdefault("objective", mj["learner"]["objective"]["name"])
+    key_order = ["xgboost_version", "objective", "api", "iteration_range", "num_rows", "description"]
+    meta = {k: meta[k] for k in key_order + sorted(set(meta) - set(key_order))}
+    with open(os.path.join(d, "meta.json"), "w") as fh:
+        json.dump(meta, fh, indent=2)
+        fh.write("\n")
+    for fname, (hdr, rows, fmt) in (extra or {}).items():
+        write_rows(os.path.join(d, fname), hdr, rows, fmt)
+    print(f"  {name}: {X.shape[0]} rows, {pred.shape[1]} output(s)", file=sys.stderr)
+
+
+def trees_of(model_json):
+    gb = model_json["learner"]["gradient_booster"]
+    m = gb["gbtree"]["model"] if "gbtree" in gb else gb["model"]
+    return m["trees"]
+
+
+def numeric_split_nodes(model_json):
+    """(feature, f32 threshold) of every non-leaf numerical node, in model order."""
+    out = []
+    for t in trees_of(model_json):
+        lc = t["left_children"]
+        st = t.get("split_type") or [0] * len(lc)
+        for i, c in enumerate(lc):
+            if c != -1 and st[i] == 0:
+                out.append((t["split_indices"][i], np.float32(t["split_conditions"][i])))
+    return out
+
+
+def threshold_rows(rng, base_rows, model_json, n_exact=40, n_adj=10, n_near=10):
+    """Rows whose value in one feature is a split threshold of the model.
+
+    n_exact: exactly the f32 threshold.
+    n_adj:   the adjacent f32 value (nextafter up or down).
+    n_near:  a float64 value within 0.4 ulp(f32) of the threshold (above or below):
+             it casts to the threshold in f32, so XGBoost treats it as equal, but an
+             f64 comparison would not.
+    """
+    nodes = numeric_split_nodes(model_json)
+    assert nodes, "model has no numerical split"
+    total = n_exact + n_adj + n_near
+    idx = rng.integers(0, base_rows.shape[0], total)
+    rows = base_rows[idx].copy()
+    pick = rng.integers(0, len(nodes), total)
+    for k in range(total):
+        f, t = nodes[pick[k]]
+        if k < n_exact:
+            v = float(t)
+        elif k < n_exact + n_adj:
+            v = float(np.nextafter(t, np.float32(np.inf if k % 2 else -np.inf)))
+        else:
+            direction = np.float32(np.inf if k % 2 else -np.inf)
+            ulp = float(np.nextafter(t, direction)) - float(t)  # signed, in that direction
+            v = float(t) + 0.4 * ulp
+            assert np.float32(v) == t and v != float(t)
+        rows[k, f] = v
+    return rows
+
+
+def sprinkle_nan(rng, X, frac_rows=0.1, max_per_row=3, protect=()):
+    """Set 1..max_per_row random features to NaN in ~frac_rows of the rows."""
+    X = X.copy()
+    n, p = X.shape
+    cols = [c for c in range(p) if c not in protect]
+    rows = rng.choice(n, size=max(1, int(round(frac_rows * n))), replace=False)
+    for r in rows:
+        k = int(rng.integers(1, min(max_per_row, len(cols)) + 1))
+        X[r, rng.choice(cols, size=k, replace=False)] = np.nan
+    return X
+
+
+def make_X(rng, n, p):
+    """Mixed synthetic features: normal, uniform, integer-valued, lognormal, rounded."""
+    cols = []
+    for j in range(p):
+        kind = j % 5
+        if kind == 0:
+            c = rng.normal(size=n)
+        elif kind == 1:
+            c = rng.uniform(-3, 3, size=n)
+        elif kind == 2:
+            c = rng.integers(0, 10, size=n).astype(np.float64)  # ties with thresholds
+        elif kind == 3:
+            c = rng.lognormal(0, 1, size=n)
+        else:
+            c = np.round(rng.normal(0, 2, size=n), 1)
+        cols.append(c)
+    return np.column_stack(cols)
+
+
+def signal(X, rng, noise=0.3):
+    Z = np.nan_to_num(X)
+    p = Z.shape[1]
+    w = np.linspace(1.0, -1.0, p)
+    s = (Z - Z.mean(0)) / (Z.std(0) + 1e-9) @ w / np.sqrt(p)
+    s = s + 0.8 * np.sin(Z[:, 0] * 1.5) + 0.5 * (Z[:, 1 % p] > 0.5) * (Z[:, 2 % p] > 4)
+    return s + rng.normal(0, noise, size=len(s))
+
+
+def test_rows(rng, X_test_base, model_json, nan_frac=0.1, n_exact=40):
+    Xn = sprinkle_nan(rng, X_test_base, frac_rows=nan_frac)
+    Xt = threshold_rows(rng, X_test_base, model_json, n_exact=n_exact)
+    return np.vstack([Xn, Xt])
+
+
+def booster_json(bst):
+    return json.loads(bytes(bst.save_raw("json")))
+
+
+def fnames(p):
+    return [f"f{i}" for i in range(p)]
+
+
+def booster_fixture(name, outdir, params, dtrain, X_test, num_round, description, extra_meta=None):
+    """Train with xgb.train, predict test rows via DMatrix (all trees)."""
+    params = dict(params)
+    params.setdefault("nthread", NTHREAD)
+    params.setdefault("seed", 0)
+    bst = xgb.train(params, dtrain, num_boost_round=num_round)
+    mj = booster_json(bst)
+    rng = np.random.default_rng(_seed(name) + 1)
+    X = test_rows(rng, X_test, mj)
+    dm = xgb.DMatrix(X, nthread=NTHREAD)
+    pred = bst.predict(dm)
+    margin = bst.predict(dm, output_margin=True)
+    meta = {"api": "booster", "description": description}
+    meta.update(extra_meta or {})
+    write_fixture(name, outdir, bst.save_model, fnames(X.shape[1]), X, pred, margin, meta)
+    return bst
+
+
+def _seed(name):
+    # deterministic across runs (str hash is randomised per process)
+    return zlib.crc32(name.encode())
+
+
+# --------------------------------------------------------------------------------------
+# XGBoost 2.x child (runs under .venv-fixtures-xgb2)
+# --------------------------------------------------------------------------------------
+
+
+def xgb2_child(outdir):
+    assert xgb.__version__.startswith("2."), xgb.__version__
+    rng = np.random.default_rng(2002)
+    p = 8
+    X = make_X(rng, 2000, p)
+    s = signal(X, rng)
+    yb = (s > 0.37).astype(np.float64)  # non-round positive rate
+    Xtr = sprinkle_nan(rng, X, frac_rows=0.1)
+    booster_fixture(
+        "xgb2_binary", outdir,
+        {"objective": "binary:logistic", "max_depth": 4, "eta": 0.3},
+        xgb.DMatrix(Xtr, yb, nthread=NTHREAD), make_X(rng, 300, p), 20,
+        "binary:logistic saved by XGBoost 2.1.4 (base_score is a plain string, no brackets).")
+    q = np.quantile(s, [0.1, 0.3, 0.6])
+    ym = np.searchsorted(q, s).astype(np.float64)  # class sizes 10/20/30/40 %
+    booster_fixture(
+        "xgb2_multi", outdir,
+        {"objective": "multi:softprob", "num_class": 4, "max_depth": 4, "eta": 0.3},
+        xgb.DMatrix(Xtr, ym, nthread=NTHREAD), make_X(rng, 300, p), 20,
+        "multi:softprob 4 classes saved by XGBoost 2.1.4 (single scalar base_score string).")
+
+
+# --------------------------------------------------------------------------------------
+# XGBoost 3.x fixtures
+# --------------------------------------------------------------------------------------
+
+P = 8
+N_TRAIN = 2000
+N_TEST = 300
+STD = {"max_depth": 4, "eta": 0.3}
+ROUNDS = 20
+
+
+def std_data(name, n_train=N_TRAIN, n_test=N_TEST, p=P, nan_train=0.1):
+    rng = np.random.default_rng(_seed(name))
+    X = make_X(rng, n_train, p)
+    s = signal(X, rng)
+    Xtr = sprinkle_nan(rng, X, frac_rows=nan_train) if nan_train else X
+    Xte = make_X(rng, n_test, p)
+    return rng, X, Xtr, s, Xte
+
+
+def classes_from(s, k, props=None):
+    """Class labels 0..k-1 by quantiles of s; props = class proportions (default equal)."""
+    cum = np.linspace(0, 1, k + 1)[1:-1] if props is None else np.cumsum(props)[:-1]
+    q = np.quantile(s, cum)
+    return np.searchsorted(q, s).astype(np.float64)
+
+
+FIXTURES = {}
+
+
+def fixture(fn):
+    FIXTURES[fn.__name__.removeprefix("fx_")] = fn
+    return fn
+
+
+def simple_objective(name, objective, label_fn, description, extra_params=None, rounds=ROUNDS):
+    def fn(outdir):
+        rng, X, Xtr, s, Xte = std_data(name)
+        y = label_fn(s, rng)
+        params = {"objective": objective, **STD, **(extra_params or {})}
+        booster_fixture(name, outdir, params, xgb.DMatrix(Xtr, y, nthread=NTHREAD), Xte, rounds,
+                        description)
+    fn.__name__ = "fx_" + name
+    return fixture(fn)
+
+
+simple_objective("reg_squarederror", "reg:squarederror", lambda s, r: 3 * s + 1.5,
+                 "reg:squarederror, 20 rounds depth 4, 8 features; base_score = label mean.")
+simple_objective("reg_squaredlogerror", "reg:squaredlogerror", lambda s, r: np.exp(s) - 0.5,
+                 "reg:squaredlogerror (labels > -1); identity transform.")
+simple_objective("reg_pseudohubererror", "reg:pseudohubererror", lambda s, r: 3 * s + 1.5,
+                 "reg:pseudohubererror, huber_slope 1.")
+simple_objective("reg_absoluteerror", "reg:absoluteerror", lambda s, r: 3 * s + 1.5,
+                 "reg:absoluteerror (base_score = median, leaves re-fitted by line search).")
+simple_objective("reg_quantile", "reg:quantileerror", lambda s, r: 3 * s + 1.5,
+                 "reg:quantileerror with a single quantile_alpha=0.7.",
+                 {"quantile_alpha": 0.7})
+simple_objective("reg_quantile_multi", "reg:quantileerror", lambda s, r: 3 * s + 1.5,
+                 "reg:quantileerror with quantile_alpha=[0.1,0.5,0.9]: 3 outputs "
+                 "(num_target=3, one tree per target per round, tree_info = target index).",
+                 {"quantile_alpha": [0.1, 0.5, 0.9]})
+simple_objective("reg_logistic", "reg:logistic", lambda s, r: 1 / (1 + np.exp(-2 * s)),
+                 "reg:logistic with labels in [0,1]; base_score in probability space.")
+simple_objective("binary_logistic", "binary:logistic",
+                 lambda s, r: (s > 0.37).astype(float),
+                 "binary:logistic (non-round positive rate); base_score in probability space.")
+simple_objective("binary_logitraw", "binary:logitraw",
+                 lambda s, r: (s > 0.37).astype(float),
+                 "binary:logitraw: prediction = margin.")
+simple_objective("binary_hinge", "binary:hinge",
+                 lambda s, r: (s > 0.37).astype(float),
+                 "binary:hinge: prediction = 1 if margin > 0 else 0.")
+simple_objective("count_poisson", "count:poisson",
+                 lambda s, r: r.poisson(np.exp(0.8 * s + 0.5)).astype(float),
+                 "count:poisson (max_delta_step 0.7 default): prediction = exp(margin).")
+simple_objective("reg_gamma", "reg:gamma",
+                 lambda s, r: r.gamma(2.0, np.exp(0.8 * s + 0.5) / 2.0),
+                 "reg:gamma: prediction = exp(margin).")
+simple_objective("reg_tweedie", "reg:tweedie",
+                 lambda s, r: r.poisson(np.exp(0.8 * s)) * r.gamma(2.0, 1.0, size=len(s)),
+                 "reg:tweedie, tweedie_variance_power 1.5, labels with many zeros.",
+                 {"tweedie_variance_power": 1.5})
+simple_objective("multi_softprob", "multi:softprob", lambda s, r: classes_from(s, 4, [0.1, 0.2, 0.3, 0.4]),
+                 "multi:softprob 4 classes: 4 outputs (softmax); tree_info gives the class.",
+                 {"num_class": 4})
+simple_objective("multi_softmax", "multi:softmax", lambda s, r: classes_from(s, 4, [0.1, 0.2, 0.3, 0.4]),
+                 "multi:softmax 4 classes: prediction = arg-max class index (as float); "
+                 "margin has 4 columns.",
+                 {"num_class": 4})
+
+
+def rank_fixture(name, objective):
+    def fn(outdir):
+        rng, X, Xtr, s, Xte = std_data(name)
+        qid = np.repeat(np.arange(N_TRAIN // 20), 20)
+        y = classes_from(s, 5)  # relevance 0..4
+        dtrain = xgb.DMatrix(Xtr, y, qid=qid, nthread=NTHREAD)
+        booster_fixture(name, outdir, {"objective": objective, **STD}, dtrain, Xte, ROUNDS,
+                        f"{objective} trained with qid groups of 20, relevance 0..4; "
+                        "prediction = margin.")
+    fn.__name__ = "fx_" + name
+    return fixture(fn)
+
+
+rank_fixture("rank_pairwise", "rank:pairwise")
+rank_fixture("rank_ndcg", "rank:ndcg")
+
+
+@fixture
+def fx_survival_cox(outdir):
+    name = "survival_cox"
+    rng, X, Xtr, s, Xte = std_data(name)
+    t = rng.exponential(np.exp(-0.8 * s)) + 1e-3
+    censored = rng.uniform(size=len(t)) < 0.3
+    y = np.where(censored, -t, t)
+    booster_fixture(name, outdir, {"objective": "survival:cox", **STD},
+                    xgb.DMatrix(Xtr, y, nthread=NTHREAD), Xte, ROUNDS,
+                    "survival:cox (negative label = censored): prediction = exp(margin) "
+                    "(hazard ratio).")
+
+
+@fixture
+def fx_survival_aft(outdir):
+    name = "survival_aft"
+    rng, X, Xtr, s, Xte = std_data(name)
+    t = rng.exponential(np.exp(0.8 * s)) + 1e-3
+    lower = t.copy()
+    upper = t.copy()
+    cens = rng.uniform(size=len(t)) < 0.3
+    upper[cens] = np.inf  # right-censored
+    dtrain = xgb.DMatrix(Xtr, nthread=NTHREAD)
+    dtrain.set_float_info("label_lower_bound", lower)
+    dtrain.set_float_info("label_upper_bound", upper)
+    booster_fixture(name, outdir,
+                    {"objective": "survival:aft", "aft_loss_distribution": "normal",
+                     "aft_loss_distribution_scale": 1.0, **STD},
+                    dtrain, Xte, ROUNDS,
+                    "survival:aft (normal, scale 1), 30% right-censored; prediction = exp(margin).")
+
+
+@fixture
+def fx_dart(outdir):
+    name = "dart"
+    rng, X, Xtr, s, Xte = std_data(name)
+    y = (s > 0.21).astype(float)
+    booster_fixture(name, outdir,
+                    {"booster": "dart", "objective": "binary:logistic", "rate_drop": 0.2,
+                     "skip_drop": 0.0, **STD},
+                    xgb.DMatrix(Xtr, y, nthread=NTHREAD), Xte, 30,
+                    "dart binary:logistic, rate_drop 0.2, skip_drop 0, 30 rounds; tree t is "
+                    "scaled by gradient_booster.weight_drop[t].")
+
+
+@fixture
+def fx_dart_reg(outdir):
+    name = "dart_reg"
+    rng, X, Xtr, s, Xte = std_data(name)
+    y = 3 * s + 1.5
+    booster_fixture(name, outdir,
+                    {"booster": "dart", "objective": "reg:squarederror", "rate_drop": 0.3,
+                     "skip_drop": 0.0, "normalize_type": "forest", "sample_type": "weighted",
+                     **STD},
+                    xgb.DMatrix(Xtr, y, nthread=NTHREAD), Xte, 30,
+                    "dart reg:squarederror, rate_drop 0.3, normalize_type forest, "
+                    "sample_type weighted, 30 rounds.")
+
+
+@fixture
+def fx_boosted_rf(outdir):
+    name = "boosted_rf"
+    rng, X, Xtr, s, Xte = std_data(name)
+    y = classes_from(s, 3)
+    booster_fixture(name, outdir,
+                    {"objective": "multi:softprob", "num_class": 3, "num_parallel_tree": 4,
+                     "subsample": 0.8, "colsample_bynode": 0.8, **STD},
+                    xgb.DMatrix(Xtr, y, nthread=NTHREAD), Xte, 10,
+                    "num_parallel_tree=4, 10 rounds, multi:softprob 3 classes: 120 trees, "
+                    "12 per iteration (iteration_indptr); parallel trees are summed.")
+
+
+@fixture
+def fx_nan_heavy(outdir):
+    name = "nan_heavy"
+    rng = np.random.default_rng(_seed(name))
+    X = make_X(rng, N_TRAIN, P)
+    s = signal(X, rng)
+    Xtr = X.copy()
+    Xtr[rng.uniform(size=X.shape) < 0.5] = np.nan
+    Xte = make_X(rng, N_TEST, P)
+    Xte[rng.uniform(size=Xte.shape) < 0.5] = np.nan
+    bst = xgb.train({"objective": "reg:squarederror", **STD, "nthread": NTHREAD, "seed": 0},
+                    xgb.DMatrix(Xtr, 3 * s + 1.5, nthread=NTHREAD), ROUNDS)
+    mj = booster_json(bst)
+    Xth = threshold_rows(rng, Xte, mj)
+    Xall = np.vstack([Xte, Xth, np.full((1, P), np.nan)])  # plus one all-NaN row
+    dm = xgb.DMatrix(Xall, nthread=NTHREAD)
+    write_fixture(name, outdir, bst.save_model, fnames(P), Xall, bst.predict(dm),
+                  bst.predict(dm, output_margin=True),
+                  {"api": "booster",
+                   "description": "reg:squarederror with ~50% NaN in training and test data "
+                                  "(last row all NaN): default_left routing."})
+
+
+@fixture
+def fx_named_features(outdir):
+    import pandas as pd
+    name = "named_features"
+    rng, X, Xtr, s, Xte = std_data(name)
+    names = ["age", "income", "num_children", "balance", "score", "tenure_years",
+             "credit_lines", "utilization"]
+    y = (s > 0.21).astype(float)
+    dtr = xgb.DMatrix(pd.DataFrame(Xtr, columns=names), y, nthread=NTHREAD)
+    bst = xgb.train({"objective": "binary:logistic", **STD, "nthread": NTHREAD, "seed": 0}, dtr,
+                    ROUNDS)
+    mj = booster_json(bst)
+    assert mj["learner"]["feature_names"] == names
+    Xt = test_rows(rng, Xte, mj)
+    dfte = pd.DataFrame(Xt, columns=names)
+    dm = xgb.DMatrix(dfte, nthread=NTHREAD)
+    pred = bst.predict(dm)
+    margin = bst.predict(dm, output_margin=True)
+    perm = [3, 0, 7, 5, 1, 6, 2, 4]  # written column order differs from the model's
+    assert sorted(perm) == list(range(P)) and perm != list(range(P))
+    write_fixture(name, outdir, bst.save_model, [names[i] for i in perm], Xt[:, perm], pred,
+                  margin,
+                  {"api": "booster",
+                   "description": "binary:logistic trained from a pandas DataFrame; "
+                                  "feature_names in the JSON. input.csv columns are in a "
+                                  "DIFFERENT order than the model: map columns by name."})
+
+
+def _sk_meta(description, iteration_range="all"):
+    return {"api": "sklearn", "iteration_range": iteration_range, "description": description}
+
+
+@fixture
+def fx_rf_classifier(outdir):
+    name = "rf_classifier"
+    rng, X, Xtr, s, Xte = std_data(name)
+    y = (s > 0.21).astype(int)
+    m = xgb.XGBRFClassifier(n_estimators=20, max_depth=4, subsample=0.8, colsample_bynode=0.8,
+                            n_jobs=NTHREAD, random_state=0)
+    m.fit(Xtr, y)
+    mj = booster_json(m.get_booster())
+    Xt = test_rows(rng, Xte, mj)
+    proba = m.predict_proba(Xt)
+    pred = proba[:, 1]  # XGBoost's own output; column 0 is 1-p computed by the wrapper
+    assert (pred == m.get_booster().predict(xgb.DMatrix(Xt))).all()
+    margin = m.predict(Xt, output_margin=True)
+    write_fixture(name, outdir, m.save_model, fnames(P), Xt, pred, margin,
+                  _sk_meta("XGBRFClassifier binary, n_estimators=20 (= num_parallel_tree, one "
+                           "round). expected.csv = predict_proba[:, 1] (positive class only)."))
+
+
+@fixture
+def fx_rf_regressor(outdir):
+    name = "rf_regressor"
+    rng, X, Xtr, s, Xte = std_data(name)
+    y = 3 * s + 1.5
+    m = xgb.XGBRFRegressor(n_estimators=20, max_depth=4, subsample=0.8, colsample_bynode=0.8,
+                           n_jobs=NTHREAD, random_state=0)
+    m.fit(Xtr, y)
+    mj = booster_json(m.get_booster())
+    Xt = test_rows(rng, Xte, mj)
+    write_fixture(name, outdir, m.save_model, fnames(P), Xt, m.predict(Xt),
+                  m.predict(Xt, output_margin=True),
+                  _sk_meta("XGBRFRegressor, n_estimators=20 (num_parallel_tree=20, one round); "
+                           "parallel trees are summed."))
+
+
+@fixture
+def fx_early_stop(outdir):
+    name = "early_stop"
+    rng = np.random.default_rng(_seed(name))
+    X = make_X(rng, 600, P)
+    s = signal(X, rng, noise=1.5)  # noisy: validation loss bottoms out early
+    y = (s > 0.21).astype(int)
+    Xva = make_X(rng, 600, P)
+    yva = (signal(Xva, rng, noise=1.5) > 0.21).astype(int)
+    m = xgb.XGBClassifier(n_estimators=200, max_depth=6, learning_rate=0.15,
+                          early_stopping_rounds=20, eval_metric="logloss", n_jobs=NTHREAD,
+                          random_state=0)
+    m.fit(X, y, eval_set=[(Xva, yva)], verbose=False)
+    bst = m.get_booster()
+    nrounds = bst.num_boosted_rounds()
+    assert 5 <= m.best_iteration and m.best_iteration + 15 < nrounds, (m.best_iteration, nrounds)
+    mj = booster_json(bst)
+    Xt = test_rows(rng, make_X(rng, N_TEST, P), mj)
+    pred = m.predict_proba(Xt)[:, 1]
+    margin = m.predict(Xt, output_margin=True)
+    dm = xgb.DMatrix(Xt, nthread=NTHREAD)
+    best = bst.predict(dm, iteration_range=(0, m.best_iteration + 1))
+    assert (best == pred).all()
+    all_pred = bst.predict(dm)  # plain Booster.predict: ALL trees, ignores best_iteration
+    all_margin = bst.predict(dm, output_margin=True)
+    assert (all_pred == bst.predict(dm, iteration_range=(0, nrounds))).all()
+    assert not (all_pred == pred).all()
+    write_fixture(
+        name, outdir, m.save_model, fnames(P), Xt, pred, margin,
+        _sk_meta(f"XGBClassifier binary with early_stopping_rounds=20: {nrounds} rounds "
+                 f"trained, best_iteration={m.best_iteration} (learner.attributes). "
+                 "expected*.csv = sklearn predict_proba[:,1] / predict(output_margin=True), "
+                 "which use trees of iterations 0..best_iteration. expected_all*.csv = plain "
+                 "Booster.predict(DMatrix), which uses ALL trees.", "best")
+        | {"best_iteration": int(m.best_iteration), "num_boosted_rounds": int(nrounds)},
+        extra={"expected_all.csv": (None, as_2d(check_f32(all_pred, "all")), fmt_out),
+               "expected_all_margin.csv": (None, as_2d(check_f32(all_margin, "all")), fmt_out)})
+
+
+@fixture
+def fx_trees1000(outdir):
+    name = "trees1000"
+    rng, X, Xtr, s, Xte = std_data(name, p=10)
+    y = (s > 0.21).astype(float)
+    booster_fixture(name, outdir,
+                    {"objective": "binary:logistic", "max_depth": 3, "eta": 0.05},
+                    xgb.DMatrix(Xtr, y, nthread=NTHREAD), Xte, 1000,
+                    "1000 rounds, max_depth 3, binary:logistic, 10 features (accumulation order "
+                    "over many trees).")
+
+
+@fixture
+def fx_tiny_reg(outdir):
+    name = "tiny_reg"
+    rng, X, Xtr, s, Xte = std_data(name, n_train=200, n_test=40, p=3)
+    booster_fixture(name, outdir, {"objective": "reg:squarederror", "max_depth": 2, "eta": 0.5},
+                    xgb.DMatrix(Xtr, 3 * s + 1.5, nthread=NTHREAD), Xte, 3,
+                    "tiny golden model: reg:squarederror, 3 trees, depth 2, 3 features.")
+
+
+@fixture
+def fx_tiny_multi(outdir):
+    name = "tiny_multi"
+    rng, X, Xtr, s, Xte = std_data(name, n_train=200, n_test=40, p=3)
+    booster_fixture(name, outdir,
+                    {"objective": "multi:softprob", "num_class": 3, "max_depth": 2, "eta": 0.5},
+                    xgb.DMatrix(Xtr, classes_from(s, 3), nthread=NTHREAD), Xte, 1,
+                    "tiny golden model: multi:softprob 3 classes, 1 round (3 trees), depth 2, "
+                    "3 features.")
+
+
+# ---------------------------------------------------------------------- categorical
+
+
+def categorical_fixture(outdir, name, num_cols, cat_specs, params, rounds, description):
+    """cat_specs: list of (column name, list of training categories (str or int), n_unseen).
+
+    Trained from a pandas DataFrame (category dtype, enable_categorical=True). Test data is
+    fed to XGBoost as a float64 numpy array holding the integer category codes (index in the
+    training categories) with feature_types 'c'; that path accepts unseen and negative codes.
+    """
+    import pandas as pd
+    rng = np.random.default_rng(_seed(name))
+    n = 3000
+    Xnum = make_X(rng, n, len(num_cols))
+    s = signal(Xnum, rng, noise=0.2)
+    codes = {}
+    for cname, cats, _ in cat_specs:
+        c = rng.integers(0, len(cats), n)
+        eff = rng.normal(0, 1.0, len(cats))
+        s = s + eff[c]
+        codes[cname] = c
+    y = 2 * s + 1.0
+    cols = {}
+    for i, cn in enumerate(num_cols):
+        v = Xnum[:, i].copy()
+        v[rng.uniform(size=n) < 0.05] = np.nan
+        cols[cn] = v
+    for cname, cats, _ in cat_specs:
+        c = codes[cname].copy()
+        c[rng.uniform(size=n) < 0.05] = -1  # NaN in training
+        cols[cname] = pd.Categorical.from_codes(c, categories=cats)
+    names = list(num_cols) + [c[0] for c in cat_specs]
+    df = pd.DataFrame(cols)[names]
+    params = {"tree_method": "hist", **params, "nthread": NTHREAD, "seed": 0}
+    bst = xgb.train(params, xgb.DMatrix(df, y, enable_categorical=True, nthread=NTHREAD), rounds)
+    mj = booster_json(bst)
+    ftypes = ["float"] * len(num_cols) + ["c"] * len(cat_specs)
+    assert mj["learner"]["feature_types"] == ftypes, mj["learner"]["feature_types"]
+
+    # test rows as codes
+    m = N_TEST
+    T = np.empty((m, len(names)))
+    T[:, : len(num_cols)] = make_X(rng, m, len(num_cols))
+    for j, (cname, cats, _) in enumerate(cat_specs):
+        T[:, len(num_cols) + j] = rng.integers(0, len(cats), m)
+    T = sprinkle_nan(rng, T, frac_rows=0.1)  # NaN in numeric and categorical columns
+    Tth = threshold_rows(rng, T, mj)
+    # unseen / invalid codes
+    odd = []
+    for j, (cname, cats, n_unseen) in enumerate(cat_specs):
+        k = len(cats)
+        for v in [k, k + 1, k + 7, 2 * k + 5, 63, 64, 100, 1000, 65535, -1, -2, -64, np.nan]:
+            for _ in range(2):
+                r = T[rng.integers(0, m)].copy()
+                r[len(num_cols) + j] = v
+                odd.append(r)
+    X = np.vstack([T, Tth, np.array(odd)])
+
+    dm = xgb.DMatrix(X, feature_names=names, feature_types=ftypes, enable_categorical=True,
+                     nthread=NTHREAD)
+    pred = bst.predict(dm)
+    margin = bst.predict(dm, output_margin=True)
+    assert (bst.inplace_predict(X) == pred).all()
+
+    # rows representable with category names: valid codes or NaN in every categorical column
+    ccols = X[:, len(num_cols):]
+    ok = np.all(np.isnan(ccols) | ((ccols >= 0) & (ccols < np.array([len(c[1]) for c in cat_specs]))),
+                axis=1)
+    Xok = X[ok]
+    cols = {cn: Xok[:, i] for i, cn in enumerate(num_cols)}
+    name_rows = [[fmt_in(v) for v in Xok[:, i]] for i in range(len(num_cols))]
+    for j, (cname, cats, _) in enumerate(cat_specs):
+        cc = Xok[:, len(num_cols) + j]
+        ic = np.where(np.isnan(cc), -1, cc).astype(int)
+        # categories listed in a different order than training: XGBoost re-encodes by value
+        shuffled = list(cats)[::-1]
+        vals = [cats[i] if i >= 0 else None for i in ic]
+        cols[cname] = pd.Categorical(vals, categories=shuffled)
+        # String categories by label; integer categories by code, because Timber (like
+        # XGBoost's raw-array input) reads every numeric cell as a code.
+        name_rows.append(["" if i < 0 else (cats[i] if isinstance(cats[i], str) else str(i))
+                          for i in ic])
+    dfn = pd.DataFrame(cols)[names]
+    dmn = xgb.DMatrix(dfn, enable_categorical=True, nthread=NTHREAD)
+    pred_n = bst.predict(dmn)
+    margin_n = bst.predict(dmn, output_margin=True)
+    assert (pred_n == pred[ok]).all() and (margin_n == margin[ok]).all()
+    name_rows = list(map(list, zip(*name_rows)))
+
+    has_cats = "cats" in mj["learner"]["gradient_booster"]["model"]
+    extra = {
+        "input_names.csv": (names, name_rows, str),
+        "expected_names.csv": (None, as_2d(check_f32(pred_n, "n")), fmt_out),
+        "expected_names_margin.csv": (None, as_2d(check_f32(margin_n, "n")), fmt_out),
+    }
+    desc = (description + " Trained from a pandas DataFrame (category dtype, "
+            "enable_categorical=True, NaN in train). input.csv: categorical cells hold the "
+            "integer code = index of the category in the training categories (= "
+            "gradient_booster.model.cats.enc order); predictions come from a float64 numpy "
+            "array of codes via DMatrix(feature_types='c', enable_categorical=True) (same as "
+            "inplace_predict). Includes unseen codes (>= #categories, up to 65535) and negative "
+            "codes (-1,-2,-64), which XGBoost accepts and routes like 'not in the category "
+            "set' (left); NaN follows default_left. input_names.csv/expected_names*.csv: the "
+            f"subset of {int(ok.sum())} rows whose codes are valid or NaN, string-categorical "
+            "cells as category labels (integer categories stay codes), predicted by XGBoost from a DataFrame (categories listed in "
+            "a different order; XGBoost re-encodes via the model's cats); identical to the "
+            "corresponding rows of expected*.csv.")
+    write_fixture(name, outdir, bst.save_model, names, X, pred, margin,
+                  {"api": "booster", "description": desc, "has_cats_encoder": has_cats},
+                  extra=extra)
+
+
+@fixture
+def fx_categorical_small(outdir):
+    categorical_fixture(
+        outdir, "categorical_small", ["x0", "x1", "x2", "x3"],
+        [("color", ["red", "green", "blue"], 0), ("size", [10, 20, 30, 40], 0)],
+        {"objective": "reg:squarederror", "max_depth": 4, "eta": 0.3, "max_cat_to_onehot": 8},
+        20,
+        "Few categories (3 string cats in 'color', 4 integer cats 10,20,30,40 in 'size': the "
+        "code is the index, NOT the value) < max_cat_to_onehot=8 -> one-hot splits "
+        "(one-element category sets).")
+
+
+@fixture
+def fx_categorical_large(outdir):
+    categorical_fixture(
+        outdir, "categorical_large", ["x0", "x1", "x2"],
+        [("k", [f"c{i}" for i in range(60)], 0), ("g", ["a", "b", "c", "d", "e", "f"], 0)],
+        {"objective": "reg:squarederror", "max_depth": 5, "eta": 0.3, "max_cat_to_onehot": 1},
+        25,
+        "'k' has 60 string categories c0..c59 (training order c0,c1,..,c59; cats.sorted_idx "
+        "is the lexicographic order), 'g' 6 categories; max_cat_to_onehot=1 -> partition "
+        "splits with large category sets.")
+
+
+# --------------------------------------------------------------------------------------
+
+
+def main(argv):
+    if argv[:1] == ["--xgb2-child"]:
+        xgb2_child(argv[1])
+        return
+    outdir = HERE
+    assert xgb.__version__ == "3.2.0", xgb.__version__
+    wanted = argv or list(FIXTURES) + ["xgb2_binary", "xgb2_multi"]
+    unknown = set(wanted) - set(FIXTURES) - {"xgb2_binary", "xgb2_multi"}
+    if unknown:
+        sys.exit(f"unknown fixtures: {sorted(unknown)}")
+    for name in wanted:
+        if name in FIXTURES:
+            FIXTURES[name](outdir)
+    if {"xgb2_binary", "xgb2_multi"} & set(wanted):
+        if not os.path.exists(XGB2_PYTHON):
+            sys.exit(f"{XGB2_PYTHON} missing: run scripts/fixtures-venv.sh")
+        subprocess.run([XGB2_PYTHON, os.path.abspath(__file__), "--xgb2-child", outdir],
+                       check=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Creates the pinned Python environments used to generate the XGBoost test fixtures.
+#
+# Regenerate all fixtures under models/ with:
+#
+#     scripts/fixtures-venv.sh && .venv-fixtures/bin/python models/make_fixtures.py
+#
+# Two venvs are created at the repository root (both are git-ignored):
+#   .venv-fixtures/       XGBoost 3.2.0 (+ numpy, pandas, scikit-learn)  -> main generator
+#   .venv-fixtures-xgb2/  XGBoost 2.1.4 (+ numpy<2)                       -> xgb2_* fixtures
+#                         (models/make_fixtures.py calls its python on models/make_fixtures_xgb2.py)
+#
+# Idempotent: a stamp file inside each venv records the exact requirement list; when it
+# matches, nothing is installed (no network access). Only PyPI binary wheels are used.
+#
+# Usage:
+#   scripts/fixtures-venv.sh            create/update both venvs, print their python paths
+#   source scripts/fixtures-venv.sh     same, and defines fixtures_python / fixtures_python_xgb2
+#
+# Environment: PYTHON (default: python3.11, else python3) picks the base interpreter (3.11).
+
+_fx_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# Full pinned dependency closure (pip freeze), so the install is reproducible.
+_fx_reqs_xgb3="xgboost-cpu==3.2.0
+numpy==2.3.5
+pandas==2.3.3
+scikit-learn==1.7.2
+scipy==1.17.1
+joblib==1.6.0
+threadpoolctl==3.8.0
+python-dateutil==4.0.0
+pytz==2026.6
+tzdata==2026.6"
+
+_fx_reqs_xgb2="xgboost-cpu==2.1.4
+numpy==1.26.4
+scipy==1.17.1"
+
+_fx_base_python() {
+    if [[ -n "${PYTHON:-}" ]]; then echo "$PYTHON"
+    elif command -v python3.11 >/dev/null 2>&1; then echo python3.11
+    else echo python3
+    fi
+}
+
+# _fx_make_venv DIR REQS   (runs in a subshell with strict mode, so sourcing is safe)
+_fx_make_venv() (
+    set -euo pipefail
+    local dir="$1" reqs="$2" stamp="$1/.fixtures-stamp"
+    local want
+    want="$(printf '%s\n' "$reqs" | sort)"
+    if [[ -x "$dir/bin/python" && -f "$stamp" ]] && [[ "$(cat "$stamp")" == "$want" ]]; then
+        return 0
+    fi
+    echo "fixtures-venv: setting up $dir" >&2
+    if [[ ! -x "$dir/bin/python" ]]; then
+        "$(_fx_base_python)" -m venv "$dir"
+    fi
+    local reqfile
+    reqfile="$(mktemp)"
+    printf '%s\n' "$reqs" >"$reqfile"
+    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check \
+        --only-binary=:all: -r "$reqfile" >&2
+    rm -f "$reqfile"
+    printf '%s\n' "$want" >"$stamp"
+)
+
+fixtures_python() { echo "$_fx_root/.venv-fixtures/bin/python"; }
+fixtures_python_xgb2() { echo "$_fx_root/.venv-fixtures-xgb2/bin/python"; }
+
+_fx_setup() (
+    set -euo pipefail
+    _fx_make_venv "$_fx_root/.venv-fixtures" "$_fx_reqs_xgb3"
+    _fx_make_venv "$_fx_root/.venv-fixtures-xgb2" "$_fx_reqs_xgb2"
+    # Keep the venvs (and build output) out of git.
+    local gi="$_fx_root/.gitignore" line
+    for line in /target /.venv-fixtures/ /.venv-fixtures-xgb2/ __pycache__/; do
+        if ! { [[ -f "$gi" ]] && grep -qxF "$line" "$gi"; }; then
+            echo "$line" >>"$gi"
+        fi
+    done
+)
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+    _fx_setup || exit 1
+    fixtures_python
+    fixtures_python_xgb2
+else
+    _fx_setup || return 1
+fi
