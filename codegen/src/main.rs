@@ -5,7 +5,7 @@ use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use timber_codegen::interp::Interpreter;
 use timber_codegen::{load_file, package_name, write_crate, CrateOptions, Iterations, LoadOptions};
-use timber_runtime::scorer::{self, PredictArgs};
+use timber_runtime::scorer::{self, BenchArgs, PredictArgs};
 use timber_runtime::Model;
 
 #[derive(Parser)]
@@ -44,6 +44,15 @@ enum Command {
         model: PathBuf,
         #[command(flatten)]
         args: PredictArgs,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
+    /// Measure the interpreter's scoring speed (rows/s) on the rows of a CSV file.
+    Bench {
+        /// The model file.
+        model: PathBuf,
+        #[command(flatten)]
+        args: BenchArgs,
         #[command(flatten)]
         load: LoadArgs,
     },
@@ -130,6 +139,11 @@ fn run(cli: Cli) -> Result<()> {
             let forest = load_file(&model, &load.options(args.margin))?;
             let interp = Interpreter::new(forest)?;
             scorer::predict(&interp, &args)
+        }
+        Command::Bench { model, args, load } => {
+            let interp = Interpreter::new(load_file(&model, &load.options(false))?)?;
+            println!("{}", scorer::bench(&interp, &args)?);
+            Ok(())
         }
         Command::Inspect { model, load } => {
             let forest = load_file(&model, &load.options(false))?;

@@ -27,6 +27,19 @@ enum Command {
     Predict(PredictArgs),
     /// Print the model's metadata and the runtime version.
     Info,
+    /// Measure scoring speed (rows/s) on the rows of a CSV file, decoded once up front.
+    Bench(BenchArgs),
+}
+
+/// Arguments of `bench`, shared with `timber bench`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Input CSV with a header row.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Keep scoring the rows for at least this many seconds.
+    #[arg(long, default_value_t = 1.0)]
+    pub seconds: f64,
 }
 
 /// Arguments of `predict`, shared with `timber predict`.
@@ -48,6 +61,7 @@ pub fn main<M: Model>(model: M) -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Predict(args) => predict(&model, &args),
+        Command::Bench(args) => bench(&model, &args).map(|r| println!("{r}")),
         Command::Info => {
             print!("{}", describe(model.info()));
             println!("runtime:     timber-runtime {}", env!("CARGO_PKG_VERSION"));
@@ -134,6 +148,84 @@ pub fn predict_csv<M: Model, R: Read, W: Write>(
         write_csv_line(out, &result)?;
     }
     Ok(())
+}
+
+/// The outcome of [`bench`].
+#[derive(Debug, Clone, Copy)]
+pub struct BenchReport {
+    /// Distinct rows in the input.
+    pub rows: usize,
+    /// Rows scored in total (the input, repeated).
+    pub scored: u64,
+    /// Seconds spent scoring.
+    pub seconds: f64,
+}
+
+impl BenchReport {
+    /// Rows scored per second.
+    pub fn rows_per_second(&self) -> f64 {
+        self.scored as f64 / self.seconds
+    }
+}
+
+impl std::fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "scored {} rows ({} distinct) in {:.3} s: {:.0} rows/s, {:.1} ns/row",
+            self.scored,
+            self.rows,
+            self.seconds,
+            self.rows_per_second(),
+            self.seconds * 1e9 / self.scored as f64
+        )
+    }
+}
+
+/// Decodes every row of `args.input`, then scores them repeatedly for `args.seconds`,
+/// one row at a time through [`Model::predict`]. Parsing is not timed.
+pub fn bench<M: Model>(model: &M, args: &BenchArgs) -> Result<BenchReport> {
+    let info = model.info();
+    let input = open_input(&args.input)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(input);
+    let header = reader
+        .headers()
+        .context("cannot read the header row")?
+        .clone();
+    let map = ColumnMap::from_header(header.iter(), info)?;
+    let nf = info.num_features();
+    let mut rows: Vec<M::Input> = Vec::new();
+    let mut row = vec![M::Input::NAN; nf];
+    for record in reader.records() {
+        let record = record.context("cannot read a row")?;
+        let line = record.position().map_or(0, |p| p.line());
+        row.fill(M::Input::NAN);
+        map.decode(record.iter(), record.len(), line, &mut row)?;
+        rows.extend_from_slice(&row);
+    }
+    let n = if nf == 0 { 0 } else { rows.len() / nf };
+    anyhow::ensure!(n > 0, "{}: no rows to score", args.input.display());
+    let mut out = vec![M::Output::default(); info.num_outputs];
+    let mut checksum = 0.0f64;
+    let mut scored = 0u64;
+    let start = std::time::Instant::now();
+    while start.elapsed().as_secs_f64() < args.seconds || scored == 0 {
+        for r in rows.chunks_exact(nf) {
+            model.predict(std::hint::black_box(r), &mut out);
+            checksum += out[0].to_f64();
+        }
+        scored += n as u64;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    std::hint::black_box(checksum);
+    Ok(BenchReport {
+        rows: n,
+        scored,
+        seconds,
+    })
 }
 
 /// A human-readable summary of a model, as `info` and `timber inspect` print it.

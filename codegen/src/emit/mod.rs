@@ -126,9 +126,9 @@ pub fn emit(forest: &Forest, options: &EmitOptions) -> Result<Emitted, EmitError
     });
 
     let (nf, ng, no) = (
-        forest.num_features(),
-        forest.num_groups(),
-        forest.num_outputs(),
+        lit(forest.num_features()),
+        lit(forest.num_groups()),
+        lit(forest.num_outputs()),
     );
     let base = forest.base_margin.iter().map(|&b| ctx.float(b));
     let predict_body = match forest.transform {
@@ -178,7 +178,7 @@ pub fn emit(forest: &Forest, options: &EmitOptions) -> Result<Emitted, EmitError
         #vis struct #name;
 
         impl #name {
-            /// Number of input features; rows are `[#fty; NUM_FEATURES]` in model order.
+            /// Number of input features; a row holds them in model order.
             pub const NUM_FEATURES: usize = #nf;
             /// Values per row written by `predict`.
             pub const NUM_OUTPUTS: usize = #no;
@@ -253,14 +253,14 @@ fn chunk_trees(forest: &Forest) -> Vec<std::ops::Range<usize>> {
 }
 
 fn emit_chunk(ctx: &Ctx, forest: &Forest, range: std::ops::Range<usize>) -> TokenStream {
-    let (fty, nf, ng) = (&ctx.fty, ctx.nf, ctx.ng);
+    let (fty, nf, ng) = (&ctx.fty, lit(ctx.nf), lit(ctx.ng));
     let mut adds = Vec::new();
     let mut fns = Vec::new();
     for t in range {
         let tree = &forest.trees[t];
         fns.push(tree::tree_fns(ctx, t, tree));
         let f = tree::fn_name(t, 0);
-        let g = tree.group;
+        let g = lit(tree.group);
         adds.push(match (tree::shape(tree), tree.weight) {
             (tree::Shape::Scalar, None) => quote!(m[#g] += #f(x);),
             (tree::Shape::Scalar, Some(w)) => {
@@ -338,13 +338,12 @@ fn info_tokens(info: &ModelInfo, rt: &TokenStream) -> TokenStream {
         s(&info.precision),
         s(&info.timber_version),
     );
-    let (trees, nodes, depth, outputs, margins) = (
-        info.num_trees,
-        info.num_nodes,
-        info.max_depth,
-        info.num_outputs,
-        info.num_margins,
+    let (trees, nodes, depth) = (
+        lit(info.num_trees),
+        lit(info.num_nodes),
+        lit(info.max_depth),
     );
+    let (outputs, margins) = (lit(info.num_outputs), lit(info.num_margins));
     quote! {
         #rt::ModelInfo {
             name: #name,
@@ -363,6 +362,11 @@ fn info_tokens(info: &ModelInfo, rt: &TokenStream) -> TokenStream {
             timber_version: #version,
         }
     }
+}
+
+/// An unsuffixed integer literal (`3`, not `3usize`), for readable output.
+pub(crate) fn lit(v: usize) -> Literal {
+    Literal::usize_unsuffixed(v)
 }
 
 /// `ChurnModel` -> `churn_model`.

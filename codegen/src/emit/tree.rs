@@ -7,7 +7,7 @@
 //! functions of their own, so neither the generator nor rustc recurses without bound on a
 //! degenerate (chain-shaped) tree.
 
-use super::Ctx;
+use super::{lit, Ctx};
 use crate::ir::{Comparison, Leaf, Node, Side, Split, Test, Tree};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
@@ -54,7 +54,7 @@ pub fn tree_fns(ctx: &Ctx, t: usize, tree: &Tree) -> TokenStream {
     while let Some(root) = pending.pop() {
         let body = node_expr(ctx, t, tree, root, 0, shape, &mut pending);
         let name = fn_name(t, root);
-        let (fty, nf, ng) = (&ctx.fty, ctx.nf, ctx.ng);
+        let (fty, nf, ng) = (&ctx.fty, lit(ctx.nf), lit(ctx.ng));
         fns.push(match shape {
             Shape::Scalar => quote! {
                 #[inline]
@@ -90,8 +90,8 @@ fn node_expr(
         Node::Leaf(Leaf::Scalar(v)) => ctx.float(*v),
         Node::Leaf(Leaf::Vector(vs)) => {
             let adds = vs.iter().enumerate().map(|(g, v)| {
-                let lit = ctx.float(*v);
-                quote!(m[#g] += #lit;)
+                let (g, value) = (lit(g), ctx.float(*v));
+                quote!(m[#g] += #value;)
             });
             quote!({ #(#adds)* })
         }
@@ -124,7 +124,7 @@ fn other(side: Side) -> Side {
 }
 
 fn condition(ctx: &Ctx, s: &Split) -> Decision {
-    let f = s.feature;
+    let f = lit(s.feature);
     let x = quote!(x[#f]);
     let default = if s.default_left {
         Side::Left
