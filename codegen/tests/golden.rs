@@ -1,0 +1,77 @@
+//! Golden files: the exact generated source for two tiny models, checked in. A change to the
+//! emitter shows up here as a diff to review. Regenerate with `TIMBER_BLESS=1 cargo test
+//! -p timber-codegen --test golden` and read the diff before committing it.
+
+use std::path::Path;
+use timber_codegen::emit::{emit, render_files, EmitOptions};
+use timber_codegen::load::load_bytes;
+use timber_codegen::LoadOptions;
+
+/// The generated files of a fixture model, concatenated with a marker line per file.
+fn generate(fixture: &str, type_name: &str) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let rel = format!("models/{fixture}/model.json");
+    let bytes = std::fs::read(root.join(&rel)).expect("read fixture");
+    let forest = load_bytes(&bytes, &rel, &LoadOptions::default()).expect("load");
+    let options = EmitOptions {
+        type_name: type_name.into(),
+        ..EmitOptions::default()
+    };
+    let files = render_files(&emit(&forest, &options).expect("emit"), fixture).expect("render");
+    files
+        .into_iter()
+        .map(|(path, text)| {
+            let path = if path.is_empty() {
+                format!("{fixture}.rs")
+            } else {
+                path
+            };
+            format!("// ==== file: {path} ====\n{text}")
+        })
+        .collect()
+}
+
+fn check_golden(fixture: &str, type_name: &str) {
+    let got = generate(fixture, type_name);
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(format!("{fixture}.rs.txt"));
+    if std::env::var_os("TIMBER_BLESS").is_some() {
+        std::fs::write(&golden, &got).expect("write golden");
+        return;
+    }
+    let want = std::fs::read_to_string(&golden).expect("golden file (bless with TIMBER_BLESS=1)");
+    if got != want {
+        let line = got
+            .lines()
+            .zip(want.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
+        panic!(
+            "{fixture}: generated code differs from {} at line {}:\n  got:  {:?}\n  want: {:?}",
+            golden.display(),
+            line + 1,
+            got.lines().nth(line),
+            want.lines().nth(line)
+        );
+    }
+}
+
+#[test]
+fn tiny_regression_matches_its_golden_file() {
+    check_golden("tiny_reg", "TinyReg");
+}
+
+#[test]
+fn tiny_multiclass_matches_its_golden_file() {
+    check_golden("tiny_multi", "TinyMulti");
+}
+
+#[test]
+fn output_is_deterministic() {
+    assert_eq!(
+        generate("categorical_large", "Cats"),
+        generate("categorical_large", "Cats")
+    );
+    assert_eq!(generate("dart", "Dart"), generate("dart", "Dart"));
+}
