@@ -1300,7 +1300,7 @@ fn cli_csv_header_without_feature_names_and_wrong_width_names_the_header() {
             &input,
             "header (line 1)",
             "the model has 3 features but the header has 2 columns",
-            "lacks feature names (f0, f1, f2)",
+            "(missing: f0, f1, f2)",
         ],
     );
 }

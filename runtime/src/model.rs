@@ -147,11 +147,8 @@ pub trait Model: Send + Sync {
 }
 
 fn assert_batch_shape(rows: usize, nf: usize, out: usize, per_row: usize) {
-    let n = if nf == 0 {
-        out / per_row.max(1)
-    } else {
-        rows / nf
-    };
+    // A model with no features still has rows: count them by the output buffer.
+    let n = rows.checked_div(nf).unwrap_or(out / per_row.max(1));
     assert!(
         rows == n * nf && out == n * per_row,
         "batch shape mismatch: {rows} inputs for {nf} features, {out} outputs for {per_row} per row"

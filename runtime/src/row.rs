@@ -1,7 +1,8 @@
 //! Decoding CSV rows into model inputs.
 //!
 //! The header decides how columns reach features: by name when it carries every feature
-//! name of the model, otherwise by position (and then the column count must match). Cells
+//! name of the model (other columns are ignored); by position when it names none of them
+//! and has exactly one column per feature; anything in between is an error. Cells
 //! that are empty, `NaN` or `nan` are missing. A decimal is parsed as `f64` and then rounded
 //! to the model's input precision, as numpy does when a float64 array reaches XGBoost.
 
@@ -78,9 +79,11 @@ impl ColumnMap {
             }
             targets.push(t);
         }
-        let targets = if seen.iter().all(|&s| s) {
+        let matched = seen.iter().filter(|&&s| s).count();
+        let targets = if matched == nf {
             targets
-        } else if header.len() == nf {
+        } else if matched == 0 && header.len() == nf {
+            // A header that names no feature: columns are features in model order.
             (0..nf).map(Some).collect()
         } else {
             let missing: Vec<&str> = names
@@ -90,11 +93,23 @@ impl ColumnMap {
                 .map(|(n, _)| n.as_str())
                 .take(5)
                 .collect();
+            let more = if nf - matched > missing.len() {
+                ", ..."
+            } else {
+                ""
+            };
+            let why = if matched == 0 {
+                format!(
+                    "the model has {nf} features but the header has {} columns",
+                    header.len()
+                )
+            } else {
+                // Mapping some columns by name and the rest by position would be a guess.
+                format!("the header names {matched} of the model's {nf} features")
+            };
             return Err(RowError::Header(format!(
-                "the model has {nf} features but the header has {} columns and lacks feature names ({}{})",
-                header.len(),
-                missing.join(", "),
-                if nf - seen.iter().filter(|&&s| s).count() > missing.len() { ", ..." } else { "" }
+                "{why}; give every feature name, or no feature names and exactly {nf} columns (missing: {}{more})",
+                missing.join(", ")
             )));
         };
         let categories = info

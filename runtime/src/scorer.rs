@@ -206,7 +206,7 @@ pub fn bench<M: Model>(model: &M, args: &BenchArgs) -> Result<BenchReport> {
         map.decode(record.iter(), record.len(), line, &mut row)?;
         rows.extend_from_slice(&row);
     }
-    let n = if nf == 0 { 0 } else { rows.len() / nf };
+    let n = rows.len().checked_div(nf).unwrap_or(0);
     anyhow::ensure!(n > 0, "{}: no rows to score", args.input.display());
     let mut out = vec![M::Output::default(); info.num_outputs];
     let mut checksum = 0.0f64;

@@ -177,6 +177,8 @@ pub fn emit(forest: &Forest, options: &EmitOptions) -> Result<Emitted, EmitError
         #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
         #vis struct #name;
 
+        // Literals are the model's exact values: clippy's float lints do not apply.
+        #[allow(clippy::all, clippy::pedantic)]
         impl #name {
             /// Number of input features; a row holds them in model order.
             pub const NUM_FEATURES: usize = #nf;

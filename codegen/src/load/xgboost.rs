@@ -107,9 +107,14 @@ struct TreeParam {
     size_leaf_vector: Option<String>,
 }
 
+/// Feature counts above this are taken as a corrupt file rather than allocated for.
+pub const MAX_FEATURES: usize = 1 << 24;
+/// Output counts (classes or targets) above this are taken as a corrupt file.
+pub const MAX_OUTPUTS: usize = 1 << 16;
+
 /// `default_left` is written as 0/1 by some versions and as booleans by others.
 #[derive(Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "0, 1, true or false")]
 enum Flag {
     Bool(bool),
     Int(i64),
@@ -257,7 +262,19 @@ fn build(learner: Learner, path: &str, options: &LoadOptions) -> Result<Forest, 
         Some(s) => parse_count(s, path, "learner_model_param.num_target")?,
         None => 1,
     };
+    if num_features > MAX_FEATURES {
+        return Err(malformed(
+            path,
+            format!("`learner.learner_model_param.num_feature` = {num_features} exceeds the limit of {MAX_FEATURES}"),
+        ));
+    }
     let groups = num_class.max(num_target).max(1);
+    if groups > MAX_OUTPUTS {
+        return Err(malformed(
+            path,
+            format!("the model declares {groups} outputs (`num_class`/`num_target`), over the limit of {MAX_OUTPUTS}"),
+        ));
+    }
 
     let objective = learner.objective.name.clone();
     let (transform, base_kind) = match objective_semantics(&objective) {
@@ -284,10 +301,20 @@ fn build(learner: Learner, path: &str, options: &LoadOptions) -> Result<Forest, 
             ),
         ));
     }
-    let base_margin: Vec<f64> = base
-        .iter()
-        .map(|&p| f64::from(to_margin(p, base_kind)))
-        .collect();
+    let mut base_margin = Vec::with_capacity(groups);
+    for &p in &base {
+        let margin = to_margin(p, base_kind);
+        if !margin.is_finite() {
+            return Err(malformed(
+                path,
+                format!(
+                    "`learner.learner_model_param.base_score` = {p} is outside the domain of \
+                     {objective} (its margin would be {margin})"
+                ),
+            ));
+        }
+        base_margin.push(f64::from(margin));
+    }
 
     let (model, weight_drop) = match learner.gradient_booster.name.as_str() {
         "gbtree" => (learner.gradient_booster.model, None),
@@ -408,8 +435,12 @@ fn trees_to_keep(
             ))
         }
     };
+    // Iterations `0..=best`; a `best_iteration` past the last round keeps every tree.
+    let Some(rounds) = best.checked_add(1) else {
+        return Ok(n);
+    };
     let end = match &model.iteration_indptr {
-        Some(indptr) if !indptr.is_empty() => match indptr.get(best + 1) {
+        Some(indptr) if !indptr.is_empty() => match indptr.get(rounds) {
             Some(&e) => usize::try_from(e)
                 .map_err(|_| malformed(path, "`iteration_indptr` has a negative entry"))?,
             None => n,
@@ -418,8 +449,9 @@ fn trees_to_keep(
             let per_iteration = match &model.gbtree_model_param.num_parallel_tree {
                 Some(s) => parse_count(s, path, "gbtree_model_param.num_parallel_tree")?.max(1),
                 None => 1,
-            } * groups;
-            (best + 1).saturating_mul(per_iteration)
+            }
+            .saturating_mul(groups);
+            rounds.saturating_mul(per_iteration)
         }
     };
     Ok(end.min(n))

@@ -3,7 +3,6 @@
 #[path = "../../support/fixtures.rs"]
 mod fixtures;
 
-use timber_runtime::Model;
 
 #[test]
 fn generated_code_is_bit_exact_on_every_fixture() {
