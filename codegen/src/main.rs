@@ -3,8 +3,10 @@
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
-use timber_codegen::interp::Interpreter;
-use timber_codegen::{load_file, package_name, write_crate, CrateOptions, Iterations, LoadOptions};
+use timber_codegen::interp::{model_info, Interpreter};
+use timber_codegen::{
+    load_file, package_name, type_name_for, write_crate, CrateOptions, Iterations, LoadOptions,
+};
 use timber_runtime::scorer::{self, BenchArgs, PredictArgs};
 use timber_runtime::Model;
 
@@ -147,8 +149,14 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Inspect { model, load } => {
             let forest = load_file(&model, &load.options(false))?;
-            let interp = Interpreter::new(forest)?;
-            print!("{}", scorer::describe(interp.info()));
+            let stem = model
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            print!(
+                "{}",
+                scorer::describe(&model_info(&forest, type_name_for(&stem)))
+            );
             Ok(())
         }
     }
