@@ -8,7 +8,6 @@ use timber_codegen::{
     load_file, package_name, type_name_for, write_crate, CrateOptions, Iterations, LoadOptions,
 };
 use timber_runtime::scorer::{self, BenchArgs, PredictArgs};
-use timber_runtime::Model;
 
 #[derive(Parser)]
 #[command(
