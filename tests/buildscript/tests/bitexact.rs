@@ -3,7 +3,6 @@
 #[path = "../../support/fixtures.rs"]
 mod fixtures;
 
-
 #[test]
 fn generated_code_is_bit_exact_on_every_fixture() {
     let compiled = timber_buildscript_tests::all();

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Timber quick start, in one command, on a fresh clone:
+#
+#     scripts/demo.sh
+#
+# Builds the `timber` CLI, compiles the bundled XGBoost model models/binary_logistic into a
+# standalone Rust crate (`churn`), builds it, scores the bundled rows with it, checks the
+# predictions against the reference interpreter and XGBoost's own output, and compares
+# their speed. Everything it writes goes under target/ (target/demo, target/demo-target);
+# re-runs reuse the builds.
+set -euo pipefail
+
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$TIMBER_ROOT"
+
+MODEL=models/binary_logistic/model.json
+ROWS=models/binary_logistic/input.csv
+EXPECTED=models/binary_logistic/expected.csv
+TIMBER="${CARGO_TARGET_DIR:-target}/release/timber"   # the CLI, built in step 1
+OUT=target/demo
+CRATE=$OUT/churn                                      # the generated crate
+DEMO_TARGET="$TIMBER_ROOT/target/demo-target"         # its build directory
+CHURN="$DEMO_TARGET/release/churn"                    # its scorer binary
+
+section "1. build the timber CLI (release)"
+run cargo build --release -p timber-codegen
+
+section "2. inspect the model"
+run "$TIMBER" inspect "$MODEL"
+
+section "3. compile it into a Rust crate"
+run "$TIMBER" compile "$MODEL" --out "$CRATE" --name churn
+echo "generated files:"
+(cd "$CRATE" && find . -type f ! -name Cargo.lock | sort | sed 's/^/  /')
+
+section "4. build the generated crate (release)"
+# Same dependency versions as this repository, and no registry resolution.
+run cp Cargo.lock "$CRATE/Cargo.lock"
+run env CARGO_TARGET_DIR="$DEMO_TARGET" \
+    cargo build --release --manifest-path "$CRATE/Cargo.toml"
+
+section "5. the compiled model's metadata"
+run "$CHURN" info
+
+section "6. score the bundled rows with the compiled model"
+run "$CHURN" predict --input "$ROWS" --output "$OUT/compiled.csv"
+echo "first 10 of $(wc -l <"$OUT/compiled.csv") predictions (probability of class 1):"
+head -n 10 "$OUT/compiled.csv" | sed 's/^/  /'
+
+section "7. compare with the reference interpreter and with XGBoost"
+run "$TIMBER" predict "$MODEL" --input "$ROWS" --output "$OUT/interpreted.csv"
+rows=$(wc -l <"$OUT/compiled.csv")
+if cmp -s "$OUT/compiled.csv" "$OUT/interpreted.csv"; then
+    echo "compiled == interpreted: identical ($rows rows)"
+else
+    diff "$OUT/compiled.csv" "$OUT/interpreted.csv" | head -n 20 >&2 || true
+    die "compiled and interpreted predictions differ"
+fi
+if cmp -s "$OUT/compiled.csv" "$EXPECTED"; then
+    echo "compiled == XGBoost ($EXPECTED): identical ($rows rows)"
+else
+    diff "$OUT/compiled.csv" "$EXPECTED" | head -n 20 >&2 || true
+    die "compiled predictions differ from XGBoost's ($EXPECTED)"
+fi
+
+section "8. speed: compiled vs interpreted"
+echo "(a quick single-process measurement, one row at a time after the CSV is decoded;"
+echo " not the criterion benchmark)"
+run "$CHURN" bench --input "$ROWS" --seconds 2 | tee "$OUT/bench-compiled.txt"
+run "$TIMBER" bench "$MODEL" --input "$ROWS" --seconds 2 | tee "$OUT/bench-interpreted.txt"
+# Lines read: scored N rows (M distinct) in T s: X rows/s, Y ns/row
+rate() { sed -n 's/.*: \([0-9][0-9]*\) rows\/s,.*/\1/p' "$1"; }
+compiled_rate=$(rate "$OUT/bench-compiled.txt")
+interpreted_rate=$(rate "$OUT/bench-interpreted.txt")
+[[ -n "$compiled_rate" && -n "$interpreted_rate" ]] || die "cannot read the bench output"
+awk -v c="$compiled_rate" -v i="$interpreted_rate" 'BEGIN {
+    printf "compiled / interpreted: %.1fx the rows/s (%d vs %d rows/s)\n", c / i, c, i
+}'
+
+section "done"
+echo "generated crate: $CRATE (score other rows: $CHURN predict --input ROWS.csv)"
