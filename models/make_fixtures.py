@@ -606,6 +606,268 @@ def fx_tiny_multi(outdir):
                     "3 features.")
 
 
+# ---------------------------------------------------------------------- hand-built deep tree
+
+CHAIN_LEVELS = 500  # split nodes per chain tree = depth of the deepest leaves
+CHAIN_P = 4
+CHAIN_TOP = 520.0
+
+
+def _chain_spec(rng, n_levels=CHAIN_LEVELS, top=CHAIN_TOP):
+    """Per level k: (feature, f32 threshold, continue_right).
+
+    Feature k % 4. Even k: the chain continues on the RIGHT (x >= t), thresholds increase
+    with k (t ~ k + u). Odd k: the chain continues on the LEFT (x < t), thresholds decrease
+    (t ~ top - k - u). So a row goes deep when its even-level features are large and its
+    odd-level features are small.
+    """
+    spec = []
+    for k in range(n_levels):
+        u = rng.uniform(0.1, 0.9)
+        right = k % 2 == 0
+        t = np.float32(k + u) if right else np.float32(top - k - u)
+        spec.append((k % CHAIN_P, t, right))
+    return spec
+
+
+def _chain_tree(spec, leaf_vals, end_val, nan_to_leaf, tree_id):
+    """One XGBoost JSON tree: a chain of len(spec) split nodes.
+
+    Split node k has a leaf child (value leaf_vals[k]) and a child that continues the chain
+    (the split k+1, or after the last split a leaf with value end_val). NaN follows the
+    continuing child except at the levels in nan_to_leaf, where it goes to the leaf.
+    Node ids in BFS order, siblings consecutive (left, right = left + 1) as in the trees
+    XGBoost grows: its predictor computes the right child as left + 1 and ignores
+    right_children (and its loader does not check that).
+    Returns (tree_json, level_of_id) with level_of_id[id] = depth of that node.
+    """
+    n = len(spec)
+    # abstract nodes: ("split", k), ("leaf", k) = leaf child of split k, ("end",)
+    def children(node):
+        k = node[1]
+        cont = ("split", k + 1) if k + 1 < n else ("end",)
+        leaf = ("leaf", k)
+        return (leaf, cont) if spec[k][2] else (cont, leaf)  # (left, right)
+
+    ids = {("split", 0): 0}
+    queue = [("split", 0)]
+    while queue:
+        node = queue.pop(0)
+        if node[0] == "split":
+            for c in children(node):
+                ids[c] = len(ids)
+                queue.append(c)
+    num_nodes = 2 * n + 1
+    assert sorted(ids.values()) == list(range(num_nodes))
+
+    # hessian-like counts: 2n+1 - 2k rows reach split k, 2 stop at each leaf, 1 at the end
+    hess_split = [float(2 * n + 1 - 2 * k) for k in range(n)]
+    # base weight of a split = hessian-weighted mean of the leaves below it
+    bw_split = [0.0] * n
+    acc_w, acc_h = float(end_val), 1.0
+    for k in range(n - 1, -1, -1):
+        acc_w = (acc_w * acc_h + 2.0 * float(leaf_vals[k])) / (acc_h + 2.0)
+        acc_h += 2.0
+        bw_split[k] = float(np.float32(acc_w))
+
+    arr = {key: [None] * num_nodes for key in (
+        "left_children", "right_children", "parents", "split_indices", "split_conditions",
+        "default_left", "split_type", "loss_changes", "sum_hessian", "base_weights")}
+    level_of_id = [None] * num_nodes
+    for node, i in ids.items():
+        arr["split_type"][i] = 0
+        if node[0] == "split":
+            k = node[1]
+            f, t, right = spec[k]
+            left, rightc = children(node)
+            cont_left = not right
+            nan_left = cont_left if k not in nan_to_leaf else not cont_left
+            arr["left_children"][i] = ids[left]
+            arr["right_children"][i] = ids[rightc]
+            arr["split_indices"][i] = int(f)
+            arr["split_conditions"][i] = float(t)
+            arr["default_left"][i] = int(nan_left)
+            arr["loss_changes"][i] = float(np.float32(1.0 + 0.01 * (n - k)))
+            arr["sum_hessian"][i] = hess_split[k]
+            arr["base_weights"][i] = bw_split[k]
+            arr["parents"][ids[left]] = i
+            arr["parents"][ids[rightc]] = i
+            level_of_id[i] = k
+        else:
+            if node[0] == "leaf":
+                v, h, lvl = float(leaf_vals[node[1]]), 2.0, node[1] + 1
+            else:
+                v, h, lvl = float(end_val), 1.0, n
+            arr["left_children"][i] = -1
+            arr["right_children"][i] = -1
+            arr["split_indices"][i] = 0
+            arr["split_conditions"][i] = v
+            arr["default_left"][i] = 0
+            arr["loss_changes"][i] = 0.0
+            arr["sum_hessian"][i] = h
+            arr["base_weights"][i] = v
+            level_of_id[i] = lvl
+    arr["parents"][0] = 2147483647
+    assert all(all(v is not None for v in a) for a in arr.values())
+    tree = {"base_weights": arr["base_weights"], "categories": [], "categories_nodes": [],
+            "categories_segments": [], "categories_sizes": [],
+            "default_left": arr["default_left"], "id": tree_id,
+            "left_children": arr["left_children"], "loss_changes": arr["loss_changes"],
+            "parents": arr["parents"], "right_children": arr["right_children"],
+            "split_conditions": arr["split_conditions"], "split_indices": arr["split_indices"],
+            "split_type": arr["split_type"], "sum_hessian": arr["sum_hessian"],
+            "tree_param": {"num_deleted": "0", "num_feature": str(CHAIN_P),
+                           "num_nodes": str(num_nodes), "size_leaf_vector": "1"}}
+    return tree, level_of_id
+
+
+def _chain_rows(rng, n_deep, n_uniform, d_lo=0.0, d_hi=1.08 * CHAIN_LEVELS, top=CHAIN_TOP):
+    """n_deep rows built to leave the chain near a level D drawn uniformly in [d_lo, d_hi)
+    (D > CHAIN_LEVELS: the row reaches the end leaf): one feature breaks the chain near
+    level D, the others near later levels; then n_uniform rows uniform in [0, top)."""
+    n = CHAIN_LEVELS
+    rows = []
+    for _ in range(n_deep):
+        d = rng.uniform(d_lo, d_hi)
+        stop_f = int(rng.integers(0, CHAIN_P))
+        r = []
+        for f in range(CHAIN_P):
+            df = d if f == stop_f else d + rng.uniform(0, 0.6 * n)
+            x = df + rng.uniform(-1, 1)
+            r.append(x if f % 2 == 0 else top - x)  # features 0,2: right side; 1,3: left side
+        rows.append(r)
+    rows = np.array(rows).reshape(n_deep, CHAIN_P)
+    return np.vstack([rows, rng.uniform(0, top, size=(n_uniform, CHAIN_P))])
+
+
+def _chain_stop_row(spec, k, top=CHAIN_TOP):
+    """A row that passes splits 0..k-1 of the chain and leaves it at split k (to its leaf);
+    k = len(spec): passes every split (reaches the end leaf)."""
+    row = [top + 10.0 if f % 2 == 0 else -10.0 for f in range(CHAIN_P)]  # passes everything
+    if k < len(spec):
+        f, t, right = spec[k]
+        prev = [float(tj) for (fj, tj, _) in spec[:k] if fj == f]  # monotonic in k
+        bound = prev[-1] if prev else (-10.0 if right else top + 10.0)
+        row[f] = (bound + float(t)) / 2  # between the last passed threshold and this one
+    return row
+
+
+def _check_tree_structure(tree):
+    """Every node reachable from the root exactly once, parents consistent, leaves -1/-1,
+    right child = left child + 1 (XGBoost's JSON loader checks only the array lengths).
+    Returns node depths."""
+    lc, rc, par = tree["left_children"], tree["right_children"], tree["parents"]
+    n = int(tree["tree_param"]["num_nodes"])
+    assert len(lc) == len(rc) == len(par) == n and par[0] == 2147483647
+    depth = [None] * n
+    depth[0] = 0
+    stack = [0]
+    while stack:
+        i = stack.pop()
+        assert (lc[i] == -1) == (rc[i] == -1) and (lc[i] == -1 or rc[i] == lc[i] + 1), i
+        for c in (lc[i], rc[i]):
+            if c != -1:
+                assert 0 < c < n and depth[c] is None and par[c] == i, (i, c)
+                depth[c] = depth[i] + 1
+                stack.append(c)
+    assert None not in depth
+    return depth
+
+
+@fixture
+def fx_deep_chain(outdir):
+    import tempfile
+    name = "deep_chain"
+    rng = np.random.default_rng(_seed(name))
+    n = CHAIN_LEVELS
+    # template: a real (tiny) trained model, whose trees are replaced below
+    Xtr = rng.uniform(0, CHAIN_TOP, size=(200, CHAIN_P))
+    ytr = rng.normal(1.0, 1.0, size=200)
+    tmpl = xgb.train({"objective": "reg:squarederror", "max_depth": 1, "nthread": NTHREAD,
+                      "seed": 0}, xgb.DMatrix(Xtr, ytr, nthread=NTHREAD), 2)
+    mj = booster_json(tmpl)
+
+    spec = _chain_spec(rng)
+    nan_leaf0 = {k for k in range(n) if k % 128 >= 124}  # 124-127, 252-255, 380-383
+    nan_leaf1 = set(range(440, 448))
+    t0, lvl0 = _chain_tree(spec, rng.normal(0, 1, n).astype(np.float32),
+                           np.float32(rng.normal(0, 1)), nan_leaf0, 0)
+    t1, lvl1 = _chain_tree(spec, rng.normal(0, 0.5, n).astype(np.float32),
+                           np.float32(rng.normal(0, 0.5)), nan_leaf1, 1)
+    model = mj["learner"]["gradient_booster"]["model"]
+    model["trees"] = [t0, t1]
+    model["tree_info"] = [0, 0]
+    model["iteration_indptr"] = [0, 1, 2]
+    model["gbtree_model_param"]["num_trees"] = "2"
+    model["gbtree_model_param"]["num_parallel_tree"] = "1"
+    assert mj["learner"]["learner_model_param"]["num_feature"] == str(CHAIN_P)
+
+    with tempfile.TemporaryDirectory() as td:
+        path = os.path.join(td, "hand.json")
+        with open(path, "w") as fh:
+            json.dump(mj, fh)
+        bst = xgb.Booster(model_file=path)  # the loader checks only the array lengths
+    bst.set_param({"nthread": NTHREAD})
+    lj = booster_json(bst)
+    # XGBoost kept the hand-built trees as they are; check their structure ourselves
+    for built, got in zip([t0, t1], trees_of(lj)):
+        for key in ("left_children", "right_children", "parents", "split_indices",
+                    "default_left", "split_type"):
+            assert list(got[key]) == built[key], key
+        for key in ("split_conditions", "base_weights", "loss_changes", "sum_hessian"):
+            assert (np.float32(got[key]) == np.float32(built[key])).all(), key
+    assert len(trees_of(lj)) == 2
+    depth_of = [_check_tree_structure(t) for t in trees_of(lj)]
+    assert depth_of == [lvl0, lvl1] and max(lvl0) == max(lvl1) == n
+
+    # 300 rows (30 with 1-3 NaN), then 60 threshold rows built on rows that pass every split
+    # of the chain: the modified feature still lets them reach the node whose threshold it
+    # holds (thresholds are monotonic per feature), so that comparison decides the route
+    Xn = sprinkle_nan(rng, _chain_rows(rng, 240, 60))
+    Xt = threshold_rows(rng, _chain_rows(rng, 60, 0, d_lo=1.02 * n, d_hi=1.1 * n), lj)
+    # rows that would reach the end of both chains, with one feature NaN (2 per feature)
+    extra = _chain_rows(rng, 2 * CHAIN_P, 0, d_lo=1.02 * n, d_hi=1.1 * n)
+    for i in range(extra.shape[0]):
+        extra[i, i % CHAIN_P] = np.nan
+    # rows leaving the chain exactly at splits 0-3 and 496-499, one passing every split
+    stop_levels = [0, 1, 2, 3, n - 4, n - 3, n - 2, n - 1, n]
+    stops = np.array([_chain_stop_row(spec, k) for k in stop_levels])
+    X = np.vstack([Xn, Xt, extra, stops, np.full((1, CHAIN_P), np.nan)])  # + all-NaN row
+    dm = xgb.DMatrix(X, nthread=NTHREAD)
+    pred = bst.predict(dm)
+    margin = bst.predict(dm, output_margin=True)
+    leaves = bst.predict(dm, pred_leaf=True).astype(int)
+    # where XGBoost routed the rows (leaf depths; the depth-n leaves are those of split n-1)
+    depth = np.array([[lvl0[a], lvl1[b]] for a, b in leaves])
+    i0 = len(Xn) + len(Xt) + len(extra)
+    assert (depth[i0:i0 + len(stops)] == np.array(stop_levels)[:, None].clip(0, n - 1) + 1).all()
+    for j in range(2):
+        deepest = [i for i, lv in enumerate((lvl0, lvl1)[j]) if lv == n]
+        assert all((leaves[:, j] == i).any() for i in deepest)  # both depth-n leaves reached
+    assert (depth[:, 0] >= n // 2).sum() >= 100, (depth[:, 0] >= n // 2).sum()
+    assert depth[-1].tolist() == [125, 441]  # all-NaN row: first NaN-to-leaf level + 1
+    print(f"  {name}: leaf depths (tree 0) {np.percentile(depth[:, 0], [0, 25, 50, 75, 100])}",
+          file=sys.stderr)
+    write_fixture(
+        name, outdir, bst.save_model, fnames(CHAIN_P), X, pred, margin,
+        {"api": "booster",
+         "description":
+             "Hand-built model (XGBoost cannot grow it): the trees of a 2-round depth-1 "
+             "reg:squarederror model (4 features) replaced by 2 chain trees, loaded back "
+             "with xgb.Booster and re-saved. Each tree: 500 split nodes, 1001 nodes, max "
+             "depth 500, BFS node ids (right child = left child + 1). Split k tests feature "
+             "k % 4; even k: the chain continues right (x >= t, thresholds ~k increasing), odd "
+             "k: left (x < t, thresholds ~520-k decreasing); the other child is a leaf. NaN "
+             "follows the chain except at splits 124-127, 252-255, 380-383 (tree 0) and "
+             "440-447 (tree 1), where it goes to the leaf. Both trees have the same splits, "
+             "different leaf values. Rows: 240 built to leave the chain at a uniformly drawn "
+             "level + 60 uniform in [0,520] (30 of the 300 with NaN); 60 threshold rows made "
+             "from rows that reach the node holding the threshold; 8 rows reaching the end "
+             "with one NaN feature; 9 rows leaving at splits 0-3, 496-499 and at the end "
+             "leaf; one all-NaN row.",
+         "max_depth": n, "num_nodes_per_tree": 2 * n + 1})
+
+
 # ---------------------------------------------------------------------- categorical
 
 
