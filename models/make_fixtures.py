@@ -356,14 +356,14 @@ simple_objective("multi_softmax", "multi:softmax", lambda s, r: classes_from(s, 
                  {"num_class": 4})
 
 
-def rank_fixture(name, objective):
+def rank_fixture(name, objective, levels=5):
     def fn(outdir):
         rng, X, Xtr, s, Xte = std_data(name)
         qid = np.repeat(np.arange(N_TRAIN // 20), 20)
-        y = classes_from(s, 5)  # relevance 0..4
+        y = classes_from(s, levels)  # relevance 0..levels-1 (rank:map needs 0/1)
         dtrain = xgb.DMatrix(Xtr, y, qid=qid, nthread=NTHREAD)
         booster_fixture(name, outdir, {"objective": objective, **STD}, dtrain, Xte, ROUNDS,
-                        f"{objective} trained with qid groups of 20, relevance 0..4; "
+                        f"{objective} trained with qid groups of 20, relevance 0..{levels - 1}; "
                         "prediction = margin.")
     fn.__name__ = "fx_" + name
     return fixture(fn)
@@ -371,6 +371,7 @@ def rank_fixture(name, objective):
 
 rank_fixture("rank_pairwise", "rank:pairwise")
 rank_fixture("rank_ndcg", "rank:ndcg")
+rank_fixture("rank_map", "rank:map", levels=2)
 
 
 @fixture
