@@ -69,34 +69,19 @@ fn compiled_scorer_is_bit_exact_on_every_fixture() {
                     bin
                 }
             };
-            for (label, margin, expected) in [
-                ("predictions", false, &case.expected),
-                ("margins", true, &case.expected_margin),
-            ] {
+            let score = |margin: bool| {
                 let mut cmd = Command::new(&bin);
                 cmd.arg("predict").arg("--input").arg(&case.input);
                 if margin {
                     cmd.arg("--margin");
                 }
-                let got = fixtures::parse_outputs(&run(&mut cmd));
-                if let Err(e) = fixtures::check(
-                    &format!("{} {label}", case.label),
-                    &got,
-                    &fixtures::read_expected(expected),
-                ) {
-                    failures.push(e);
-                }
-            }
+                fixtures::parse_outputs(&run(&mut cmd))
+            };
+            failures.extend(fixtures::check_case(&case, &score(false), &score(true)));
             checked += 1;
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} mismatches:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    assert!(checked >= fixtures::MIN_FIXTURES);
+    fixtures::assert_all_matched(&failures, checked);
 }
 
 #[test]

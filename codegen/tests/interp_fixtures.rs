@@ -35,28 +35,11 @@ fn interpreter_is_bit_exact_on_every_fixture() {
                 pred.push(p);
                 margin.push(m);
             }
-            for (label, got, file) in [
-                ("predictions", &pred, &case.expected),
-                ("margins", &margin, &case.expected_margin),
-            ] {
-                if let Err(e) = fixtures::check(
-                    &format!("{} {label}", case.label),
-                    got,
-                    &fixtures::read_expected(file),
-                ) {
-                    failures.push(e);
-                }
-            }
+            failures.extend(fixtures::check_case(&case, &pred, &margin));
             checked += 1;
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} mismatches:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    assert!(checked >= fixtures::MIN_FIXTURES);
+    fixtures::assert_all_matched(&failures, checked);
 }
 
 #[test]

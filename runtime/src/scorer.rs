@@ -102,15 +102,14 @@ fn open_input(path: &Path) -> Result<Box<dyn BufRead>> {
     Ok(Box::new(BufReader::with_capacity(1 << 16, f)))
 }
 
-/// Reads CSV rows from `input`, scores each, and writes one line per row to `out`.
-/// Stops at the first row that cannot be decoded, with an error naming its line and column.
-pub fn predict_csv<M: Model, R: Read, W: Write>(
-    model: &M,
+/// Reads CSV rows from `input` and calls `f` with each decoded row (model feature order,
+/// missing values as NaN). Stops at the first row that cannot be read or decoded, with an
+/// error naming its line and column.
+pub fn for_each_row<F: Float, R: Read>(
+    info: &ModelInfo,
     input: R,
-    out: &mut W,
-    margin: bool,
+    mut f: impl FnMut(&[F]) -> Result<()>,
 ) -> Result<()> {
-    let info = model.info();
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -120,17 +119,11 @@ pub fn predict_csv<M: Model, R: Read, W: Write>(
         .context("cannot read the header row")?
         .clone();
     let map = ColumnMap::from_header(header.iter(), info)?;
-    let width = if margin {
-        info.num_margins
-    } else {
-        info.num_outputs
-    };
-    let mut row = vec![M::Input::NAN; info.num_features()];
-    let mut result = vec![M::Output::default(); width];
+    let mut row = vec![F::NAN; info.num_features()];
     let mut record = csv::StringRecord::new();
     loop {
         match reader.read_record(&mut record) {
-            Ok(false) => break,
+            Ok(false) => return Ok(()),
             Ok(true) => {}
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
@@ -138,16 +131,35 @@ pub fn predict_csv<M: Model, R: Read, W: Write>(
             }
         }
         let line = record.position().map_or(0, |p| p.line());
-        row.fill(M::Input::NAN);
+        row.fill(F::NAN);
         map.decode(record.iter(), record.len(), line, &mut row)?;
-        if margin {
-            model.predict_margin(&row, &mut result);
-        } else {
-            model.predict(&row, &mut result);
-        }
-        write_csv_line(out, &result)?;
+        f(&row)?;
     }
-    Ok(())
+}
+
+/// Reads CSV rows from `input`, scores each, and writes one line per row to `out`.
+/// Stops at the first row that cannot be decoded, with an error naming its line and column.
+pub fn predict_csv<M: Model, R: Read, W: Write>(
+    model: &M,
+    input: R,
+    out: &mut W,
+    margin: bool,
+) -> Result<()> {
+    let info = model.info();
+    let width = if margin {
+        info.num_margins
+    } else {
+        info.num_outputs
+    };
+    let mut result = vec![M::Output::default(); width];
+    for_each_row(info, input, |row: &[M::Input]| {
+        if margin {
+            model.predict_margin(row, &mut result);
+        } else {
+            model.predict(row, &mut result);
+        }
+        Ok(write_csv_line(out, &result)?)
+    })
 }
 
 /// The outcome of [`bench`].
@@ -186,26 +198,12 @@ impl std::fmt::Display for BenchReport {
 /// one row at a time through [`Model::predict`]. Parsing is not timed.
 pub fn bench<M: Model>(model: &M, args: &BenchArgs) -> Result<BenchReport> {
     let info = model.info();
-    let input = open_input(&args.input)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(input);
-    let header = reader
-        .headers()
-        .context("cannot read the header row")?
-        .clone();
-    let map = ColumnMap::from_header(header.iter(), info)?;
     let nf = info.num_features();
     let mut rows: Vec<M::Input> = Vec::new();
-    let mut row = vec![M::Input::NAN; nf];
-    for record in reader.records() {
-        let record = record.context("cannot read a row")?;
-        let line = record.position().map_or(0, |p| p.line());
-        row.fill(M::Input::NAN);
-        map.decode(record.iter(), record.len(), line, &mut row)?;
-        rows.extend_from_slice(&row);
-    }
+    for_each_row(info, open_input(&args.input)?, |row: &[M::Input]| {
+        rows.extend_from_slice(row);
+        Ok(())
+    })?;
     let n = rows.len().checked_div(nf).unwrap_or(0);
     anyhow::ensure!(n > 0, "{}: no rows to score", args.input.display());
     let mut out = vec![M::Output::default(); info.num_outputs];

@@ -5,7 +5,6 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use timber_runtime::row::ColumnMap;
 use timber_runtime::ModelInfo;
 
 /// Fewer fixtures than this means `models/` is missing or broken, not that all is well.
@@ -105,22 +104,16 @@ impl Fixture {
     }
 }
 
-/// Decodes an input CSV with the runtime's own column mapping, as the scorer does.
+/// Decodes an input CSV with the runtime's own row reader, as the scorer does.
 pub fn read_rows(input: &Path, info: &ModelInfo) -> Vec<Vec<f32>> {
-    let mut reader = csv::Reader::from_path(input).expect("open input");
-    let header = reader.headers().expect("header").clone();
-    let map = ColumnMap::from_header(header.iter(), info).expect("map header");
-    reader
-        .records()
-        .map(|r| {
-            let r = r.expect("record");
-            let mut row = vec![f32::NAN; info.num_features()];
-            let line = r.position().map_or(0, |p| p.line());
-            map.decode(r.iter(), r.len(), line, &mut row)
-                .expect("decode row");
-            row
-        })
-        .collect()
+    let file = std::fs::File::open(input).expect("open input");
+    let mut rows = Vec::new();
+    timber_runtime::scorer::for_each_row(info, file, |row: &[f32]| {
+        rows.push(row.to_vec());
+        Ok(())
+    })
+    .expect("decode input");
+    rows
 }
 
 /// Reads a reference file: one line per row, comma-separated floats.
@@ -165,4 +158,28 @@ pub fn check(label: &str, got: &[Vec<f32>], expected: &[Vec<f32>]) -> Result<(),
             expected[i]
         )),
     }
+}
+
+/// Checks a case's predictions and margins against its references; returns the mismatches.
+pub fn check_case(case: &Case, pred: &[Vec<f32>], margin: &[Vec<f32>]) -> Vec<String> {
+    [
+        ("predictions", pred, &case.expected),
+        ("margins", margin, &case.expected_margin),
+    ]
+    .into_iter()
+    .filter_map(|(what, got, file)| {
+        check(&format!("{} {what}", case.label), got, &read_expected(file)).err()
+    })
+    .collect()
+}
+
+/// Fails with every mismatch found, or if fewer cases ran than there are fixtures.
+pub fn assert_all_matched(failures: &[String], checked: usize) {
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(checked >= MIN_FIXTURES, "only {checked} cases checked");
 }
