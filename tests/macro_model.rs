@@ -14,16 +14,7 @@ timber::model!(Dart, "models/dart/model.json");
 fn check_fixture<M: Model<Input = f32, Output = f32>>(model: &M, fixture: &str) {
     let dir = fixtures::models_dir(env!("CARGO_MANIFEST_DIR")).join(fixture);
     let rows = fixtures::read_rows(&dir.join("input.csv"), model.info());
-    let info = model.info();
-    let (mut pred, mut margin) = (Vec::new(), Vec::new());
-    for row in &rows {
-        let mut p = vec![0.0; info.num_outputs];
-        let mut m = vec![0.0; info.num_margins];
-        model.predict(row, &mut p);
-        model.predict_margin(row, &mut m);
-        pred.push(p);
-        margin.push(m);
-    }
+    let (pred, margin) = fixtures::score_rows(model, &rows);
     fixtures::check(
         fixture,
         &pred,

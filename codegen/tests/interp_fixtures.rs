@@ -23,18 +23,8 @@ fn interpreter_is_bit_exact_on_every_fixture() {
             };
             let interp =
                 Interpreter::new(load_file(fixture.model(), &options).expect("load")).expect("f32");
-            let info = interp.info().clone();
-            let rows = fixtures::read_rows(&case.input, &info);
-            let mut pred = Vec::new();
-            let mut margin = Vec::new();
-            for row in &rows {
-                let mut p = vec![0.0; info.num_outputs];
-                let mut m = vec![0.0; info.num_margins];
-                interp.predict(row, &mut p);
-                interp.predict_margin(row, &mut m);
-                pred.push(p);
-                margin.push(m);
-            }
+            let rows = fixtures::read_rows(&case.input, interp.info());
+            let (pred, margin) = fixtures::score_rows(&interp, &rows);
             failures.extend(fixtures::check_case(&case, &pred, &margin));
             checked += 1;
         }

@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use timber_runtime::ModelInfo;
+use timber_runtime::{Model, ModelInfo};
 
 /// Fewer fixtures than this means `models/` is missing or broken, not that all is well.
 pub const MIN_FIXTURES: usize = 30;
@@ -114,6 +114,23 @@ pub fn read_rows(input: &Path, info: &ModelInfo) -> Vec<Vec<f32>> {
     })
     .expect("decode input");
     rows
+}
+
+/// Scores rows one at a time: (predictions, margins) per row.
+pub fn score_rows<M: Model<Input = f32, Output = f32> + ?Sized>(
+    model: &M,
+    rows: &[Vec<f32>],
+) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+    let info = model.info();
+    rows.iter()
+        .map(|row| {
+            let mut p = vec![0.0; info.num_outputs];
+            let mut m = vec![0.0; info.num_margins];
+            model.predict(row, &mut p);
+            model.predict_margin(row, &mut m);
+            (p, m)
+        })
+        .unzip()
 }
 
 /// Reads a reference file: one line per row, comma-separated floats.
