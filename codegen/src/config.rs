@@ -118,10 +118,7 @@ impl Config {
             println!("cargo:rerun-if-changed={}", model.display());
         }
         let forest = load::load_file(model, &self.load)?;
-        let stem = model
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let stem = crate::model_stem(model);
         let file_stem = self
             .output_name
             .clone()

@@ -30,6 +30,14 @@ pub use config::{Config, Error};
 pub use krate::{package_name, write_crate, CrateOptions};
 pub use load::{load_file, Iterations, LoadError, LoadOptions};
 
+/// A model file's stem (`models/churn.json` -> `churn`), from which default type, crate and
+/// file names derive; empty when the path has none.
+pub fn model_stem(path: &std::path::Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 /// `churn-model.v2` -> `ChurnModelV2`: a type name from a file stem or crate name.
 pub fn type_name_for(stem: &str) -> String {
     let mut out = String::new();

@@ -5,7 +5,8 @@ use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use timber_codegen::interp::{model_info, Interpreter};
 use timber_codegen::{
-    load_file, package_name, type_name_for, write_crate, CrateOptions, Iterations, LoadOptions,
+    load_file, model_stem, package_name, type_name_for, write_crate, CrateOptions, Iterations,
+    LoadOptions,
 };
 use timber_runtime::scorer::{self, BenchArgs, PredictArgs};
 
@@ -106,10 +107,7 @@ fn run(cli: Cli) -> Result<()> {
             load,
         } => {
             let forest = load_file(&model, &load.options(false))?;
-            let stem = model
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let stem = model_stem(&model);
             let name = package_name(name.as_deref().unwrap_or(&stem));
             let runtime_dir = match runtime {
                 Some(p) => Some(
@@ -148,10 +146,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Inspect { model, load } => {
             let forest = load_file(&model, &load.options(false))?;
-            let stem = model
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let stem = model_stem(&model);
             print!(
                 "{}",
                 scorer::describe(&model_info(&forest, type_name_for(&stem)))
