@@ -3,15 +3,21 @@
 //! - [`Model`]: the trait every generated model (and the reference interpreter) implements.
 //! - [`transform`]: output transforms with the training libraries' exact float semantics.
 //! - [`row`]: decoding CSV rows into model inputs (by feature name or by position).
+//! - [`codec`]: stream rows (CSV lines, JSON arrays and objects) in, results out.
+//! - [`predict`]: bulk scoring of files and standard input, streaming, on all cores.
+//! - [`serve`]: live streams: a TCP socket server or client, a Kafka consumer group.
 //! - [`scorer`]: the command-line scorer that a generated crate's `main.rs` runs.
 //!
 //! The runtime knows nothing about model file formats or code generation.
 
 pub mod category;
+pub mod codec;
 pub mod model;
 pub mod output;
+pub mod predict;
 pub mod row;
 pub mod scorer;
+pub mod serve;
 pub mod transform;
 
 pub use model::{FeatureInfo, FeatureKind, Float, Model, ModelInfo};

@@ -39,6 +39,29 @@ pub enum RowError {
     Header(String),
 }
 
+/// What is wrong with one row, wherever it came from.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum CellProblem {
+    /// One cell is not a valid value for its feature.
+    #[error("column {column} ({feature}): {reason}")]
+    Cell {
+        /// The 1-based column.
+        column: usize,
+        /// The feature the column feeds.
+        feature: String,
+        /// What is wrong with the cell.
+        reason: String,
+    },
+    /// A row with the wrong number of cells.
+    #[error("expected {expected} columns, found {found}")]
+    Width {
+        /// Columns expected.
+        expected: usize,
+        /// Cells in the row.
+        found: usize,
+    },
+}
+
 /// How the columns of an input file feed a model's features.
 #[derive(Debug, Clone)]
 pub struct ColumnMap {
@@ -53,6 +76,12 @@ pub struct ColumnMap {
 }
 
 impl ColumnMap {
+    /// Columns are the model's features in order (headerless input).
+    pub fn positional(info: &ModelInfo) -> Self {
+        let nf = info.num_features();
+        Self::build((0..nf).map(Some).collect(), info)
+    }
+
     /// Maps a header row onto the model's features.
     pub fn from_header<'a>(
         header: impl IntoIterator<Item = &'a str>,
@@ -112,6 +141,10 @@ impl ColumnMap {
                 missing.join(", ")
             )));
         };
+        Ok(Self::build(targets, info))
+    }
+
+    fn build(targets: Vec<Option<usize>>, info: &ModelInfo) -> Self {
         let categories = info
             .features
             .iter()
@@ -123,13 +156,18 @@ impl ColumnMap {
                     .collect()
             })
             .collect();
-        Ok(ColumnMap {
+        ColumnMap {
             targets,
-            names,
+            names: info.features.iter().map(|f| f.name.to_string()).collect(),
             kinds: info.features.iter().map(|f| f.kind).collect(),
             categories,
-            num_features: nf,
-        })
+            num_features: info.num_features(),
+        }
+    }
+
+    /// Number of features rows are decoded into.
+    pub fn num_features(&self) -> usize {
+        self.num_features
     }
 
     /// Number of columns each row must have.
@@ -145,9 +183,36 @@ impl ColumnMap {
         line: u64,
         out: &mut [F],
     ) -> Result<(), RowError> {
+        self.decode_cells(cells, count, out)
+            .map_err(|problem| match problem {
+                CellProblem::Width { expected, found } => RowError::Width {
+                    line,
+                    expected,
+                    found,
+                },
+                CellProblem::Cell {
+                    column,
+                    feature,
+                    reason,
+                } => RowError::Cell {
+                    line,
+                    column,
+                    feature,
+                    reason,
+                },
+            })
+    }
+
+    /// Decodes one row's cells into `out` (model feature order), for rows that are not
+    /// lines of a file (a stream's row is its own line).
+    pub fn decode_cells<'a, F: Float>(
+        &self,
+        cells: impl IntoIterator<Item = &'a str>,
+        count: usize,
+        out: &mut [F],
+    ) -> Result<(), CellProblem> {
         if count != self.targets.len() {
-            return Err(RowError::Width {
-                line,
+            return Err(CellProblem::Width {
                 expected: self.targets.len(),
                 found: count,
             });
@@ -155,17 +220,20 @@ impl ColumnMap {
         debug_assert_eq!(out.len(), self.num_features);
         for (column, (cell, target)) in cells.into_iter().zip(&self.targets).enumerate() {
             let Some(f) = *target else { continue };
-            out[f] = self.parse_cell(cell, f).map_err(|reason| RowError::Cell {
-                line,
-                column: column + 1,
-                feature: self.names[f].clone(),
-                reason,
-            })?;
+            out[f] = self
+                .parse_cell(cell, f)
+                .map_err(|reason| CellProblem::Cell {
+                    column: column + 1,
+                    feature: self.names[f].clone(),
+                    reason,
+                })?;
         }
         Ok(())
     }
 
-    fn parse_cell<F: Float>(&self, cell: &str, feature: usize) -> Result<F, String> {
+    /// Parses one cell for `feature`: a number (rounded to the input precision), missing
+    /// (empty, `NaN`, `nan`) or, for a categorical feature, a category label.
+    pub fn parse_cell<F: Float>(&self, cell: &str, feature: usize) -> Result<F, String> {
         let cell = cell.trim();
         if cell.is_empty() || cell == "NaN" || cell == "nan" {
             return Ok(F::NAN);

@@ -1,17 +1,18 @@
 //! The scorer: the command-line program of a generated model crate.
 //!
 //! A generated crate's `src/main.rs` is one call to [`main`]. `timber predict` (the
-//! interpreter) shares [`predict_csv`], so compiled and interpreted scoring read and write
+//! interpreter) shares [`predict`], so compiled and interpreted scoring read and write
 //! exactly the same text.
 
 use crate::model::{Float, Model, ModelInfo};
-use crate::output::write_csv_line;
+use crate::predict::open_input;
+pub use crate::predict::{predict, predict_reader, InputFormat, PredictArgs, PredictSummary};
 use crate::row::ColumnMap;
+use crate::serve::ServeArgs;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -23,8 +24,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Score a CSV file (header row; columns by feature name or by position).
+    /// Score a file or standard input (CSV with a header, JSON lines, or raw f32), on all cores.
     Predict(PredictArgs),
+    /// Score a live stream: a TCP socket or a Kafka consumer group.
+    Serve(ServeArgs),
     /// Print the model's metadata and the runtime version.
     Info,
     /// Measure scoring speed (rows/s) on the rows of a CSV file, decoded once up front.
@@ -42,25 +45,12 @@ pub struct BenchArgs {
     pub seconds: f64,
 }
 
-/// Arguments of `predict`, shared with `timber predict`.
-#[derive(clap::Args, Debug, Clone)]
-pub struct PredictArgs {
-    /// Input CSV with a header row; `-` for standard input.
-    #[arg(long)]
-    pub input: PathBuf,
-    /// Where predictions go (one line per row); standard output when absent or `-`.
-    #[arg(long)]
-    pub output: Option<PathBuf>,
-    /// Print raw margins instead of transformed predictions.
-    #[arg(long)]
-    pub margin: bool,
-}
-
 /// Runs the scorer CLI for `model` with the process arguments.
-pub fn main<M: Model>(model: M) -> ExitCode {
+pub fn main<M: Model + 'static>(model: M) -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Predict(args) => predict(&model, &args),
+        Command::Serve(args) => crate::serve::serve(model, args),
         Command::Bench(args) => bench(&model, &args).map(|r| println!("{r}")),
         Command::Info => {
             print!("{}", describe(model.info()));
@@ -75,31 +65,6 @@ pub fn main<M: Model>(model: M) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Scores `args.input` into `args.output` (or standard output).
-pub fn predict<M: Model>(model: &M, args: &PredictArgs) -> Result<()> {
-    let input = open_input(&args.input)?;
-    let out: Box<dyn Write> = match args.output.as_deref() {
-        None => Box::new(io::stdout().lock()),
-        Some(p) if p == Path::new("-") => Box::new(io::stdout().lock()),
-        Some(p) => {
-            Box::new(File::create(p).with_context(|| format!("cannot create {}", p.display()))?)
-        }
-    };
-    let mut out = BufWriter::new(out);
-    predict_csv(model, input, &mut out, args.margin)
-        .with_context(|| format!("while scoring {}", args.input.display()))?;
-    out.flush().context("cannot write predictions")?;
-    Ok(())
-}
-
-fn open_input(path: &Path) -> Result<Box<dyn BufRead>> {
-    if path == Path::new("-") {
-        return Ok(Box::new(BufReader::new(io::stdin())));
-    }
-    let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    Ok(Box::new(BufReader::with_capacity(1 << 16, f)))
 }
 
 /// Reads CSV rows from `input` and calls `f` with each decoded row (model feature order,
@@ -135,31 +100,6 @@ pub fn for_each_row<F: Float, R: Read>(
         map.decode(record.iter(), record.len(), line, &mut row)?;
         f(&row)?;
     }
-}
-
-/// Reads CSV rows from `input`, scores each, and writes one line per row to `out`.
-/// Stops at the first row that cannot be decoded, with an error naming its line and column.
-pub fn predict_csv<M: Model, R: Read, W: Write>(
-    model: &M,
-    input: R,
-    out: &mut W,
-    margin: bool,
-) -> Result<()> {
-    let info = model.info();
-    let width = if margin {
-        info.num_margins
-    } else {
-        info.num_outputs
-    };
-    let mut result = vec![M::Output::default(); width];
-    for_each_row(info, input, |row: &[M::Input]| {
-        if margin {
-            model.predict_margin(row, &mut result);
-        } else {
-            model.predict(row, &mut result);
-        }
-        Ok(write_csv_line(out, &result)?)
-    })
 }
 
 /// The outcome of [`bench`].
@@ -200,7 +140,7 @@ pub fn bench<M: Model>(model: &M, args: &BenchArgs) -> Result<BenchReport> {
     let info = model.info();
     let nf = info.num_features();
     let mut rows: Vec<M::Input> = Vec::new();
-    for_each_row(info, open_input(&args.input)?, |row: &[M::Input]| {
+    for_each_row(info, open_input(&args.input)?.0, |row: &[M::Input]| {
         rows.extend_from_slice(row);
         Ok(())
     })?;

@@ -2,8 +2,8 @@
 //! row can be wrong. Also `predict_csv` end to end with a trivial model, for line numbers.
 
 use std::borrow::Cow;
+use timber_runtime::predict::{predict_reader, PredictArgs};
 use timber_runtime::row::{ColumnMap, RowError};
-use timber_runtime::scorer::predict_csv;
 use timber_runtime::{FeatureInfo, FeatureKind, Model, ModelInfo};
 
 // ---------------------------------------------------------------------------------------
@@ -368,54 +368,93 @@ impl Model for Sum {
     }
 }
 
-fn score(csv: &str) -> Result<String, String> {
+/// Runs `predict` (one thread, so failures are reported in row order) over `csv`:
+/// the output text and the failures, or the error that stopped the run.
+fn score_with(csv: &[u8], threads: usize) -> Result<(String, Vec<String>), String> {
     let model = Sum(info(FEATURES));
     let mut out = Vec::new();
-    match predict_csv(&model, csv.as_bytes(), &mut out, false) {
-        Ok(()) => Ok(String::from_utf8(out).unwrap()),
+    let mut args = PredictArgs::new("-");
+    args.threads = threads;
+    match predict_reader(&model, csv, &mut out, &args, |_| {}) {
+        Ok(summary) => {
+            let shown = summary.failures.len() as u64;
+            assert!(shown == summary.failed || shown == 10, "{summary:?}");
+            Ok((String::from_utf8(out).unwrap(), summary.failures))
+        }
         Err(e) => Err(format!("{e:#}")),
     }
 }
 
-#[test]
-fn predict_csv_scores_good_rows() {
-    let out = score("code,color,y,x\n1,blue,2,3\n,,,\n").unwrap();
-    assert_eq!(out, "8\n0\n");
+fn score(csv: &str) -> Result<(String, Vec<String>), String> {
+    score_with(csv.as_bytes(), 1)
 }
 
 #[test]
-fn predict_csv_names_the_line_of_a_bad_cell() {
-    let err = score("x,y,color,code\n1,2,red,3\n1,2,red,3\n1,two,red,3\n").unwrap_err();
+fn predict_scores_good_rows() {
+    let (out, failures) = score("code,color,y,x\n1,blue,2,3\n,,,\n").unwrap();
+    assert_eq!(out, "8\n0\n");
+    assert!(failures.is_empty());
+}
+
+#[test]
+fn predict_gives_a_bad_row_an_error_line_and_scores_the_rest() {
+    let (out, failures) =
+        score("x,y,color,code\n1,2,red,3\n1,2,red,3\n1,two,red,3\n4,4,red,4\n").unwrap();
+    let message = "line 4, column 2 (y): `two` is not a number";
+    assert_eq!(failures, vec![message.to_string()]);
+    assert_eq!(out, format!("6\n6\nerror: {message}\n12\n"));
+}
+
+#[test]
+fn predict_results_stay_in_order_across_threads() {
+    // Enough rows for several threads, with bad rows scattered through them.
+    let mut csv = String::from("x,y,color,code\n");
+    let mut want = String::new();
+    for i in 0..20_000u32 {
+        if i % 997 == 0 {
+            csv.push_str("1,oops,red,0\n");
+            want.push_str(&format!(
+                "error: line {}, column 2 (y): `oops` is not a number\n",
+                i + 2
+            ));
+        } else {
+            csv.push_str(&format!("{i},1,red,0\n"));
+            want.push_str(&format!("{}\n", i as f32 + 1.0));
+        }
+    }
+    let (out, failures) = score_with(csv.as_bytes(), 3).unwrap();
+    assert_eq!(failures.len(), 10, "the first ten failures are kept");
+    assert!(failures[0].starts_with("line 2,"), "{failures:?}");
+    assert_eq!(out, want);
+}
+
+#[test]
+fn predict_counts_lines_inside_quoted_cells() {
+    let (_, failures) = score("x,y,color,code\n\"1\n\",2,red,3\n1,2,mauve,3\n").unwrap();
     assert!(
-        err.contains("line 4, column 2 (y): `two` is not a number"),
-        "{err}"
+        failures[0].contains("line 4, column 3 (color)"),
+        "{failures:?}"
     );
 }
 
 #[test]
-fn predict_csv_counts_lines_inside_quoted_cells() {
-    let err = score("x,y,color,code\n\"1\n\",2,red,3\n1,2,mauve,3\n").unwrap_err();
-    assert!(err.contains("line 4, column 3 (color)"), "{err}");
+fn predict_names_the_line_of_a_short_row() {
+    let (_, failures) = score("x,y,color,code\n1,2,red,3\n1,2\n").unwrap();
+    assert_eq!(
+        failures,
+        vec!["line 3: expected 4 columns, found 2".to_string()]
+    );
 }
 
 #[test]
-fn predict_csv_names_the_line_of_a_short_row() {
-    let err = score("x,y,color,code\n1,2,red,3\n1,2\n").unwrap_err();
-    assert!(err.contains("line 3: expected 4 columns, found 2"), "{err}");
-}
-
-#[test]
-fn predict_csv_names_the_header() {
+fn predict_stops_at_a_bad_header() {
     let err = score("a,b\n1,2\n").unwrap_err();
     assert!(err.contains("header (line 1)"), "{err}");
 }
 
 #[test]
-fn predict_csv_names_the_line_of_invalid_utf8() {
-    let model = Sum(info(FEATURES));
-    let mut out = Vec::new();
-    let input: &[u8] = b"x,y,color,code\n1,2,red,3\n1,\xff,red,3\n";
-    let err = predict_csv(&model, input, &mut out, false).unwrap_err();
-    let message = format!("{err:#}");
-    assert!(message.contains("line 3"), "{message}");
+fn predict_names_the_line_of_invalid_utf8() {
+    let (out, failures) = score_with(b"x,y,color,code\n1,2,red,3\n1,\xff,red,3\n", 1).unwrap();
+    assert_eq!(failures, vec!["line 3, column 2: not UTF-8".to_string()]);
+    assert_eq!(out.lines().count(), 2);
 }

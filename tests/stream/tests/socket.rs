@@ -1,0 +1,464 @@
+//! `serve socket` over real TCP: the compiled fixture models answer every line, in order,
+//! bit for bit as XGBoost scored them; bad and oversized lines get error lines and the
+//! connection lives on; many clients at once; connection limits, idle timeout, SIGTERM;
+//! and client mode against a listening line source.
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(60);
+
+fn server(model: &str, extra: &[&str]) -> (Scorer, String) {
+    let mut args = vec!["serve", "socket", "--listen", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    let mut scorer = Scorer::start(scorer_bin(model), &args);
+    let addr = scorer.listening_addr();
+    (scorer, addr)
+}
+
+fn connect(addr: &str) -> TcpStream {
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(T)).unwrap();
+    s
+}
+
+/// Sends `lines` (from another thread, so nothing waits on the other side) and reads one
+/// response line per input line.
+fn exchange(addr: &str, lines: &[String]) -> Vec<String> {
+    let stream = connect(addr);
+    let mut writer = stream.try_clone().unwrap();
+    let payload: Vec<u8> = lines
+        .iter()
+        .flat_map(|l| format!("{l}\n").into_bytes())
+        .collect();
+    let sender = std::thread::spawn(move || {
+        writer.write_all(&payload).unwrap();
+        writer.shutdown(Shutdown::Write).unwrap();
+    });
+    let mut reader = BufReader::new(stream);
+    let mut out = Vec::with_capacity(lines.len());
+    for i in 0..lines.len() {
+        let mut line = String::new();
+        let n = reader.read_line(&mut line).unwrap();
+        assert!(
+            n > 0,
+            "connection closed after {i} of {} responses",
+            lines.len()
+        );
+        out.push(line.trim_end_matches('\n').to_string());
+    }
+    let mut rest = String::new();
+    reader.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, "", "more responses than lines");
+    sender.join().unwrap();
+    out
+}
+
+fn assert_predictions(fixture: &str, expected_file: &str, got: &[String], offset: usize) {
+    let want = expected(fixture, expected_file);
+    for (i, line) in got.iter().enumerate() {
+        let w = &want[(i + offset) % want.len()];
+        assert_bits(&format!("response {i} ({line})"), &parse_floats(line), w);
+    }
+}
+
+#[test]
+fn csv_rows_are_answered_in_order_bit_for_bit() {
+    let (_s, addr) = server("binary", &[]);
+    let rows = rows("binary_logistic", "input.csv");
+    let got = exchange(&addr, &rows);
+    assert_eq!(got.len(), rows.len());
+    assert_predictions("binary_logistic", "expected.csv", &got, 0);
+}
+
+#[test]
+fn margins_and_multi_class_outputs_are_bit_exact() {
+    let rows = rows("multi_softprob", "input.csv");
+    let (_s, addr) = server("multi", &[]);
+    assert_predictions("multi_softprob", "expected.csv", &exchange(&addr, &rows), 0);
+    let (_m, addr) = server("multi", &["--margin"]);
+    assert_predictions(
+        "multi_softprob",
+        "expected_margin.csv",
+        &exchange(&addr, &rows),
+        0,
+    );
+}
+
+#[test]
+fn a_pipelined_100k_rows_are_all_answered_in_order() {
+    let (scorer, addr) = server("binary", &["--stats-interval", "0.2"]);
+    let rows = rows("binary_logistic", "input.csv");
+    let many: Vec<String> = (0..100_000).map(|i| rows[i % rows.len()].clone()).collect();
+    let got = exchange(&addr, &many);
+    assert_eq!(got.len(), 100_000);
+    assert_predictions("binary_logistic", "expected.csv", &got, 0);
+    // The periodic log line reports what was scored.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        scorer.log().contains("rows scored: 100000, errors: 0"),
+        "{}",
+        scorer.log()
+    );
+}
+
+#[test]
+fn bad_lines_get_error_lines_and_the_connection_lives_on() {
+    let (_s, addr) = server("binary", &[]);
+    let good = rows("binary_logistic", "input.csv");
+    let lines = vec![
+        good[0].clone(),
+        "1,2,3".to_string(), // too few columns
+        good[1].clone(),
+        "a,b,c,d,e,f,g,h".to_string(),   // not numbers
+        String::new(),                   // an empty line
+        "1,2,3,4,5,6,7,inf".to_string(), // not finite
+        good[2].clone(),
+        "\"1\",\"2\",3,4,5,6,7,\"8\"".to_string(), // quoted cells are fine
+    ];
+    let got = exchange(&addr, &lines);
+    assert_predictions("binary_logistic", "expected.csv", &got[..1], 0);
+    assert_eq!(got[1], "error: expected 8 columns, found 3");
+    assert_predictions("binary_logistic", "expected.csv", &got[2..3], 1);
+    assert_eq!(got[3], "error: column 1 (f0): `a` is not a number");
+    assert_eq!(got[4], "error: expected 8 columns, found 1");
+    assert!(
+        got[5].starts_with("error: column 8 (f7): `inf` is not a finite number"),
+        "{}",
+        got[5]
+    );
+    assert_predictions("binary_logistic", "expected.csv", &got[6..7], 2);
+    assert!(!got[7].starts_with("error"), "{}", got[7]);
+}
+
+#[test]
+fn invalid_utf8_gets_an_error_line() {
+    let (_s, addr) = server("binary", &[]);
+    let mut stream = connect(&addr);
+    stream.write_all(b"1,2,\xff,4,5,6,7,8\n").unwrap();
+    stream
+        .write_all(format!("{}\n", rows("binary_logistic", "input.csv")[0]).as_bytes())
+        .unwrap();
+    stream.shutdown(Shutdown::Write).unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with("error: not UTF-8"), "{text}");
+    assert_bits(
+        "good row",
+        &parse_floats(lines[1]),
+        &expected("binary_logistic", "expected.csv")[0],
+    );
+}
+
+#[test]
+fn an_oversized_line_gets_an_error_and_the_next_line_is_scored() {
+    let (_s, addr) = server("binary", &["--max-line-bytes", "200"]);
+    let good = rows("binary_logistic", "input.csv");
+    let long = format!("{},{}", good[0], "9".repeat(100_000));
+    let lines = vec![good[0].clone(), long, good[1].clone()];
+    let got = exchange(&addr, &lines);
+    assert_predictions("binary_logistic", "expected.csv", &got[..1], 0);
+    assert_eq!(got[1], "error: line longer than 200 bytes");
+    assert_predictions("binary_logistic", "expected.csv", &got[2..], 1);
+}
+
+#[test]
+fn the_last_line_without_a_newline_is_scored() {
+    let (_s, addr) = server("binary", &[]);
+    let mut stream = connect(&addr);
+    let good = rows("binary_logistic", "input.csv");
+    stream
+        .write_all(format!("{}\n{}", good[0], good[1]).as_bytes())
+        .unwrap();
+    stream.shutdown(Shutdown::Write).unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    let got: Vec<String> = text.lines().map(str::to_string).collect();
+    assert_eq!(got.len(), 2, "{text}");
+    assert_predictions("binary_logistic", "expected.csv", &got, 0);
+}
+
+#[test]
+fn json_objects_by_name_arrays_ids_and_errors() {
+    let (_s, addr) = server("categorical", &["--format", "json", "--margin"]);
+    let header = header("categorical_small", "input_names.csv");
+    let named = rows("categorical_small", "input_names.csv");
+    let want = expected("categorical_small", "expected_names.csv");
+    let want_margin = expected("categorical_small", "expected_names_margin.csv");
+    // Objects keyed by name (string labels for categories, missing cells absent or null),
+    // each with an id; then error cases.
+    let mut lines = Vec::new();
+    for (i, row) in named.iter().enumerate() {
+        let mut obj = serde_json::Map::new();
+        obj.insert("id".into(), serde_json::json!(format!("r{i}")));
+        for (j, (name, cell)) in header.iter().zip(row.split(',')).enumerate() {
+            let value = if cell.is_empty() {
+                if j % 2 == 0 {
+                    continue;
+                } else {
+                    serde_json::Value::Null
+                }
+            } else if let Ok(v) = cell.parse::<f64>() {
+                serde_json::json!(v)
+            } else {
+                serde_json::json!(cell)
+            };
+            obj.insert(name.clone(), value);
+        }
+        lines.push(serde_json::Value::Object(obj).to_string());
+    }
+    let n = lines.len();
+    lines.push(r#"{"id": 7, "x0": 1, "bogus": 2}"#.to_string());
+    lines.push(r#"{"x0": true}"#.to_string());
+    lines.push(r#"[1, 2]"#.to_string());
+    lines.push(r#"{"x0": 1,"#.to_string());
+    lines.push(r#"{"color": "mauve"}"#.to_string());
+    let got = exchange(&addr, &lines);
+    for (i, line) in got[..n].iter().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["id"], serde_json::json!(format!("r{i}")), "{line}");
+        let floats = |key: &str| -> Vec<f32> {
+            v[key]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap() as f32)
+                .collect()
+        };
+        assert_bits(&format!("prediction {i}"), &floats("prediction"), &want[i]);
+        assert_bits(&format!("margin {i}"), &floats("margin"), &want_margin[i]);
+    }
+    let err = |i: usize| -> serde_json::Value { serde_json::from_str(&got[n + i]).unwrap() };
+    assert_eq!(err(0)["id"], serde_json::json!(7));
+    assert!(
+        err(0)["error"]
+            .as_str()
+            .unwrap()
+            .contains("`bogus` is not a feature"),
+        "{}",
+        got[n]
+    );
+    assert!(
+        err(1)["error"]
+            .as_str()
+            .unwrap()
+            .contains("field `x0`: expected a number"),
+        "{}",
+        got[n + 1]
+    );
+    assert!(
+        err(2)["error"]
+            .as_str()
+            .unwrap()
+            .contains("expected an array of 6 values, found 2"),
+        "{}",
+        got[n + 2]
+    );
+    assert!(
+        err(3)["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("not valid JSON"),
+        "{}",
+        got[n + 3]
+    );
+    assert!(
+        err(4)["error"].as_str().unwrap().contains("field `color`"),
+        "{}",
+        got[n + 4]
+    );
+}
+
+#[test]
+fn json_ignore_unknown_skips_unknown_fields() {
+    let (_s, addr) = server("binary", &["--format", "json", "--ignore-unknown"]);
+    let good = rows("binary_logistic", "input.csv");
+    let cells: Vec<&str> = good[0].split(',').collect();
+    let mut obj = serde_json::Map::new();
+    for (i, c) in cells.iter().enumerate() {
+        if !c.is_empty() {
+            obj.insert(
+                format!("f{i}"),
+                serde_json::json!(c.parse::<f64>().unwrap()),
+            );
+        }
+    }
+    obj.insert("extra".into(), serde_json::json!("whatever"));
+    let array: Vec<serde_json::Value> = cells
+        .iter()
+        .map(|c| {
+            c.parse::<f64>()
+                .map_or(serde_json::Value::Null, |v| serde_json::json!(v))
+        })
+        .collect();
+    let lines = vec![
+        serde_json::Value::Object(obj).to_string(),
+        serde_json::Value::Array(array).to_string(),
+    ];
+    let got = exchange(&addr, &lines);
+    let want = &expected("binary_logistic", "expected.csv")[0];
+    for line in got {
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert!(v.get("id").is_none(), "{line}");
+        let p: Vec<f32> = v["prediction"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap() as f32)
+            .collect();
+        assert_bits(&line, &p, want);
+    }
+}
+
+#[test]
+fn many_clients_at_once_each_get_their_own_answers() {
+    let (_s, addr) = server("binary", &[]);
+    let rows = rows("binary_logistic", "input.csv");
+    let handles: Vec<_> = (0..16)
+        .map(|c| {
+            let (addr, rows) = (addr.clone(), rows.clone());
+            std::thread::spawn(move || {
+                // Each client starts at a different row, so answers cannot be mixed up.
+                let mine: Vec<String> = (0..2000)
+                    .map(|i| rows[(i + c * 7) % rows.len()].clone())
+                    .collect();
+                let got = exchange(&addr, &mine);
+                assert_predictions("binary_logistic", "expected.csv", &got, c * 7);
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+}
+
+#[test]
+fn connections_over_the_limit_are_refused_with_an_error_line() {
+    let (_s, addr) = server("binary", &["--max-connections", "2"]);
+    let first = connect(&addr);
+    let second = connect(&addr);
+    // Make sure both were accepted before the third arrives.
+    let good = format!("{}\n", rows("binary_logistic", "input.csv")[0]);
+    for mut s in [&first, &second] {
+        s.write_all(good.as_bytes()).unwrap();
+        let mut line = String::new();
+        BufReader::new(s).read_line(&mut line).unwrap();
+        assert!(!line.starts_with("error"), "{line}");
+    }
+    let mut third = connect(&addr);
+    let mut text = String::new();
+    third.read_to_string(&mut text).unwrap();
+    assert_eq!(text, "error: too many connections, try again later\n");
+    drop(first);
+    // A slot frees up once a connection closes.
+    std::thread::sleep(Duration::from_millis(300));
+    let got = exchange(&addr, &rows("binary_logistic", "input.csv")[..3]);
+    assert_predictions("binary_logistic", "expected.csv", &got, 0);
+}
+
+#[test]
+fn an_idle_connection_is_closed() {
+    let (_s, addr) = server("binary", &["--idle-timeout", "0.5"]);
+    let mut stream = connect(&addr);
+    let start = std::time::Instant::now();
+    let mut buf = Vec::new();
+    stream.read_to_end(&mut buf).unwrap();
+    assert!(buf.is_empty());
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "closed after {:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn sigterm_answers_what_was_received_then_exits_zero() {
+    let (mut scorer, addr) = server("binary", &[]);
+    let rows = rows("binary_logistic", "input.csv");
+    let stream = connect(&addr);
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    // Everything is written (and so received by the server's socket) before the signal.
+    let payload: String = rows.iter().map(|r| format!("{r}\n")).collect();
+    writer.write_all(payload.as_bytes()).unwrap();
+    let mut first = String::new();
+    reader.read_line(&mut first).unwrap();
+    scorer.signal("TERM");
+    let mut rest = String::new();
+    reader.read_to_string(&mut rest).unwrap();
+    let mut got = vec![first.trim_end().to_string()];
+    got.extend(rest.lines().map(str::to_string));
+    assert_eq!(got.len(), rows.len(), "every received line is answered");
+    assert_predictions("binary_logistic", "expected.csv", &got, 0);
+    let status = scorer.wait(T);
+    assert!(status.success(), "exit status {status}:\n{}", scorer.log());
+    assert!(
+        TcpStream::connect(&addr).is_err(),
+        "still accepting after SIGTERM"
+    );
+}
+
+#[test]
+fn client_mode_scores_a_listening_line_source() {
+    let source = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = source.local_addr().unwrap().to_string();
+    let rows = rows("binary_logistic", "input.csv");
+    let mut scorer = Scorer::start(
+        scorer_bin("binary"),
+        &["serve", "socket", "--connect", &addr],
+    );
+    let (mut conn, _) = source.accept().unwrap();
+    for chunk in rows.chunks(50) {
+        let text: String = chunk.iter().map(|r| format!("{r}\n")).collect();
+        conn.write_all(text.as_bytes()).unwrap();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(conn);
+    let status = scorer.wait(T);
+    assert!(status.success(), "{}", scorer.log());
+    let out = scorer.stdout();
+    let got: Vec<String> = out.lines().map(str::to_string).collect();
+    assert_eq!(got.len(), rows.len());
+    assert_predictions("binary_logistic", "expected.csv", &got, 0);
+}
+
+#[test]
+fn client_mode_waits_for_a_source_that_starts_late() {
+    // Reserve a port, free it, start the scorer, then start the source on it.
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    let mut scorer = Scorer::start(
+        scorer_bin("binary"),
+        &[
+            "serve",
+            "socket",
+            "--connect",
+            &addr,
+            "--connect-timeout",
+            "30",
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(400));
+    let source = TcpListener::bind(&addr).unwrap();
+    let (mut conn, _) = source.accept().unwrap();
+    conn.write_all(format!("{}\n", rows("binary_logistic", "input.csv")[0]).as_bytes())
+        .unwrap();
+    drop(conn);
+    assert!(scorer.wait(T).success(), "{}", scorer.log());
+    let out = scorer.stdout();
+    assert_predictions(
+        "binary_logistic",
+        "expected.csv",
+        &[out.trim().to_string()],
+        0,
+    );
+}
