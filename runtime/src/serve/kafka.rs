@@ -188,7 +188,11 @@ impl Member {
             .set("group.id", &args.group)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest");
+            .set("auto.offset.reset", "earliest")
+            // Incremental rebalancing: members keep scoring the partitions they keep while
+            // others move (and Tansu, the test broker, reassigns a dead member's partitions
+            // correctly only with this protocol).
+            .set("partition.assignment.strategy", "cooperative-sticky");
         let mut producer_config = ClientConfig::new();
         producer_config
             .set("bootstrap.servers", &args.brokers)

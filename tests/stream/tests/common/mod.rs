@@ -66,11 +66,18 @@ pub struct Scorer {
 }
 
 impl Scorer {
-    /// Starts `bin` with `args`, standard output piped.
+    /// Starts `bin` with `args`, standard output piped, logging at `info`
+    /// (or `$TIMBER_TEST_LOG`).
     pub fn start(bin: &str, args: &[&str]) -> Scorer {
+        let filter = std::env::var("TIMBER_TEST_LOG").unwrap_or_else(|_| "info".into());
+        Self::start_logged(bin, args, &filter)
+    }
+
+    /// Starts `bin` with `args` and the `RUST_LOG` filter `filter`.
+    pub fn start_logged(bin: &str, args: &[&str], filter: &str) -> Scorer {
         let mut child = Command::new(bin)
             .args(args)
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", filter)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
