@@ -31,6 +31,11 @@ pub const ERROR_HEADER: &str = "timber-error";
 /// How long a stopping scorer keeps trying to deliver results the broker has not taken.
 const STOP_GRACE: Duration = Duration::from_secs(30);
 
+/// After the broker has refused results for this long, the producer is replaced by a new
+/// one: an idempotent producer can be left in a state it never leaves (librdkafka's fatal
+/// errors, or a broker that lost its producer ids in a restart).
+const PRODUCER_RESET_AFTER: Duration = Duration::from_secs(10);
+
 /// Arguments of `serve kafka`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct KafkaArgs {
@@ -178,6 +183,13 @@ struct Outgoing {
 struct Member {
     consumer: BaseConsumer<GroupContext>,
     producer: BaseProducer<Acks>,
+    producer_config: ClientConfig,
+}
+
+fn create_producer(config: &ClientConfig) -> Result<BaseProducer<Acks>> {
+    config
+        .create_with_context(Acks::default())
+        .context("cannot create the Kafka producer (check the -X settings)")
 }
 
 impl Member {
@@ -211,9 +223,7 @@ impl Member {
         let consumer: BaseConsumer<GroupContext> = consumer_config
             .create_with_context(GroupContext)
             .context("cannot create the Kafka consumer (check the -X settings)")?;
-        let producer: BaseProducer<Acks> = producer_config
-            .create_with_context(Acks::default())
-            .context("cannot create the Kafka producer (check the -X settings)")?;
+        let producer = create_producer(&producer_config)?;
         consumer
             .subscribe(&[&args.input_topic])
             .with_context(|| format!("cannot subscribe to {}", args.input_topic))?;
@@ -228,11 +238,15 @@ impl Member {
                 .map(|t| format!(", dead letters to {t}"))
                 .unwrap_or_default()
         );
-        Ok(Member { consumer, producer })
+        Ok(Member {
+            consumer,
+            producer,
+            producer_config,
+        })
     }
 
     fn run<M: Model>(
-        self,
+        mut self,
         codec: &Codec<'_, M>,
         args: &KafkaArgs,
         shutdown: &Shutdown,
@@ -353,8 +367,9 @@ impl Member {
 
     /// Sends every undelivered record of `batch` and waits until the broker has taken all
     /// of them, sending refused ones again.
-    fn deliver(&self, batch: &mut [Outgoing], shutdown: &Shutdown) -> Result<()> {
+    fn deliver(&mut self, batch: &mut [Outgoing], shutdown: &Shutdown) -> Result<()> {
         let mut stop_deadline: Option<Instant> = None;
+        let mut refusing_since: Option<Instant> = None;
         let mut attempt = 0u32;
         loop {
             let mut in_flight = 0usize;
@@ -397,6 +412,21 @@ impl Member {
                          offsets were not committed, so the group scores those records again"
                     );
                 }
+            }
+            let since = *refusing_since.get_or_insert_with(Instant::now);
+            let fatal = self.producer.client().fatal_error();
+            if fatal.is_some() || since.elapsed() > PRODUCER_RESET_AFTER {
+                warn!(
+                    "replacing the producer ({})",
+                    fatal.map_or("refused for too long".to_string(), |(code, why)| {
+                        format!("fatal error {code}: {why}")
+                    })
+                );
+                // Dropping the old producer purges what it still holds; those results are
+                // sent again by the new one.
+                self.producer = create_producer(&self.producer_config)?;
+                refusing_since = None;
+                attempt = 0;
             }
             attempt += 1;
             std::thread::sleep(Duration::from_millis(200 * u64::from(attempt.min(10))));
