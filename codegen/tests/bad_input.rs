@@ -1121,6 +1121,7 @@ fn ir_rejects_unsorted_and_out_of_range_category_sets() {
         s.test = Test::Categorical {
             categories,
             set_side: timber_codegen::ir::Side::Right,
+            code: timber_codegen::ir::CategoryCode::RejectNegative,
         };
         t
     };

@@ -2,12 +2,14 @@
 //!
 //! - [`Model`]: the trait every generated model (and the reference interpreter) implements.
 //! - [`transform`]: output transforms with the training libraries' exact float semantics.
+//! - [`category`] and [`linear`]: how input values reach categorical splits and linear leaves.
 //! - [`row`]: decoding CSV rows into model inputs (by feature name or by position).
 //! - [`scorer`]: the command-line scorer that a generated crate's `main.rs` runs.
 //!
 //! The runtime knows nothing about model file formats or code generation.
 
 pub mod category;
+pub mod linear;
 pub mod model;
 pub mod output;
 pub mod row;
