@@ -98,7 +98,7 @@ impl Sum for f64 {
             Transform::Exp => each(&transform::exp_f64, values),
             Transform::Logistic { scale } => each(&|v| transform::logistic(v, scale), values),
             Transform::SignedSquare => each(&transform::signed_square, values),
-            Transform::LogOnePlusExp => each(&transform::log_one_plus_exp, values),
+            Transform::Log1pExp => each(&transform::log1p_exp, values),
             Transform::SoftmaxF64 => transform::softmax_f64(values),
             Transform::SoftmaxPairwise => transform::softmax_numpy(values),
             // Identity and ArgMax; the f32 transforms do not fit f64 models.

@@ -228,8 +228,8 @@ pub enum Transform {
     SoftmaxPairwise,
     /// `sign(m) * m * m` in `f64` (LightGBM's `reg_sqrt`).
     SignedSquare,
-    /// `log(1 + exp(m))` in `f64` (LightGBM's cross_entropy_lambda).
-    LogOnePlusExp,
+    /// `log1p(exp(m))` in `f64` (LightGBM's cross_entropy_lambda).
+    Log1pExp,
 }
 
 impl Transform {
@@ -247,7 +247,7 @@ impl Transform {
             Transform::SoftmaxF64 => "softmax (f64)",
             Transform::SoftmaxPairwise => "softmax (f64, pairwise sum)",
             Transform::SignedSquare => "signed square",
-            Transform::LogOnePlusExp => "log(1 + exp)",
+            Transform::Log1pExp => "log1p(exp)",
         }
     }
 
@@ -262,7 +262,7 @@ impl Transform {
             | Transform::SoftmaxF64
             | Transform::SoftmaxPairwise
             | Transform::SignedSquare
-            | Transform::LogOnePlusExp => precision.f64_sum(),
+            | Transform::Log1pExp => precision.f64_sum(),
         }
     }
 

@@ -184,10 +184,10 @@ pub fn signed_square(x: f64) -> f64 {
     sign * x * x
 }
 
-/// LightGBM's `cross_entropy_lambda`: `log(1 + exp(x))` (not `log1p`).
+/// LightGBM's `cross_entropy_lambda`: `log1p(exp(x))`.
 #[inline]
-pub fn log_one_plus_exp(x: f64) -> f64 {
-    (1.0 + x.exp()).ln()
+pub fn log1p_exp(x: f64) -> f64 {
+    x.exp().ln_1p()
 }
 
 #[cfg(test)]
@@ -238,7 +238,7 @@ mod tests {
         assert_eq!(logistic(2.0, 0.5), 1.0 / (1.0 + (-1.0f64).exp()));
         assert_eq!(signed_square(-3.0), -9.0);
         assert_eq!(signed_square(0.0), 0.0);
-        assert_eq!(log_one_plus_exp(0.0), 2.0f64.ln());
+        assert_eq!(log1p_exp(0.0), 1.0f64.ln_1p());
         let mut v = [1.0f64, 2.0, 3.0];
         softmax_f64(&mut v);
         assert!(v[0] < v[1] && v[1] < v[2]);

@@ -165,7 +165,7 @@ pub fn emit(forest: &Forest, options: &EmitOptions) -> Result<Emitted, EmitError
             each(quote!(#rt::transform::logistic(*v, #scale)))
         }
         Transform::SignedSquare => each(quote!(#rt::transform::signed_square(*v))),
-        Transform::LogOnePlusExp => each(quote!(#rt::transform::log_one_plus_exp(*v))),
+        Transform::Log1pExp => each(quote!(#rt::transform::log1p_exp(*v))),
         Transform::Softmax => quote! {
             let mut m = #margins;
             #rt::transform::xgb_softmax(&mut m);

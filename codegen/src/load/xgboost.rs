@@ -253,13 +253,14 @@ fn parse_base_score(text: &str, path: &str) -> Result<Vec<f32>, LoadError> {
 pub(crate) fn parse_score_list(text: &str, path: &str, what: &str) -> Result<Vec<f32>, LoadError> {
     let what = || what.to_string();
     let t = text.trim();
-    match t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-        Some(inner) => inner
-            .split(',')
-            .map(|v| parse_f32(v, path, &what))
-            .collect(),
-        None => Ok(vec![parse_f32(t, path, &what)?]),
-    }
+    let inner = t
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or(t);
+    inner
+        .split(',')
+        .map(|v| parse_f32(v, path, &what))
+        .collect()
 }
 
 fn to_margin(p: f32, kind: BaseScore) -> f32 {

@@ -77,8 +77,9 @@ pub(crate) struct Header {
     pub feature_names: Vec<String>,
     /// Per feature: whether its recorded range is a category list.
     pub categorical: Vec<bool>,
-    /// `pandas_categorical`: the categories of each pandas categorical column, in order.
-    pub pandas_categories: Option<Vec<Vec<String>>>,
+    /// `pandas_categorical`: the categories of each pandas categorical column, in order
+    /// (`None` for a column whose categories are not all strings).
+    pub pandas_categories: Option<Vec<Option<Vec<String>>>>,
 }
 
 /// A LightGBM model read from either format.
@@ -312,7 +313,7 @@ fn objective_transform(
             Transform::Logistic { scale: sigmoid()? }
         }
         "cross_entropy" => Transform::Logistic { scale: 1.0 },
-        "cross_entropy_lambda" => Transform::LogOnePlusExp,
+        "cross_entropy_lambda" => Transform::Log1pExp,
         "lambdarank" | "rank_xendcg" => Transform::Identity,
         _ => return Ok(None),
     }))
@@ -425,35 +426,42 @@ impl Model {
     }
 }
 
-/// Category labels from `pandas_categorical`: its lists belong to the categorical features
-/// in order. Used only when the counts agree and every category is a string (numbers in a
-/// CSV cell are read as codes).
+/// Category labels from `pandas_categorical`, whose lists belong to the pandas categorical
+/// columns in order. Those are the model's categorical features unless others were named
+/// with `categorical_feature`, so labels are used only when the counts agree, and only for
+/// string categories (a number in a CSV cell is read as a code).
 fn pandas_labels(
-    lists: Option<&[Vec<String>]>,
+    lists: Option<&[Option<Vec<String>>]>,
     categorical: &[bool],
 ) -> std::collections::HashMap<usize, Vec<String>> {
     let cats: Vec<usize> = (0..categorical.len()).filter(|&i| categorical[i]).collect();
     match lists {
-        Some(lists) if lists.len() == cats.len() => {
-            cats.into_iter().zip(lists.iter().cloned()).collect()
-        }
+        Some(lists) if lists.len() == cats.len() => cats
+            .into_iter()
+            .zip(lists.iter())
+            .filter_map(|(i, labels)| Some((i, labels.clone()?)))
+            .collect(),
         _ => Default::default(),
     }
 }
 
-/// Parses a `pandas_categorical` JSON value: `null`, or lists of categories. Lists holding
-/// anything but strings make the whole value unusable (`None`).
-pub(crate) fn parse_pandas_categorical(value: &serde_json::Value) -> Option<Vec<Vec<String>>> {
-    value
-        .as_array()?
-        .iter()
-        .map(|list| {
-            list.as_array()?
-                .iter()
-                .map(|c| c.as_str().map(str::to_string))
-                .collect()
-        })
-        .collect()
+/// Parses a `pandas_categorical` JSON value: `null`, or one list of categories per pandas
+/// categorical column (`None` for a list that holds anything but strings).
+pub(crate) fn parse_pandas_categorical(
+    value: &serde_json::Value,
+) -> Option<Vec<Option<Vec<String>>>> {
+    let lists = value.as_array()?;
+    Some(
+        lists
+            .iter()
+            .map(|list| {
+                list.as_array()?
+                    .iter()
+                    .map(|c| c.as_str().map(str::to_string))
+                    .collect()
+            })
+            .collect(),
+    )
 }
 
 #[cfg(test)]
