@@ -107,13 +107,12 @@ pub fn all(manifest_dir: &str) -> Vec<Fixture> {
 /// Parses `--flag value` pairs from an args file.
 pub fn parse_args(text: &str) -> Vec<(String, String)> {
     let words: Vec<&str> = text.split_whitespace().collect();
-    assert!(
-        words.len() % 2 == 0,
-        "args come in `--flag value` pairs: {text}"
-    );
     words
         .chunks(2)
-        .map(|p| (p[0].to_string(), p[1].to_string()))
+        .map(|p| match p {
+            [flag, value] => (flag.to_string(), value.to_string()),
+            _ => panic!("args come in `--flag value` pairs: {text}"),
+        })
         .collect()
 }
 
@@ -202,11 +201,14 @@ pub fn read_rows<F: Float>(input: &Path, info: &ModelInfo) -> Vec<Vec<F>> {
     rows
 }
 
+/// Rows of values, one `Vec` per row.
+pub type Rows<F> = Vec<Vec<F>>;
+
 /// Scores rows one at a time: (predictions, margins) per row.
 pub fn score_rows<M: Model + ?Sized>(
     model: &M,
     rows: &[Vec<M::Input>],
-) -> (Vec<Vec<M::Output>>, Vec<Vec<M::Output>>) {
+) -> (Rows<M::Output>, Rows<M::Output>) {
     let info = model.info();
     rows.iter()
         .map(|row| {

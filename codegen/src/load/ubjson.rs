@@ -59,7 +59,10 @@ impl<'a> Reader<'a> {
             .checked_add(n)
             .filter(|&e| e <= self.bytes.len())
             .ok_or_else(|| {
-                self.error(format!("the file ends inside a value ({n} bytes needed)"))
+                self.error(format!(
+                    "the file ends early ({} of {n} bytes left)",
+                    self.bytes.len() - self.pos
+                ))
             })?;
         let slice = &self.bytes[self.pos..end];
         self.pos = end;
@@ -297,7 +300,7 @@ mod tests {
     fn damaged_input_is_an_error_with_an_offset() {
         // Truncated inside a key.
         let err = parse(b"{i\x05lea").unwrap_err();
-        assert!(err.what.contains("ends inside"), "{err}");
+        assert!(err.what.contains("ends early"), "{err}");
         // A count larger than the file.
         let err = parse(b"[$l#L\x7f\xff\xff\xff\xff\xff\xff\xff").unwrap_err();
         assert!(err.what.contains("elements"), "{err}");

@@ -59,11 +59,14 @@ pub(crate) enum Decision {
     Categorical { categories: Vec<u32> },
 }
 
+/// A linear leaf's `leaf_const` and `(feature, coefficient)` pairs.
+pub(crate) type LinearModel = (f64, Vec<(usize, f64)>);
+
 /// A leaf as both file formats describe it.
 pub(crate) struct LeafSpec {
     pub value: f64,
-    /// `leaf_const`, then `(feature, coefficient)` pairs, for a linear tree.
-    pub linear: Option<(f64, Vec<(usize, f64)>)>,
+    /// The linear model, for a linear tree.
+    pub linear: Option<LinearModel>,
 }
 
 /// What the model header says, whichever file it came from.
@@ -347,7 +350,7 @@ impl Model {
             ));
         }
         let n_trees = self.trees.len();
-        if n_trees % groups != 0 {
+        if n_trees.checked_rem(groups) != Some(0) {
             return Err(malformed(
                 path,
                 format!("{n_trees} trees is not a whole number of iterations of {groups} trees"),

@@ -4,7 +4,7 @@
 
 use super::{
     bitset_categories, decode_decision_type, leaf_node, malformed, parse_pandas_categorical,
-    split_node, Header, LeafSpec, Model,
+    split_node, Header, LeafSpec, LinearModel, Model,
 };
 use crate::ir::Forest;
 use crate::ir::Node;
@@ -275,7 +275,7 @@ fn tree(t: &Section<'_>, path: &str) -> Result<Vec<Node>, LoadError> {
                 &cat_threshold[cat_boundaries[index]..cat_boundaries[index + 1]],
             ))
         };
-        let decision = decode_decision_type(decision_type[i], threshold[i], categories, &bad)?;
+        let decision = decode_decision_type(decision_type[i], threshold[i], categories, bad)?;
         let left = child(left_child[i], i, "left_child")?;
         let right = child(right_child[i], i, "right_child")?;
         nodes.push(split_node(feature, decision, left, right));
@@ -295,7 +295,7 @@ fn linear_leaves(
     t: &Section<'_>,
     num_leaves: usize,
     path: &str,
-) -> Result<Vec<(f64, Vec<(usize, f64)>)>, LoadError> {
+) -> Result<Vec<LinearModel>, LoadError> {
     let constants: Vec<f64> = t.array("leaf_const", num_leaves, path)?;
     let counts: Vec<usize> = t.array("num_features", num_leaves, path)?;
     let total = counts
