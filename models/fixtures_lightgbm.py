@@ -326,6 +326,36 @@ def fx_lgb_categorical(outdir):
     assert os.path.isdir(d)
 
 
+@fixture
+def fx_lgb_tiny(outdir):
+    """A golden-file model: numerical (missing type NaN) and categorical splits and linear
+    leaves in a few nodes (LightGBM refuses zero_as_missing with linear trees)."""
+    name = "lgb_tiny"
+    rng = np.random.default_rng(zlib_seed(name))
+    n = 400
+    x0 = np.round(rng.normal(0, 1.5, n), 0)
+    x0[rng.uniform(size=n) < 0.1] = np.nan
+    x1 = rng.integers(0, 5, n).astype(np.float64)
+    x2 = rng.normal(size=n)
+    y = (np.nan_to_num(x0) + 2 * np.array([0.0, 1, -1, 0.3, 1.2])[x1.astype(int)]
+         + np.abs(2 * x2) + rng.normal(0, .1, n))
+    X = np.column_stack([x0, x1, x2])
+    params = {**BASE, "objective": "regression", "num_leaves": 6, "min_data_in_leaf": 20,
+              "linear_tree": True, "max_cat_to_onehot": 8,
+              "min_data_per_group": 5, "cat_smooth": 1}
+    booster = lgb.train(params, lgb.Dataset(X, y, categorical_feature=[1],
+                                            feature_name=["x0", "x1", "x2"]), 2)
+    T = np.column_stack([np.round(rng.normal(0, 1.5, 60), 0), rng.integers(0, 5, 60),
+                         rng.normal(size=60)])
+    T = sprinkle_nan(rng, T, [0, 1, 2], 0.2)
+    odd = T[:12].copy()
+    odd[:, 1] = [-0.5, 7, -1, np.nan, 2.5, 4.9, -0.0, 1e9, 0, 1, 3, 5]
+    X = np.vstack([T, edge_rows(rng, T, booster, [0, 2], n_exact=10, n_adj=6, n_band=12), odd])
+    write_lgb_fixture(outdir, name, booster, booster.feature_name(), X,
+                      "Golden-file model (codegen/tests/golden): 2 trees of 6 leaves with "
+                      "numerical (NaN in training) and categorical splits and linear leaves.")
+
+
 def generate(outdir, names):
     assert lgb.__version__ == "4.7.0", lgb.__version__
     for n in names:

@@ -307,6 +307,12 @@ simple("sk_gb_multiclass9",
        "pairwise, not left to right.", nan=False)
 
 
+simple("sk_tiny",
+       lambda: ensemble.RandomForestClassifier(n_estimators=2, max_depth=2, random_state=0),
+       classes(3), "Golden-file model (codegen/tests/golden): 2 trees of depth 2, 3 classes, "
+       "NaN in training.")
+
+
 def generate(outdir, names):
     assert sklearn.__version__ == "1.9.1", sklearn.__version__
     for n in names:
