@@ -326,6 +326,12 @@ def fx_lgb_categorical(outdir):
     assert os.path.isdir(d)
 
 
+simple("lgb_stump", {"objective": "multiclass", "num_class": 3, "min_data_in_leaf": 5000},
+       lambda s, r: np.searchsorted(np.quantile(s, [0.2, 0.7]), s).astype(float),
+       "multiclass 3 where no split is allowed (min_data_in_leaf > rows): LightGBM keeps one "
+       "iteration of single-leaf trees (num_leaves=1) holding the class priors.", rounds=5)
+
+
 @fixture
 def fx_lgb_tiny(outdir):
     """A golden-file model: numerical (missing type NaN) and categorical splits and linear
