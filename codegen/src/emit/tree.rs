@@ -55,14 +55,19 @@ pub fn tree_fns(ctx: &Ctx, t: usize, tree: &Tree) -> TokenStream {
         let body = node_expr(ctx, t, tree, root, 0, shape, &mut pending);
         let name = fn_name(t, root);
         let (fty, ity, nf, ng) = (&ctx.fty, &ctx.ity, lit(ctx.nf), lit(ctx.ng));
+        // A tree that is a single constant leaf does not read the row.
+        let x = match &tree.nodes[root] {
+            Node::Leaf(Leaf::Scalar(_) | Leaf::Vector(_)) => quote!(_x),
+            _ => quote!(x),
+        };
         fns.push(match shape {
             Shape::Scalar => quote! {
                 #[inline]
-                fn #name(x: &[#ity; #nf]) -> #fty { #body }
+                fn #name(#x: &[#ity; #nf]) -> #fty { #body }
             },
             Shape::Vector => quote! {
                 #[inline]
-                fn #name(x: &[#ity; #nf], m: &mut [#fty; #ng]) { #body }
+                fn #name(#x: &[#ity; #nf], m: &mut [#fty; #ng]) { #body }
             },
         });
     }
