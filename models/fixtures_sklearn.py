@@ -313,7 +313,40 @@ simple("sk_tiny",
        "NaN in training.")
 
 
+def check_exporter_refusals():
+    """The exporter fails cleanly (exit 1, a message naming the problem) on models it cannot
+    export, and on files that are not models."""
+    from sklearn.dummy import DummyClassifier
+    rng = np.random.default_rng(0)
+    X, y = make_X(rng, 200, 3), rng.integers(0, 2, 200)
+    cases = [
+        (ensemble.HistGradientBoostingClassifier(max_iter=2).fit(X, y), "is not supported"),
+        (ensemble.GradientBoostingClassifier(
+            n_estimators=2, init=DummyClassifier(strategy="stratified")).fit(X, y),
+         "does not predict a constant"),
+        (ensemble.RandomForestClassifier(n_estimators=2).fit(X, np.column_stack([y, y])),
+         "multi-output classifiers"),
+    ]
+    with tempfile.TemporaryDirectory() as td:
+        not_a_model = os.path.join(td, "junk.pkl")
+        with open(not_a_model, "wb") as fh:
+            fh.write(b"not a pickle")
+        runs = [(not_a_model, "neither a pickle nor a joblib file")]
+        for i, (model, needle) in enumerate(cases):
+            path = os.path.join(td, f"m{i}.pkl")
+            with open(path, "wb") as fh:
+                pickle.dump(model, fh)
+            runs.append((path, needle))
+        for path, needle in runs:
+            out = subprocess.run([sys.executable, EXPORTER, path, os.path.join(td, "out.json")],
+                                 capture_output=True, text=True)
+            assert out.returncode == 1 and needle in out.stderr, (path, out.stderr)
+            assert "Traceback" not in out.stderr, out.stderr
+    print("  export_sklearn.py refuses unsupported models cleanly", file=sys.stderr)
+
+
 def generate(outdir, names):
     assert sklearn.__version__ == "1.9.1", sklearn.__version__
+    check_exporter_refusals()
     for n in names:
         FIXTURES[n](outdir)
