@@ -52,11 +52,10 @@ impl Format {
     }
 
     /// Recognises a file's format from its content. A JSON object is told apart by its
-    /// top-level keys, so it is parsed (without building values): a syntax error is returned
-    /// as `Err(Err(e))`, and content of no known format as `Err(Ok(reason))`.
-    pub fn sniff(bytes: &[u8]) -> Result<Format, Result<String, serde_json::Error>> {
+    /// top-level keys, so it is parsed (without building values) and may be invalid JSON.
+    pub fn sniff(bytes: &[u8]) -> Result<Format, SniffError> {
         let Some(start) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
-            return Err(Ok("the file is empty".into()));
+            return Err(SniffError::Unknown("the file is empty".into()));
         };
         let rest = &bytes[start..];
         match rest[0] {
@@ -73,7 +72,7 @@ impl Format {
             b'{' => {
                 let text = xgboost::replace_bare_nan(bytes);
                 let keys: HashMap<String, IgnoredAny> =
-                    serde_json::from_slice(&text).map_err(Err)?;
+                    serde_json::from_slice(&text).map_err(SniffError::Json)?;
                 if keys.contains_key("learner") {
                     Ok(Format::XgboostJson)
                 } else if keys.contains_key("timber_sklearn") {
@@ -81,7 +80,7 @@ impl Format {
                 } else if keys.contains_key("tree_info") && keys.contains_key("max_feature_idx") {
                     Ok(Format::LightgbmJson)
                 } else {
-                    Err(Ok(
+                    Err(SniffError::Unknown(
                         "a JSON object without the top-level keys of any supported model \
                             (`learner`, `tree_info`, `timber_sklearn`)"
                             .into(),
@@ -95,14 +94,25 @@ impl Format {
             {
                 Ok(Format::XgboostDump)
             }
-            b'[' => Err(Ok("a JSON array that is not a list of tree objects".into())),
+            b'[' => Err(SniffError::Unknown(
+                "a JSON array that is not a list of tree objects".into(),
+            )),
             _ if first_line(rest) == "tree" => Ok(Format::LightgbmText),
-            _ => Err(Ok(
+            _ => Err(SniffError::Unknown(
                 "it is neither JSON, UBJSON nor a LightGBM text model (whose first line is `tree`)"
                     .into(),
             )),
         }
     }
+}
+
+/// Why [`Format::sniff`] recognised no format.
+#[derive(Debug)]
+pub enum SniffError {
+    /// The content is of no supported format; the reason says what was seen.
+    Unknown(String),
+    /// The file is a JSON object but not valid JSON.
+    Json(serde_json::Error),
 }
 
 /// The first line of some bytes, without its line ending (empty when not UTF-8).
@@ -241,13 +251,13 @@ pub fn load_bytes(bytes: &[u8], path: &str, options: &LoadOptions) -> Result<For
     let sha256 = hex(&Sha256::digest(bytes));
     let format = match Format::sniff(bytes) {
         Ok(format) => format,
-        Err(Ok(reason)) => {
+        Err(SniffError::Unknown(reason)) => {
             return Err(LoadError::UnknownFormat {
                 path: path.into(),
                 reason,
             })
         }
-        Err(Err(e)) => {
+        Err(SniffError::Json(e)) => {
             return Err(LoadError::Malformed {
                 path: path.into(),
                 detail: format!("invalid JSON: {e}"),
