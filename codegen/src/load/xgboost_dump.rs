@@ -10,7 +10,9 @@
 //! The dump has no objective, base score, class count, feature count or dart weights: the
 //! first three come from [`LoadOptions`]. Features are `f<index>` when every split names one
 //! so; otherwise they are the split names in order of first use (the model's other features
-//! are unknown, so rows must name their columns). Dart models cannot be scored from a dump.
+//! are unknown, so rows must name their columns). Tree `i` adds to class `i % num_class`, so
+//! dart models and multi-class models with `num_parallel_tree` > 1 cannot be scored from a
+//! dump (the dump cannot tell them apart).
 
 use super::xgboost::{objective_and_base, parse_f32, parse_score_list, MAX_OUTPUTS};
 use super::{LoadError, LoadOptions};
