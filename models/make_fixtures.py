@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate the XGBoost test fixtures under models/.
+"""Generate the test fixtures under models/: XGBoost, LightGBM (lgb_*) and scikit-learn (sk_*).
 
 Regenerate everything (from the repository root):
 
@@ -10,6 +10,13 @@ Optional arguments: fixture names to (re)generate only those, e.g. `... make_fix
 The main run uses XGBoost 3.2.0 (.venv-fixtures). The xgb2_* fixtures are produced by
 re-invoking this same file with the XGBoost 2.1.4 interpreter (.venv-fixtures-xgb2):
 `make_fixtures.py --xgb2-child OUTDIR` (that mode needs only numpy + xgboost).
+The LightGBM fixtures are in fixtures_lightgbm.py (LightGBM 4.7.0, same venv); the
+scikit-learn ones in fixtures_sklearn.py (scikit-learn 1.9.1), run as
+`make_fixtures.py --sklearn-child OUTDIR NAME...` with numpy's AVX-512 paths disabled (see
+that file).
+
+Some XGBoost fixtures also hold the same model as UBJSON (model.ubj) and as a JSON dump
+(model_dump.json, with model_dump.args: the --objective/--base-score/--num-class a dump needs).
 
 Each fixture directory models/NAME/ holds:
   model.json            Booster.save_model / XGBModel.save_model output
@@ -80,6 +87,34 @@ def check_f32(a, what):
     return a
 
 
+# XGBoost fixtures that also get model.ubj (the same model, saved as UBJSON by this XGBoost).
+UBJ_FIXTURES = {"tiny_reg", "binary_logistic", "multi_softprob", "categorical_large", "dart",
+                "early_stop", "reg_quantile_multi", "xgb2_binary"}
+# XGBoost fixtures that also get model_dump.json + model_dump.args.
+DUMP_FIXTURES = {"reg_squarederror", "binary_logistic", "multi_softmax", "categorical_small",
+                 "named_features", "reg_quantile_multi", "count_poisson"}
+
+
+def write_other_formats(name, d):
+    """model.ubj and/or the JSON dump of the fixture's model.json (loaded back by XGBoost)."""
+    if name not in UBJ_FIXTURES | DUMP_FIXTURES:
+        return
+    bst = xgb.Booster(model_file=os.path.join(d, "model.json"))
+    if name in UBJ_FIXTURES:
+        bst.save_model(os.path.join(d, "model.ubj"))
+    if name in DUMP_FIXTURES:
+        bst.dump_model(os.path.join(d, "model_dump.json"), dump_format="json")
+        config = json.loads(bst.save_config())["learner"]
+        param = config["learner_model_param"]
+        groups = max(int(param["num_class"]), int(param.get("num_target", "1")))
+        base = param["base_score"].strip("[]")
+        args = f"--objective {config['objective']['name']} --base-score {base}"
+        if groups > 1:
+            args += f" --num-class {groups}"
+        with open(os.path.join(d, "model_dump.args"), "w") as fh:
+            fh.write(args + "\n")
+
+
 def write_fixture(name, outdir, model_saver, header, X, pred, margin, meta, extra=None):
     """X: float64 array in the column order of `header` (as written to input.csv)."""
     d = os.path.join(outdir, name)
@@ -110,6 +145,7 @@ def write_fixture(name, outdir, model_saver, header, X, pred, margin, meta, extr
         fh.write("\n")
     for fname, (hdr, rows, fmt) in (extra or {}).items():
         write_rows(os.path.join(d, fname), hdr, rows, fmt)
+    write_other_formats(name, d)
     print(f"  {name}: {X.shape[0]} rows, {pred.shape[1]} output(s)", file=sys.stderr)
 
 
@@ -1008,24 +1044,44 @@ def fx_categorical_large(outdir):
 # --------------------------------------------------------------------------------------
 
 
+# numpy's dispatch targets that replace the C library's exp with numpy's own (see
+# fixtures_sklearn.py); disabled for the scikit-learn child.
+NO_AVX512 = ("AVX512F AVX512CD AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX AVX512_CNL "
+             "AVX512_ICL AVX512_SPR")
+
+
 def main(argv):
     if argv[:1] == ["--xgb2-child"]:
         xgb2_child(argv[1])
         return
+    sys.path.insert(0, HERE)
+    import fixtures_lightgbm
+    import fixtures_sklearn
+    if argv[:1] == ["--sklearn-child"]:
+        fixtures_sklearn.generate(argv[1], argv[2:])
+        return
     outdir = HERE
     assert xgb.__version__ == "3.2.0", xgb.__version__
-    wanted = argv or list(FIXTURES) + ["xgb2_binary", "xgb2_multi"]
-    unknown = set(wanted) - set(FIXTURES) - {"xgb2_binary", "xgb2_multi"}
+    xgb2 = ["xgb2_binary", "xgb2_multi"]
+    lgb_names, sk_names = list(fixtures_lightgbm.FIXTURES), list(fixtures_sklearn.FIXTURES)
+    wanted = argv or list(FIXTURES) + xgb2 + lgb_names + sk_names
+    unknown = set(wanted) - set(FIXTURES) - set(xgb2) - set(lgb_names) - set(sk_names)
     if unknown:
         sys.exit(f"unknown fixtures: {sorted(unknown)}")
     for name in wanted:
         if name in FIXTURES:
             FIXTURES[name](outdir)
-    if {"xgb2_binary", "xgb2_multi"} & set(wanted):
+    if set(xgb2) & set(wanted):
         if not os.path.exists(XGB2_PYTHON):
             sys.exit(f"{XGB2_PYTHON} missing: run scripts/fixtures-venv.sh")
         subprocess.run([XGB2_PYTHON, os.path.abspath(__file__), "--xgb2-child", outdir],
                        check=True)
+    fixtures_lightgbm.generate(outdir, [n for n in wanted if n in lgb_names])
+    sk_wanted = [n for n in wanted if n in sk_names]
+    if sk_wanted:
+        env = dict(os.environ, NPY_DISABLE_CPU_FEATURES=NO_AVX512)
+        subprocess.run([sys.executable, os.path.abspath(__file__), "--sklearn-child", outdir]
+                       + sk_wanted, check=True, env=env)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Creates the pinned Python environments used to generate the XGBoost test fixtures.
+# Creates the pinned Python environments used to generate the test fixtures (XGBoost,
+# LightGBM, scikit-learn).
 #
 # Regenerate all fixtures under models/ with:
 #
 #     scripts/fixtures-venv.sh && .venv-fixtures/bin/python models/make_fixtures.py
 #
 # Two venvs are created at the repository root (both are git-ignored):
-#   .venv-fixtures/       XGBoost 3.2.0 (+ numpy, pandas, scikit-learn)  -> main generator
+#   .venv-fixtures/       XGBoost 3.2.0, LightGBM 4.7.0, scikit-learn 1.9.1 (+ numpy, pandas)
+#                                                                         -> main generator
 #   .venv-fixtures-xgb2/  XGBoost 2.1.4 (+ numpy<2)                       -> xgb2_* fixtures
-#                         (models/make_fixtures.py calls its python on models/make_fixtures_xgb2.py)
+#                         (models/make_fixtures.py re-runs itself with it: --xgb2-child)
 #
 # Idempotent: a stamp file inside each venv records the exact requirement list; when it
 # matches, nothing is installed (no network access). Only PyPI binary wheels are used.
@@ -23,12 +25,15 @@ _fx_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # Full pinned dependency closure (pip freeze), so the install is reproducible.
 _fx_reqs_xgb3="xgboost-cpu==3.2.0
+lightgbm==4.7.0
+scikit-learn==1.9.1
 numpy==2.3.5
 pandas==2.3.3
-scikit-learn==1.7.2
 scipy==1.17.1
 joblib==1.6.0
 threadpoolctl==3.8.0
+narwhals==2.28.0
+cloudpickle==3.1.2
 python-dateutil==4.0.0
 pytz==2026.6
 tzdata==2026.6"

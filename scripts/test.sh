@@ -8,7 +8,7 @@
 # 3. cargo test --workspace                                   every test of every crate
 #
 # Runs from any directory, needs no input, and is idempotent: it writes only under target/
-# (and installs missing rustup components). The bulk of the time is compiling the ~35
+# (and installs missing rustup components). The bulk of the time is compiling the ~120
 # generated fixture models (tests/buildscript and the CLI end-to-end tests).
 set -euo pipefail
 

@@ -10,23 +10,25 @@ timber::model!(pub TinyReg, "models/tiny_reg/model.json");
 timber::model!(TinyMulti, "models/tiny_multi/model.json");
 timber::model!(pub(crate) Categories, "models/categorical_large/model.json");
 timber::model!(Dart, "models/dart/model.json");
+timber::model!(DartUbj, "models/dart/model.ubj");
+timber::model!(LgbLinear, "models/lgb_linear/model.txt");
+timber::model!(LgbCategories, "models/lgb_categorical/model.json");
+timber::model!(SkMulticlass, "models/sk_gb_multiclass/model.json");
 
-fn check_fixture<M: Model<Input = f32, Output = f32>>(model: &M, fixture: &str) {
+fn check_fixture<M: Model>(model: &M, fixture: &str)
+where
+    M::Output: std::str::FromStr,
+{
     let dir = fixtures::models_dir(env!("CARGO_MANIFEST_DIR")).join(fixture);
-    let rows = fixtures::read_rows(&dir.join("input.csv"), model.info());
-    let (pred, margin) = fixtures::score_rows(model, &rows);
-    fixtures::check(
-        fixture,
-        &pred,
-        &fixtures::read_expected(&dir.join("expected.csv")),
-    )
-    .unwrap();
-    fixtures::check(
-        fixture,
-        &margin,
-        &fixtures::read_expected(&dir.join("expected_margin.csv")),
-    )
-    .unwrap();
+    let case = fixtures::Case {
+        label: fixture.into(),
+        input: dir.join("input.csv"),
+        expected: dir.join("expected.csv"),
+        expected_margin: dir.join("expected_margin.csv"),
+        all_trees: false,
+    };
+    let failures = fixtures::score_and_check(model, &case, "macro");
+    assert!(failures.is_empty(), "{failures:?}");
 }
 
 #[test]
@@ -35,6 +37,10 @@ fn macro_models_are_bit_exact() {
     check_fixture(&TinyMulti, "tiny_multi");
     check_fixture(&Categories, "categorical_large");
     check_fixture(&Dart, "dart");
+    check_fixture(&DartUbj, "dart");
+    check_fixture(&LgbLinear, "lgb_linear");
+    check_fixture(&LgbCategories, "lgb_categorical");
+    check_fixture(&SkMulticlass, "sk_gb_multiclass");
 }
 
 #[test]
@@ -47,4 +53,9 @@ fn macro_models_expose_fixed_size_inherent_functions() {
     timber::transform::xgb_softmax(&mut expected);
     assert_eq!(probs, expected);
     assert_eq!(TinyReg.info().source, "models/tiny_reg/model.json");
+    // LightGBM reads and sums f64; scikit-learn reads f32 and sums f64.
+    let lgb: [f64; 1] = LgbLinear::predict_row(&[0.5; LgbLinear::NUM_FEATURES]);
+    let sk: [f64; 3] = SkMulticlass::predict_row(&[0.5f32; SkMulticlass::NUM_FEATURES]);
+    assert!(lgb[0].is_finite());
+    assert!((sk.iter().sum::<f64>() - 1.0).abs() < 1e-12);
 }

@@ -1,32 +1,151 @@
 //! The reference interpreter: scores a [`Forest`] directly, with exactly the training
 //! library's semantics. It is the oracle the tests hold generated code to, the model behind
 //! `timber predict`, and the "interpreted model" the benchmarks compare against.
+//!
+//! [`Interpreter<I, O>`] reads rows of `I` and writes margins and predictions of `O`, the
+//! types of the forest's [`Precision`]: `f32`/`f32` (XGBoost), `f64`/`f64` (LightGBM) or
+//! `f32`/`f64` (scikit-learn). [`AnyInterpreter`] picks them from the forest.
 
-use crate::ir::{Comparison, Forest, Leaf, Node, Precision, Side, Test, Transform, Tree};
+use crate::ir::{
+    CategoryCode, Comparison, Forest, Leaf, LinearLeaf, Node, Precision, Side, Test, Transform,
+    Tree,
+};
 use std::borrow::Cow;
-use timber_runtime::{category, transform};
-use timber_runtime::{FeatureInfo, FeatureKind as RtKind, Model, ModelInfo};
+use std::marker::PhantomData;
+use std::ops::{AddAssign, DivAssign, Mul};
+use timber_runtime::{category, linear, transform};
+use timber_runtime::{FeatureInfo, FeatureKind as RtKind, Float, Model, ModelInfo};
 
-/// A forest ready to score row by row in `f32`.
+/// A forest ready to score rows of `I` into margins and predictions of `O`.
 #[derive(Debug, Clone)]
-pub struct Interpreter {
+pub struct Interpreter<I = f32, O = f32> {
     forest: Forest,
     info: ModelInfo,
+    types: PhantomData<fn(I) -> O>,
 }
 
-/// Why a forest cannot be interpreted.
+/// Why a forest cannot be interpreted with the requested types.
 #[derive(Debug, thiserror::Error)]
-#[error("the interpreter scores f32 models only; this model computes in {0}")]
-pub struct UnsupportedPrecision(Precision);
+pub enum InterpError {
+    /// The forest computes in another precision than the interpreter's types.
+    #[error(
+        "this model computes in {model}; the interpreter's types are {input} in, {output} out"
+    )]
+    Precision {
+        /// The forest's precision.
+        model: Precision,
+        /// The interpreter's input type.
+        input: &'static str,
+        /// The interpreter's output type.
+        output: &'static str,
+    },
+    /// The transform is not defined for the forest's precision.
+    #[error("the {transform} transform is not defined for {precision} models")]
+    Transform {
+        /// The transform's name.
+        transform: &'static str,
+        /// The forest's precision.
+        precision: Precision,
+    },
+}
+
+/// An input or output type of the interpreter: `f32` or `f64`.
+pub trait Scalar: Float {
+    /// Whether this is `f64`.
+    const IS_F64: bool;
+    /// The type's name.
+    const NAME: &'static str;
+}
+
+impl Scalar for f32 {
+    const IS_F64: bool = false;
+    const NAME: &'static str = "f32";
+}
+
+impl Scalar for f64 {
+    const IS_F64: bool = true;
+    const NAME: &'static str = "f64";
+}
+
+/// An output type the interpreter accumulates in, with the transforms defined for it.
+pub trait Sum: Scalar + AddAssign + DivAssign + Mul<Output = Self> {
+    /// Applies an element-wise or group transform in place (not `ArgMax`, which shrinks).
+    /// Transforms of the other precision are never passed (the interpreter checks).
+    fn transform(t: Transform, values: &mut [Self]);
+}
+
+impl Sum for f32 {
+    fn transform(t: Transform, values: &mut [f32]) {
+        let each =
+            |f: fn(f32) -> f32, values: &mut [f32]| values.iter_mut().for_each(|v| *v = f(*v));
+        match t {
+            Transform::Sigmoid => each(transform::xgb_sigmoid, values),
+            Transform::Exp => each(transform::exp_f32, values),
+            Transform::ExpF64 => each(transform::exp_via_f64, values),
+            Transform::Hinge => each(transform::xgb_hinge, values),
+            Transform::Softmax => transform::xgb_softmax(values),
+            // Identity and ArgMax; the f64 transforms do not fit f32 models.
+            _ => {}
+        }
+    }
+}
+
+impl Sum for f64 {
+    fn transform(t: Transform, values: &mut [f64]) {
+        let each =
+            |f: &dyn Fn(f64) -> f64, values: &mut [f64]| values.iter_mut().for_each(|v| *v = f(*v));
+        match t {
+            Transform::Exp => each(&transform::exp_f64, values),
+            Transform::Logistic { scale } => each(&|v| transform::logistic(v, scale), values),
+            Transform::SignedSquare => each(&transform::signed_square, values),
+            Transform::Log1pExp => each(&transform::log1p_exp, values),
+            Transform::SoftmaxF64 => transform::softmax_f64(values),
+            Transform::SoftmaxPairwise => transform::softmax_numpy(values),
+            // Identity and ArgMax; the f32 transforms do not fit f64 models.
+            _ => {}
+        }
+    }
+}
+
+/// The precision an interpreter with input `I` and output `O` scores in, if any.
+fn precision_of<I: Scalar, O: Scalar>() -> Option<Precision> {
+    match (I::IS_F64, O::IS_F64) {
+        (false, false) => Some(Precision::F32),
+        (false, true) => Some(Precision::F32InF64Sum),
+        (true, true) => Some(Precision::F64),
+        (true, false) => None,
+    }
+}
 
 impl Interpreter {
-    /// Prepares a forest for scoring.
-    pub fn new(forest: Forest) -> Result<Self, UnsupportedPrecision> {
-        if forest.precision != Precision::F32 {
-            return Err(UnsupportedPrecision(forest.precision));
+    /// Prepares an `f32` forest (XGBoost) for scoring.
+    pub fn new(forest: Forest) -> Result<Self, InterpError> {
+        Self::typed(forest)
+    }
+}
+
+impl<I: Scalar, O: Sum> Interpreter<I, O> {
+    /// Prepares a forest whose precision is that of `I` and `O` for scoring.
+    pub fn typed(forest: Forest) -> Result<Self, InterpError> {
+        if precision_of::<I, O>() != Some(forest.precision) {
+            return Err(InterpError::Precision {
+                model: forest.precision,
+                input: I::NAME,
+                output: O::NAME,
+            });
+        }
+        if !forest.transform.fits(forest.precision) {
+            return Err(InterpError::Transform {
+                transform: forest.transform.name(),
+                precision: forest.precision,
+            });
         }
         let info = model_info(&forest, "Interpreted".into());
-        Ok(Interpreter { forest, info })
+        Ok(Interpreter {
+            forest,
+            info,
+            types: PhantomData,
+        })
     }
 
     /// The forest being scored.
@@ -35,123 +154,159 @@ impl Interpreter {
     }
 }
 
-impl Model for Interpreter {
-    type Input = f32;
-    type Output = f32;
+impl<I: Scalar, O: Sum> Model for Interpreter<I, O> {
+    type Input = I;
+    type Output = O;
 
     fn info(&self) -> &ModelInfo {
         &self.info
     }
 
-    fn predict_margin(&self, row: &[f32], margins: &mut [f32]) {
+    fn predict_margin(&self, row: &[I], margins: &mut [O]) {
         let f = &self.forest;
         assert_eq!(row.len(), f.num_features(), "row length");
         assert_eq!(margins.len(), f.num_groups(), "margin buffer length");
         for (m, &b) in margins.iter_mut().zip(&f.base_margin) {
-            *m = b as f32;
+            *m = O::from_f64(b);
         }
+        let weighted = |v: O, tree: &Tree| match tree.weight {
+            Some(w) => v * O::from_f64(w),
+            None => v,
+        };
         for tree in &f.trees {
             match leaf(tree, row) {
-                Leaf::Scalar(v) => {
-                    let v = *v as f32;
-                    margins[tree.group] += match tree.weight {
-                        Some(w) => v * w as f32,
-                        None => v,
-                    };
-                }
+                Leaf::Scalar(v) => margins[tree.group] += weighted(O::from_f64(*v), tree),
+                Leaf::Linear(l) => margins[tree.group] += O::from_f64(linear_value(l, row)),
                 Leaf::Vector(vs) => {
                     for (m, &v) in margins.iter_mut().zip(vs) {
-                        *m += match tree.weight {
-                            Some(w) => v as f32 * w as f32,
-                            None => v as f32,
-                        };
+                        *m += weighted(O::from_f64(v), tree);
                     }
                 }
             }
         }
     }
 
-    fn predict(&self, row: &[f32], out: &mut [f32]) {
-        let groups = self.forest.num_groups();
-        assert_eq!(out.len(), self.forest.num_outputs(), "output buffer length");
-        match self.forest.transform {
-            Transform::ArgMax => {
-                let mut margins = vec![0.0f32; groups];
-                self.predict_margin(row, &mut margins);
-                out[0] = transform::argmax(&margins) as f32;
-            }
+    fn predict(&self, row: &[I], out: &mut [O]) {
+        let f = &self.forest;
+        assert_eq!(out.len(), f.num_outputs(), "output buffer length");
+        let mut margins = vec![O::default(); f.num_groups()];
+        self.predict_margin(row, &mut margins);
+        if let Some(n) = f.average_over {
+            let n = O::from_f64(f64::from(n));
+            margins.iter_mut().for_each(|m| *m /= n);
+        }
+        match f.transform {
+            Transform::ArgMax => out[0] = O::from_f64(transform::argmax(&margins) as f64),
             t => {
-                self.predict_margin(row, out);
-                apply(t, out);
+                O::transform(t, &mut margins);
+                out.copy_from_slice(&margins);
             }
         }
     }
 }
 
-/// Applies an element-wise or group transform in place (not `ArgMax`, which shrinks).
-fn apply(t: Transform, values: &mut [f32]) {
-    match t {
-        Transform::Identity | Transform::ArgMax => {}
-        Transform::Sigmoid => values
-            .iter_mut()
-            .for_each(|v| *v = transform::xgb_sigmoid(*v)),
-        Transform::Exp => values.iter_mut().for_each(|v| *v = transform::exp_f32(*v)),
-        Transform::ExpF64 => values
-            .iter_mut()
-            .for_each(|v| *v = transform::exp_via_f64(*v)),
-        Transform::Hinge => values
-            .iter_mut()
-            .for_each(|v| *v = transform::xgb_hinge(*v)),
-        Transform::Softmax => transform::xgb_softmax(values),
-    }
-}
-
-/// Walks a tree for one row and returns the leaf reached.
-fn leaf<'t>(tree: &'t Tree, row: &[f32]) -> &'t Leaf {
+/// Walks a tree for one row and returns the leaf reached. Comparisons are made in `f64`,
+/// which is exact: thresholds are values of the input precision.
+fn leaf<'t, I: Float>(tree: &'t Tree, row: &[I]) -> &'t Leaf {
     let mut n = 0;
     loop {
         match &tree.nodes[n] {
             Node::Leaf(l) => return l,
             Node::Split(s) => {
-                let x = row[s.feature];
-                n = if x.is_nan() {
-                    if s.default_left {
-                        s.left
-                    } else {
-                        s.right
-                    }
+                let x = row[s.feature].to_f64();
+                let default = if s.default_left {
+                    Side::Left
+                } else {
+                    Side::Right
+                };
+                let side = if x.is_nan() {
+                    default
                 } else {
                     match &s.test {
                         Test::Numerical {
                             threshold,
                             comparison,
                         } => {
-                            let t = *threshold as f32;
                             let go_left = match comparison {
-                                Comparison::Less => x < t,
-                                Comparison::LessOrEqual => x <= t,
+                                Comparison::Less => x < *threshold,
+                                Comparison::LessOrEqual => x <= *threshold,
                             };
                             if go_left {
-                                s.left
+                                Side::Left
                             } else {
-                                s.right
+                                Side::Right
+                            }
+                        }
+                        Test::ZeroAsMissing {
+                            threshold,
+                            zero_band,
+                        } => {
+                            if x.abs() <= *zero_band {
+                                default
+                            } else if x <= *threshold {
+                                Side::Left
+                            } else {
+                                Side::Right
                             }
                         }
                         Test::Categorical {
                             categories,
                             set_side,
+                            code,
                         } => {
-                            let in_set = categories.binary_search(&category::code(x)).is_ok();
-                            let away = match set_side {
-                                Side::Left => Side::Right,
-                                Side::Right => Side::Left,
+                            let code = match code {
+                                CategoryCode::RejectNegative => category::code(x),
+                                CategoryCode::TruncateFirst => category::code_truncated(x),
                             };
-                            s.child(if in_set { *set_side } else { away })
+                            if categories.binary_search(&code).is_ok() {
+                                *set_side
+                            } else {
+                                match set_side {
+                                    Side::Left => Side::Right,
+                                    Side::Right => Side::Left,
+                                }
+                            }
                         }
                     }
                 };
+                n = s.child(side);
             }
         }
+    }
+}
+
+/// A linear leaf's value for a row, as LightGBM computes it.
+fn linear_value<I: Float>(l: &LinearLeaf, row: &[I]) -> f64 {
+    let mut out = l.constant;
+    for &(feature, coefficient) in &l.terms {
+        let x = row[feature].to_f64();
+        if x.is_nan() {
+            return l.fallback;
+        }
+        out += coefficient * linear::term_input(x, l.zero_band);
+    }
+    out
+}
+
+/// An interpreter of whichever precision a forest has.
+#[derive(Debug, Clone)]
+pub enum AnyInterpreter {
+    /// XGBoost: `f32` in and out.
+    F32(Interpreter<f32, f32>),
+    /// LightGBM: `f64` in and out.
+    F64(Interpreter<f64, f64>),
+    /// scikit-learn: `f32` in, `f64` out.
+    F32InF64Sum(Interpreter<f32, f64>),
+}
+
+impl AnyInterpreter {
+    /// Prepares a forest for scoring in its own precision.
+    pub fn new(forest: Forest) -> Result<Self, InterpError> {
+        Ok(match forest.precision {
+            Precision::F32 => AnyInterpreter::F32(Interpreter::typed(forest)?),
+            Precision::F64 => AnyInterpreter::F64(Interpreter::typed(forest)?),
+            Precision::F32InF64Sum => AnyInterpreter::F32InF64Sum(Interpreter::typed(forest)?),
+        })
     }
 }
 

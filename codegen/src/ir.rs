@@ -5,8 +5,9 @@
 //! indices in range, output groups in range) and returns an [`IrError`] naming the tree and
 //! node rather than panicking. Passes, the interpreter and the emitters may then rely on it.
 //!
-//! All numbers are stored as `f64`; a model whose [`Precision`] is `F32` holds only values
-//! exactly representable in `f32`, so no value changes when the emitter narrows it.
+//! All numbers are stored as `f64`. Thresholds are exactly representable in the model's input
+//! precision, and leaf values, base margins and weights in its sum precision (see
+//! [`Precision`]), so no value changes when the emitter narrows it.
 
 use std::fmt;
 use timber_runtime::category::CATEGORY_LIMIT;
@@ -18,6 +19,21 @@ pub enum Precision {
     F32,
     /// Everything in `f64` (LightGBM).
     F64,
+    /// Inputs rounded to `f32` and compared with `f32` thresholds; leaf values and sums in
+    /// `f64` (scikit-learn).
+    F32InF64Sum,
+}
+
+impl Precision {
+    /// Whether inputs (and so thresholds) are `f64`; else `f32`.
+    pub fn f64_input(self) -> bool {
+        self == Precision::F64
+    }
+
+    /// Whether leaf values, margins and predictions are `f64`; else `f32`.
+    pub fn f64_sum(self) -> bool {
+        self != Precision::F32
+    }
 }
 
 impl fmt::Display for Precision {
@@ -25,6 +41,7 @@ impl fmt::Display for Precision {
         f.write_str(match self {
             Precision::F32 => "f32",
             Precision::F64 => "f64",
+            Precision::F32InF64Sum => "f32/f64",
         })
     }
 }
@@ -68,7 +85,17 @@ pub enum Side {
     Right,
 }
 
-/// The test at an internal node.
+/// How an input value becomes a category code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CategoryCode {
+    /// XGBoost: a negative value is no category; others are truncated toward zero.
+    RejectNegative,
+    /// LightGBM: the value is truncated toward zero first (`-0.5` is category 0), and a
+    /// negative result is no category.
+    TruncateFirst,
+}
+
+/// The test at an internal node. A missing (NaN) input goes to the split's default side.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Test {
     /// `x <cmp> threshold` goes left.
@@ -78,15 +105,25 @@ pub enum Test {
         /// `<` or `<=`.
         comparison: Comparison,
     },
+    /// LightGBM's zero-as-missing split: values with `|x| <= zero_band` take the default side,
+    /// like NaN; other values go left when `x <= threshold`.
+    ZeroAsMissing {
+        /// The threshold.
+        threshold: f64,
+        /// The half-width of the band around zero read as missing.
+        zero_band: f64,
+    },
     /// Membership of the integer category code in a set.
     ///
-    /// A valid code (a non-negative value below 2^24, truncated to an integer) in
-    /// `categories` goes to `set_side`; any other non-missing value goes the other way.
+    /// A valid code (below 2^24, see [`CategoryCode`]) in `categories` goes to `set_side`;
+    /// any other non-missing value goes the other way.
     Categorical {
         /// Sorted, deduplicated category codes.
         categories: Vec<u32>,
         /// Where members of the set go: right in XGBoost, left in LightGBM.
         set_side: Side,
+        /// How the input becomes a code.
+        code: CategoryCode,
     },
 }
 
@@ -122,6 +159,23 @@ pub enum Leaf {
     Scalar(f64),
     /// One value per output group, added to each (multi-output trees).
     Vector(Vec<f64>),
+    /// A linear model of the inputs, added to the tree's output group (LightGBM's
+    /// `linear_tree`).
+    Linear(LinearLeaf),
+}
+
+/// LightGBM's linear leaf: `constant + c0 * x[f0] + c1 * x[f1] + ...`, added in that order in
+/// `f64`, or `fallback` when any of those inputs is missing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinearLeaf {
+    /// The constant term.
+    pub constant: f64,
+    /// `(feature, coefficient)` pairs, in the order they are added.
+    pub terms: Vec<(usize, f64)>,
+    /// The value when an input of a term is NaN (the leaf's plain value).
+    pub fallback: f64,
+    /// Inputs with `|x| <= zero_band` count as exactly 0 (LightGBM drops them from the row).
+    pub zero_band: f64,
 }
 
 /// A tree node.
@@ -144,23 +198,38 @@ pub struct Tree {
     pub weight: Option<f64>,
 }
 
-/// The transform from margins to predictions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The transform from margins to predictions. Each is defined for the models whose sum
+/// precision it names (see [`Transform::fits`]); the others work in any precision.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Transform {
     /// Predictions are the margins.
     Identity,
     /// XGBoost's `1 / (1 + exp(-m))`, per output, in `f32`.
     Sigmoid,
-    /// XGBoost's softmax over the output groups.
+    /// XGBoost's softmax over the output groups (`f32`).
     Softmax,
     /// The index of the largest margin, as one output (`multi:softmax`).
     ArgMax,
-    /// `exp(m)` per output, in `f32` (`expf`).
+    /// `exp(m)` per output in the model's precision (`expf` for `f32` models).
     Exp,
     /// `exp(m)` per output computed in `f64` and rounded to `f32` (XGBoost's survival:aft).
     ExpF64,
-    /// 1 if the margin is positive, else 0 (`binary:hinge`).
+    /// 1 if the margin is positive, else 0 (`binary:hinge`, `f32`).
     Hinge,
+    /// `1 / (1 + exp(-scale * m))` per output in `f64` (LightGBM's binary, multiclassova and
+    /// cross_entropy; scikit-learn's `expit`).
+    Logistic {
+        /// LightGBM's `sigmoid:` factor; 1 for `expit`, 2 for sklearn's exponential loss.
+        scale: f64,
+    },
+    /// LightGBM's softmax in `f64`, summing from left to right.
+    SoftmaxF64,
+    /// scikit-learn's softmax in `f64`, summing as numpy does (pairwise).
+    SoftmaxPairwise,
+    /// `sign(m) * m * m` in `f64` (LightGBM's `reg_sqrt`).
+    SignedSquare,
+    /// `log1p(exp(m))` in `f64` (LightGBM's cross_entropy_lambda).
+    Log1pExp,
 }
 
 impl Transform {
@@ -174,6 +243,26 @@ impl Transform {
             Transform::Exp => "exp",
             Transform::ExpF64 => "exp (f64)",
             Transform::Hinge => "hinge",
+            Transform::Logistic { .. } => "logistic",
+            Transform::SoftmaxF64 => "softmax (f64)",
+            Transform::SoftmaxPairwise => "softmax (f64, pairwise sum)",
+            Transform::SignedSquare => "signed square",
+            Transform::Log1pExp => "log1p(exp)",
+        }
+    }
+
+    /// Whether the transform is defined for a model of this precision.
+    pub fn fits(self, precision: Precision) -> bool {
+        match self {
+            Transform::Identity | Transform::ArgMax | Transform::Exp => true,
+            Transform::Sigmoid | Transform::Softmax | Transform::ExpF64 | Transform::Hinge => {
+                !precision.f64_sum()
+            }
+            Transform::Logistic { .. }
+            | Transform::SoftmaxF64
+            | Transform::SoftmaxPairwise
+            | Transform::SignedSquare
+            | Transform::Log1pExp => precision.f64_sum(),
         }
     }
 
@@ -216,6 +305,10 @@ pub struct Forest {
     pub has_feature_names: bool,
     /// Where it came from.
     pub origin: Origin,
+    /// Predictions divide each margin by this count before the transform (LightGBM's
+    /// `average_output`: the iterations; scikit-learn forests: the trees). Margins are the
+    /// plain sums.
+    pub average_over: Option<u32>,
 }
 
 /// A structural problem in a model, naming where it is.
@@ -290,9 +383,21 @@ impl Forest {
             precision,
             has_feature_names,
             origin,
+            average_over: None,
         };
         forest.validate()?;
         Ok(forest)
+    }
+
+    /// The same forest, with predictions that average the margins over `count`.
+    pub fn averaged_over(mut self, count: u32) -> Result<Forest, IrError> {
+        if count == 0 {
+            return Err(IrError::Invalid(
+                "predictions cannot average over zero trees".into(),
+            ));
+        }
+        self.average_over = Some(count);
+        Ok(self)
     }
 
     /// Number of output groups (margins per row).
@@ -325,24 +430,46 @@ impl Forest {
         if groups == 0 {
             return Err(IrError::Invalid("the model has no output group".into()));
         }
-        if self.transform == Transform::Softmax && groups < 2 {
+        let softmax = matches!(
+            self.transform,
+            Transform::Softmax | Transform::SoftmaxF64 | Transform::SoftmaxPairwise
+        );
+        if softmax && groups < 2 {
             return Err(IrError::Invalid(
                 "softmax needs at least two output groups".into(),
             ));
         }
-        let check = |v: f64, what: &str| -> Result<(), IrError> {
+        if !self.transform.fits(self.precision) {
+            return Err(IrError::Invalid(format!(
+                "the {} transform is not defined for {} models",
+                self.transform.name(),
+                self.precision
+            )));
+        }
+        if let Transform::Logistic { scale } = self.transform {
+            if !scale.is_finite() {
+                return Err(IrError::Invalid(format!(
+                    "the logistic transform's scale is not a finite number ({scale})"
+                )));
+            }
+        }
+        let finite_in = |v: f64, what: &str, f32_only: bool| -> Result<(), IrError> {
             if !v.is_finite() {
                 return Err(IrError::Invalid(format!(
                     "{what} is not a finite number ({v})"
                 )));
             }
-            if self.precision == Precision::F32 && f64::from(v as f32) != v {
+            if f32_only && f64::from(v as f32) != v {
                 return Err(IrError::Invalid(format!(
                     "{what} ({v}) is not an f32 value"
                 )));
             }
             Ok(())
         };
+        let sum_f32 = !self.precision.f64_sum();
+        let input_f32 = !self.precision.f64_input();
+        let check = |v: f64, what: &str| finite_in(v, what, sum_f32);
+        let check_threshold = |v: f64, what: &str| finite_in(v, what, input_f32);
         for (g, &m) in self.base_margin.iter().enumerate() {
             check(m, &format!("base margin of output {g}"))?;
         }
@@ -356,7 +483,14 @@ impl Forest {
             if let Some(w) = tree.weight {
                 check(w, &format!("tree {t}: weight"))?;
             }
-            tree.validate(t, self.features.len(), groups, &check)?;
+            tree.validate(
+                t,
+                self.features.len(),
+                groups,
+                self.precision,
+                &check,
+                &check_threshold,
+            )?;
         }
         Ok(())
     }
@@ -382,7 +516,9 @@ impl Tree {
         t: usize,
         num_features: usize,
         groups: usize,
+        precision: Precision,
         check: &dyn Fn(f64, &str) -> Result<(), IrError>,
+        check_threshold: &dyn Fn(f64, &str) -> Result<(), IrError>,
     ) -> Result<(), IrError> {
         let len = self.nodes.len();
         if len == 0 {
@@ -408,6 +544,30 @@ impl Tree {
                         check(*v, &format!("tree {t}, node {n}: leaf value"))?;
                     }
                 }
+                Node::Leaf(Leaf::Linear(leaf)) => {
+                    if precision != Precision::F64 {
+                        return Err(IrError::Invalid(format!(
+                            "tree {t}, node {n}: linear leaves need an f64 model"
+                        )));
+                    }
+                    check(leaf.constant, &format!("tree {t}, node {n}: leaf constant"))?;
+                    check(leaf.fallback, &format!("tree {t}, node {n}: leaf value"))?;
+                    check(leaf.zero_band, &format!("tree {t}, node {n}: zero band"))?;
+                    for &(feature, coefficient) in &leaf.terms {
+                        if feature >= num_features {
+                            return Err(IrError::FeatureOutOfRange {
+                                tree: t,
+                                node: n,
+                                feature,
+                                num_features,
+                            });
+                        }
+                        check(
+                            coefficient,
+                            &format!("tree {t}, node {n}: leaf coefficient"),
+                        )?;
+                    }
+                }
                 Node::Split(s) => {
                     if s.feature >= num_features {
                         return Err(IrError::FeatureOutOfRange {
@@ -419,7 +579,14 @@ impl Tree {
                     }
                     match &s.test {
                         Test::Numerical { threshold, .. } => {
-                            check(*threshold, &format!("tree {t}, node {n}: threshold"))?
+                            check_threshold(*threshold, &format!("tree {t}, node {n}: threshold"))?
+                        }
+                        Test::ZeroAsMissing {
+                            threshold,
+                            zero_band,
+                        } => {
+                            check_threshold(*threshold, &format!("tree {t}, node {n}: threshold"))?;
+                            check_threshold(*zero_band, &format!("tree {t}, node {n}: zero band"))?;
                         }
                         Test::Categorical { categories, .. } => {
                             if categories.windows(2).any(|w| w[0] >= w[1]) {

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
-use timber_codegen::interp::{model_info, Interpreter};
+use timber_codegen::interp::{model_info, AnyInterpreter};
 use timber_codegen::{
     load_file, model_stem, package_name, type_name_for, write_crate, CrateOptions, Iterations,
     LoadOptions,
@@ -25,7 +25,8 @@ struct Cli {
 enum Command {
     /// Write a standalone crate (model library + scorer binary) for a model file.
     Compile {
-        /// The model file (XGBoost JSON).
+        /// The model file (XGBoost JSON, UBJSON or JSON dump; LightGBM text or JSON;
+        /// scikit-learn JSON from tools/export_sklearn.py).
         model: PathBuf,
         /// Directory to write the crate into.
         #[arg(long)]
@@ -72,6 +73,17 @@ struct LoadArgs {
     /// Score every tree, ignoring an early-stopped model's `best_iteration`.
     #[arg(long)]
     all_trees: bool,
+    /// XGBoost JSON dump only (it does not record it): the objective, e.g. binary:logistic.
+    #[arg(long, value_name = "NAME")]
+    objective: Option<String>,
+    /// XGBoost JSON dump only: the model's base_score as XGBoost stores it
+    /// (`learner.learner_model_param.base_score` in `save_config()`), one value or one per
+    /// class separated by commas.
+    #[arg(long, value_name = "VALUES", allow_hyphen_values = true)]
+    base_score: Option<String>,
+    /// XGBoost JSON dump only: the number of classes (or targets); default 1.
+    #[arg(long, value_name = "N")]
+    num_class: Option<usize>,
 }
 
 impl LoadArgs {
@@ -83,8 +95,22 @@ impl LoadArgs {
                 Iterations::Best
             },
             margin_only,
+            objective: self.objective.clone(),
+            base_score: self.base_score.clone(),
+            num_class: self.num_class,
         }
     }
+}
+
+/// Runs `$body` with `$m` bound to the interpreter, whatever its precision.
+macro_rules! with_interpreter {
+    ($interp:expr, |$m:ident| $body:expr) => {
+        match $interp {
+            AnyInterpreter::F32($m) => $body,
+            AnyInterpreter::F64($m) => $body,
+            AnyInterpreter::F32InF64Sum($m) => $body,
+        }
+    };
 }
 
 fn main() -> std::process::ExitCode {
@@ -136,12 +162,12 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Predict { model, args, load } => {
             let forest = load_file(&model, &load.options(args.margin))?;
-            let interp = Interpreter::new(forest)?;
-            scorer::predict(&interp, &args)
+            with_interpreter!(AnyInterpreter::new(forest)?, |m| scorer::predict(&m, &args))
         }
         Command::Bench { model, args, load } => {
-            let interp = Interpreter::new(load_file(&model, &load.options(false))?)?;
-            println!("{}", scorer::bench(&interp, &args)?);
+            let interp = AnyInterpreter::new(load_file(&model, &load.options(false))?)?;
+            let report = with_interpreter!(interp, |m| scorer::bench(&m, &args))?;
+            println!("{report}");
             Ok(())
         }
         Command::Inspect { model, load } => {

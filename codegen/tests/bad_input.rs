@@ -223,16 +223,28 @@ fn non_json_files_are_unknown_format() {
 }
 
 #[test]
-fn json_object_that_is_not_a_model_is_malformed() {
-    let message = malformed(load(br#"{"hello": "world"}"#));
-    assert_contains(&message, &["missing field `learner`"]);
+fn json_object_of_no_known_model_is_unknown_format_listing_the_formats() {
+    match load(br#"{"hello": "world"}"#) {
+        Err(e @ LoadError::UnknownFormat { .. }) => assert_contains(
+            &e.to_string(),
+            &[
+                "bad.json",
+                "`learner`, `tree_info`, `timber_sklearn`",
+                "XGBoost JSON or UBJSON",
+                "XGBoost JSON dump",
+                "LightGBM text or JSON",
+                "scikit-learn JSON",
+            ],
+        ),
+        other => panic!("expected UnknownFormat, got {other:?}"),
+    }
 }
 
 #[test]
-fn ubjson_model_is_malformed_not_a_panic() {
-    // XGBoost's binary UBJSON format also starts with `{`.
+fn truncated_ubjson_is_malformed_not_a_panic() {
+    // XGBoost's binary UBJSON format also starts with `{`, then a key length.
     let message = malformed(load(b"{L\x00\x00\x00\x00\x00\x00\x00\x07learner{"));
-    assert_contains(&message, &["line 1 column 2"]);
+    assert_contains(&message, &["UBJSON byte 18", "ends early"]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1121,6 +1133,7 @@ fn ir_rejects_unsorted_and_out_of_range_category_sets() {
         s.test = Test::Categorical {
             categories,
             set_side: timber_codegen::ir::Side::Right,
+            code: timber_codegen::ir::CategoryCode::RejectNegative,
         };
         t
     };

@@ -1,4 +1,6 @@
-//! Golden files: the exact generated source for two tiny models, checked in. A change to the
+//! Golden files: the exact generated source for four tiny models (XGBoost regression and
+//! multi-class, LightGBM with categorical splits and linear leaves, a scikit-learn forest),
+//! checked in. A change to the
 //! emitter shows up here as a diff to review. Regenerate with `TIMBER_BLESS=1 cargo test
 //! -p timber-codegen --test golden` and read the diff before committing it.
 
@@ -9,8 +11,12 @@ use timber_codegen::LoadOptions;
 
 /// The generated files of a fixture model, concatenated with a marker line per file.
 fn generate(fixture: &str, type_name: &str) -> String {
+    generate_from(fixture, "model.json", type_name)
+}
+
+fn generate_from(fixture: &str, file: &str, type_name: &str) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let rel = format!("models/{fixture}/model.json");
+    let rel = format!("models/{fixture}/{file}");
     let bytes = std::fs::read(root.join(&rel)).expect("read fixture");
     let forest = load_bytes(&bytes, &rel, &LoadOptions::default()).expect("load");
     let options = EmitOptions {
@@ -32,7 +38,11 @@ fn generate(fixture: &str, type_name: &str) -> String {
 }
 
 fn check_golden(fixture: &str, type_name: &str) {
-    let got = generate(fixture, type_name);
+    check_golden_from(fixture, "model.json", type_name);
+}
+
+fn check_golden_from(fixture: &str, file: &str, type_name: &str) {
+    let got = generate_from(fixture, file, type_name);
     let golden = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
         .join(format!("{fixture}.rs.txt"));
@@ -65,6 +75,16 @@ fn tiny_regression_matches_its_golden_file() {
 #[test]
 fn tiny_multiclass_matches_its_golden_file() {
     check_golden("tiny_multi", "TinyMulti");
+}
+
+#[test]
+fn tiny_lightgbm_model_matches_its_golden_file() {
+    check_golden_from("lgb_tiny", "model.txt", "LgbTiny");
+}
+
+#[test]
+fn tiny_sklearn_forest_matches_its_golden_file() {
+    check_golden("sk_tiny", "SkTiny");
 }
 
 #[test]

@@ -3,33 +3,118 @@
 #[path = "../../tests/support/fixtures.rs"]
 mod fixtures;
 
-use timber_codegen::interp::Interpreter;
+use timber_codegen::interp::{AnyInterpreter, Interpreter};
+use timber_codegen::ir::{Forest, Node};
 use timber_codegen::{load_file, Iterations, LoadOptions};
 use timber_runtime::Model;
 
+/// The options a fixture's model file is loaded with.
+fn options(model: &fixtures::ModelFile, all_trees: bool) -> LoadOptions {
+    LoadOptions {
+        iterations: if all_trees {
+            Iterations::All
+        } else {
+            Iterations::Best
+        },
+        objective: model.arg("--objective").map(str::to_string),
+        base_score: model.arg("--base-score").map(str::to_string),
+        num_class: model.arg("--num-class").map(|n| n.parse().unwrap()),
+        ..LoadOptions::default()
+    }
+}
+
 #[test]
-fn interpreter_is_bit_exact_on_every_fixture() {
+fn interpreter_is_bit_exact_on_every_fixture_and_model_file() {
     let mut failures = Vec::new();
     let mut checked = 0;
     for fixture in fixtures::all(env!("CARGO_MANIFEST_DIR")) {
-        for case in fixture.cases() {
-            let options = LoadOptions {
-                iterations: if case.all_trees {
-                    Iterations::All
-                } else {
-                    Iterations::Best
-                },
-                ..LoadOptions::default()
-            };
-            let interp =
-                Interpreter::new(load_file(fixture.model(), &options).expect("load")).expect("f32");
-            let rows = fixtures::read_rows(&case.input, interp.info());
-            let (pred, margin) = fixtures::score_rows(&interp, &rows);
-            failures.extend(fixtures::check_case(&case, &pred, &margin));
-            checked += 1;
+        for model in fixture.models() {
+            for case in fixture.cases_for(&model) {
+                let forest = load_file(&model.path, &options(&model, case.all_trees))
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let what = format!("interpreted {}", model.kind);
+                failures.extend(match AnyInterpreter::new(forest).expect("interpretable") {
+                    AnyInterpreter::F32(m) => fixtures::score_and_check(&m, &case, &what),
+                    AnyInterpreter::F64(m) => fixtures::score_and_check(&m, &case, &what),
+                    AnyInterpreter::F32InF64Sum(m) => fixtures::score_and_check(&m, &case, &what),
+                });
+                checked += 1;
+            }
         }
     }
     fixtures::assert_all_matched(&failures, checked);
+}
+
+#[test]
+fn every_library_and_format_is_covered() {
+    let mut formats = std::collections::BTreeSet::new();
+    for fixture in fixtures::all(env!("CARGO_MANIFEST_DIR")) {
+        for model in fixture.models() {
+            let forest = load_file(&model.path, &options(&model, false)).unwrap();
+            formats.insert(forest.origin.format);
+        }
+    }
+    let expected = [
+        "lightgbm-json",
+        "lightgbm-text",
+        "sklearn-json",
+        "xgboost-dump",
+        "xgboost-json",
+        "xgboost-ubjson",
+    ];
+    assert_eq!(formats.into_iter().collect::<Vec<_>>(), expected);
+}
+
+/// Each tree written out in pre-order, features by name: equal for forests whose nodes or
+/// features are numbered differently (a dump numbers features in order of use; LightGBM's
+/// text file lists splits before leaves, its JSON nests them).
+fn canonical_trees(forest: &Forest) -> Vec<String> {
+    forest
+        .trees
+        .iter()
+        .map(|t| {
+            let mut out = format!("group {} weight {:?}:", t.group, t.weight);
+            let mut stack = vec![0];
+            while let Some(n) = stack.pop() {
+                match &t.nodes[n] {
+                    Node::Leaf(l) => out.push_str(&format!(" leaf {l:?};")),
+                    Node::Split(s) => {
+                        out.push_str(&format!(
+                            " split {} {:?} default_left {};",
+                            forest.features[s.feature].name, s.test, s.default_left
+                        ));
+                        stack.push(s.right);
+                        stack.push(s.left);
+                    }
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+#[test]
+fn every_model_file_of_a_fixture_loads_to_the_same_trees() {
+    // UBJSON is the same tree as JSON; a dump has the same trees (its features numbered in
+    // order of use); LightGBM's text and JSON files hold the same model.
+    let mut compared = 0;
+    for fixture in fixtures::all(env!("CARGO_MANIFEST_DIR")) {
+        let models = fixture.models();
+        let forests: Vec<_> = models
+            .iter()
+            .map(|m| load_file(&m.path, &options(m, false)).unwrap())
+            .collect();
+        for (m, f) in models.iter().zip(&forests).skip(1) {
+            let first = &forests[0];
+            let label = format!("{}: {} vs {}", fixture.name, m.kind, models[0].kind);
+            assert_eq!(canonical_trees(f), canonical_trees(first), "{label}");
+            assert_eq!(f.base_margin, first.base_margin, "{label}");
+            assert_eq!(f.transform, first.transform, "{label}");
+            assert_eq!(f.average_over, first.average_over, "{label}");
+            compared += 1;
+        }
+    }
+    assert!(compared >= 35, "only {compared} second model files");
 }
 
 #[test]
@@ -87,7 +172,7 @@ fn older_files_with_a_bare_nan_threshold_on_categorical_nodes_load_and_score_the
         timber_codegen::load::load_bytes(with_nan.as_bytes(), "old.json", &LoadOptions::default())
             .unwrap();
     let interp = Interpreter::new(forest).unwrap();
-    let rows = fixtures::read_rows(&dir.join("input.csv"), interp.info());
+    let rows: Vec<Vec<f32>> = fixtures::read_rows(&dir.join("input.csv"), interp.info());
     let got: Vec<Vec<f32>> = rows
         .iter()
         .map(|r| {
@@ -99,7 +184,7 @@ fn older_files_with_a_bare_nan_threshold_on_categorical_nodes_load_and_score_the
     fixtures::check(
         "bare NaN",
         &got,
-        &fixtures::read_expected(&dir.join("expected.csv")),
+        &fixtures::read_expected::<f32>(&dir.join("expected.csv")),
     )
     .unwrap();
 }

@@ -1,4 +1,5 @@
-//! Category codes, with XGBoost's rules for which input values are valid categories.
+//! Category codes, with XGBoost's and LightGBM's rules for which input values are valid
+//! categories.
 
 use crate::model::Float;
 
@@ -18,6 +19,19 @@ pub fn code<F: Float>(x: F) -> u32 {
     }
 }
 
+/// LightGBM's category code (`static_cast<int>` then a sign test): the value truncated toward
+/// zero, so `-0.5` is category 0; `u32::MAX` for NaN, values of -1 and below and values from
+/// 2^24 up.
+#[inline]
+pub fn code_truncated<F: Float>(x: F) -> u32 {
+    let v = x.to_f64().trunc();
+    if (0.0..CATEGORY_LIMIT).contains(&v) {
+        v as u32
+    } else {
+        u32::MAX
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -30,5 +44,15 @@ mod tests {
         assert_eq!(code(f32::NAN), u32::MAX);
         assert_eq!(code(16_777_216.0f32), u32::MAX);
         assert_eq!(code(16_777_215.0f64), 16_777_215);
+    }
+
+    #[test]
+    fn truncated_codes_take_small_negatives_as_zero() {
+        assert_eq!(code_truncated(-0.5f64), 0);
+        assert_eq!(code(-0.5f64), u32::MAX);
+        assert_eq!(code_truncated(2.9f64), 2);
+        assert_eq!(code_truncated(-1.0f64), u32::MAX);
+        assert_eq!(code_truncated(f64::NAN), u32::MAX);
+        assert_eq!(code_truncated(3e9f64), u32::MAX);
     }
 }

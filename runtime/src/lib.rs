@@ -2,6 +2,7 @@
 //!
 //! - [`Model`]: the trait every generated model (and the reference interpreter) implements.
 //! - [`transform`]: output transforms with the training libraries' exact float semantics.
+//! - [`category`] and [`linear`]: how input values reach categorical splits and linear leaves.
 //! - [`row`]: decoding CSV rows into model inputs (by feature name or by position).
 //! - [`codec`]: stream rows (CSV lines, JSON arrays and objects) in, results out.
 //! - [`predict`]: bulk scoring of files and standard input, streaming, on all cores.
@@ -12,6 +13,7 @@
 
 pub mod category;
 pub mod codec;
+pub mod linear;
 pub mod model;
 pub mod output;
 pub mod predict;

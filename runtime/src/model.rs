@@ -3,7 +3,8 @@
 use std::borrow::Cow;
 use std::fmt::{Debug, Display};
 
-/// A floating-point type a model computes in: `f32` (XGBoost) or `f64` (LightGBM).
+/// A floating-point type a model reads or computes in: `f32` (XGBoost; scikit-learn inputs)
+/// or `f64` (LightGBM; scikit-learn sums).
 pub trait Float:
     Copy + Default + PartialEq + PartialOrd + Debug + Display + Send + Sync + 'static
 {
@@ -83,7 +84,8 @@ pub struct ModelInfo {
     pub num_outputs: usize,
     /// Values written by [`Model::predict_margin`] per row.
     pub num_margins: usize,
-    /// `f32` or `f64`: the precision inputs are rounded to and sums are kept in.
+    /// `f32` or `f64` (inputs rounded to and sums kept in that precision), or `f32/f64`
+    /// (inputs rounded to `f32`, sums in `f64`: scikit-learn).
     pub precision: Cow<'static, str>,
     /// The Timber version that produced the model code.
     pub timber_version: Cow<'static, str>,

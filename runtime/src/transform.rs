@@ -72,6 +72,124 @@ pub fn exp_via_f64(x: f32) -> f32 {
     f64::from(x).exp() as f32
 }
 
+/// The logistic transform of LightGBM (`binary`, `multiclassova` with their `sigmoid:` factor,
+/// `cross_entropy`) and of scikit-learn (`scipy.special.expit`), in `f64`:
+/// `1 / (1 + exp(-scale * x))`, the product taken with the negated factor as LightGBM writes it.
+#[inline]
+pub fn logistic(x: f64, scale: f64) -> f64 {
+    1.0 / (1.0 + (-scale * x).exp())
+}
+
+/// LightGBM's softmax (`Common::Softmax`), all in `f64`: the maximum, `exp(x - max)`, their
+/// sum from left to right, then each value divided by the sum.
+#[inline]
+pub fn softmax_f64(values: &mut [f64]) {
+    if !exp_shifted(values) {
+        return;
+    }
+    let mut sum = 0.0f64;
+    for v in values.iter() {
+        sum += *v;
+    }
+    for v in values.iter_mut() {
+        *v /= sum;
+    }
+}
+
+/// scikit-learn's softmax (`sklearn.utils.extmath.softmax`, through numpy): as
+/// [`softmax_f64`] but the sum is numpy's pairwise summation, which differs from a
+/// left-to-right sum from eight values up.
+#[inline]
+pub fn softmax_numpy(values: &mut [f64]) {
+    if !exp_shifted(values) {
+        return;
+    }
+    let sum = numpy_sum(values);
+    for v in values.iter_mut() {
+        *v /= sum;
+    }
+}
+
+/// Replaces each value by `exp(x - max)`; false when there are no values.
+#[inline]
+fn exp_shifted(values: &mut [f64]) -> bool {
+    let Some((&first, rest)) = values.split_first() else {
+        return false;
+    };
+    let mut max = first;
+    for &v in rest {
+        // `std::max(v, max)` / `np.max`: a comparison, not `f64::max`.
+        if max < v {
+            max = v;
+        }
+    }
+    for v in values.iter_mut() {
+        *v = (*v - max).exp();
+    }
+    true
+}
+
+/// numpy's pairwise summation of a contiguous row (`pairwise_sum` in its `add` reduction):
+/// fewer than 8 values are added left to right from -0.0; up to 128 go to eight running sums
+/// combined as a tree, with the remainder added in order; longer rows are split in two at a
+/// multiple of 8 and summed recursively.
+pub fn numpy_sum(a: &[f64]) -> f64 {
+    const BLOCK: usize = 128;
+    let n = a.len();
+    if n < 8 {
+        let mut res = -0.0f64;
+        for &v in a {
+            res += v;
+        }
+        res
+    } else if n <= BLOCK {
+        let mut r = [0.0f64; 8];
+        r.copy_from_slice(&a[..8]);
+        let whole = n - n % 8;
+        let mut i = 8;
+        while i < whole {
+            for (j, acc) in r.iter_mut().enumerate() {
+                *acc += a[i + j];
+            }
+            i += 8;
+        }
+        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for &v in &a[whole..] {
+            res += v;
+        }
+        res
+    } else {
+        let mut half = n / 2;
+        half -= half % 8;
+        numpy_sum(&a[..half]) + numpy_sum(&a[half..])
+    }
+}
+
+/// `exp` in `f64` (LightGBM's `poisson`, `gamma`, `tweedie`).
+#[inline]
+pub fn exp_f64(x: f64) -> f64 {
+    x.exp()
+}
+
+/// LightGBM's `regression` with `reg_sqrt`: `sign(x) * x * x`, multiplied in that order.
+#[inline]
+pub fn signed_square(x: f64) -> f64 {
+    let sign = if x > 0.0 {
+        1.0
+    } else if x < 0.0 {
+        -1.0
+    } else {
+        0.0
+    };
+    sign * x * x
+}
+
+/// LightGBM's `cross_entropy_lambda`: `log1p(exp(x))`.
+#[inline]
+pub fn log1p_exp(x: f64) -> f64 {
+    x.exp().ln_1p()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +206,45 @@ mod tests {
         assert!(xgb_sigmoid(-100.0) > 0.0);
         assert_eq!(xgb_sigmoid(-100.0), xgb_sigmoid(-88.7));
         assert_eq!(xgb_sigmoid(0.0), 0.5);
+    }
+
+    #[test]
+    fn numpy_sum_is_pairwise_from_eight_values() {
+        // Left to right below 8 values.
+        let small = [1e16, 1.0, 1.0, -1e16];
+        assert_eq!(numpy_sum(&small), ((1e16 + 1.0) + 1.0) - 1e16);
+        // Eight running sums combined as a tree: the 1.0s meet each other before 1e16.
+        let mut eight = [1.0f64; 9];
+        eight[0] = 1e16;
+        eight[4] = -1e16;
+        let pairwise = ((1e16 + 1.0) + (1.0 + 1.0)) + ((-1e16 + 1.0) + (1.0 + 1.0)) + 1.0;
+        assert_eq!(numpy_sum(&eight), pairwise);
+        let mut left_to_right = 0.0;
+        for v in eight {
+            left_to_right += v;
+        }
+        assert_ne!(numpy_sum(&eight), left_to_right);
+        // Long rows split recursively at a multiple of 8.
+        let long: Vec<f64> = (0..300).map(|i| 1.0 / (1.0 + i as f64)).collect();
+        assert_eq!(
+            numpy_sum(&long),
+            numpy_sum(&long[..144]) + numpy_sum(&long[144..])
+        );
+    }
+
+    #[test]
+    fn f64_transforms_follow_their_libraries() {
+        assert_eq!(logistic(0.0, 1.0), 0.5);
+        assert_eq!(logistic(2.0, 0.5), 1.0 / (1.0 + (-1.0f64).exp()));
+        assert_eq!(signed_square(-3.0), -9.0);
+        assert_eq!(signed_square(0.0), 0.0);
+        assert_eq!(log1p_exp(0.0), 1.0f64.ln_1p());
+        let mut v = [1.0f64, 2.0, 3.0];
+        softmax_f64(&mut v);
+        assert!(v[0] < v[1] && v[1] < v[2]);
+        let mut w = [1.0f64, 2.0, 3.0];
+        softmax_numpy(&mut w);
+        assert_eq!(v, w, "the sums agree below eight values");
     }
 
     #[test]

@@ -1,9 +1,18 @@
-//! Compiles every fixture under `models/` with `timber_codegen::Config`, exactly as a user's
-//! build script would, and writes `all.rs` listing them.
+//! Compiles every model file of every fixture under `models/` with `timber_codegen::Config`,
+//! exactly as a user's build script would, and writes `all.rs` listing them.
 
 use std::fmt::Write as _;
 use std::path::Path;
-use timber_codegen::{type_name_for, Config, Iterations};
+use timber_codegen::ir::Precision;
+use timber_codegen::{load_file, type_name_for, Config, Iterations, LoadOptions};
+
+/// The model files a fixture may hold, with the short names used in generated names.
+const MODEL_FILES: [(&str, &str); 4] = [
+    ("model.json", "json"),
+    ("model.txt", "txt"),
+    ("model.ubj", "ubj"),
+    ("model_dump.json", "dump"),
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models");
@@ -12,35 +21,74 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut dirs: Vec<_> = std::fs::read_dir(&models)?
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.join("model.json").is_file())
+        .filter(|p| MODEL_FILES.iter().any(|(f, _)| p.join(f).is_file()))
         .collect();
     dirs.sort();
 
-    let mut all = String::from("/// Every fixture model: (fixture name, all trees?, model).\npub fn all() -> Vec<(&'static str, bool, &'static dyn timber_runtime::Model<Input = f32, Output = f32>)> {\n    vec![\n");
+    let mut all = String::from(
+        "/// Every compiled fixture model.\npub fn all() -> Vec<Compiled> {\n    vec![\n",
+    );
     let mut includes = String::new();
     for dir in dirs {
         let name = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let model = dir.join("model.json");
-        println!("cargo:rerun-if-changed={}", model.display());
-        let mut variants = vec![(name.clone(), Iterations::Best, false)];
-        if dir.join("expected_all.csv").is_file() {
-            variants.push((format!("{name}_all"), Iterations::All, true));
-        }
-        for (out_name, iterations, all_trees) in variants {
-            let ty = type_name_for(&out_name);
-            Config::new()
-                .type_name(&ty)
-                .output_name(&out_name)
-                .iterations(iterations)
-                .compile(&model)?;
-            writeln!(
-                includes,
-                "include!(concat!(env!(\"OUT_DIR\"), \"/{out_name}.rs\"));"
-            )?;
-            writeln!(all, "        ({name:?}, {all_trees}, &{ty}),")?;
+        for (file, kind) in MODEL_FILES {
+            let model = dir.join(file);
+            if !model.is_file() {
+                continue;
+            }
+            println!("cargo:rerun-if-changed={}", model.display());
+            let mut load = LoadOptions::default();
+            let mut config = Config::new();
+            if kind == "dump" {
+                let args = std::fs::read_to_string(dir.join("model_dump.args"))?;
+                let words: Vec<&str> = args.split_whitespace().collect();
+                for pair in words.chunks(2) {
+                    match pair {
+                        ["--objective", v] => {
+                            config.objective(*v);
+                            load.objective = Some(v.to_string());
+                        }
+                        ["--base-score", v] => {
+                            config.base_score(*v);
+                            load.base_score = Some(v.to_string());
+                        }
+                        ["--num-class", v] => {
+                            config.num_class(v.parse()?);
+                            load.num_class = Some(v.parse()?);
+                        }
+                        other => return Err(format!("bad model_dump.args: {other:?}").into()),
+                    }
+                }
+            }
+            let precision = load_file(&model, &load)?.precision;
+            let mut variants = vec![(format!("{name}_{kind}"), Iterations::Best, false)];
+            if dir.join("expected_all.csv").is_file() {
+                variants.push((format!("{name}_{kind}_all"), Iterations::All, true));
+            }
+            for (out_name, iterations, all_trees) in variants {
+                let ty = type_name_for(&out_name);
+                config
+                    .type_name(&ty)
+                    .output_name(&out_name)
+                    .iterations(iterations)
+                    .compile(&model)?;
+                writeln!(
+                    includes,
+                    "include!(concat!(env!(\"OUT_DIR\"), \"/{out_name}.rs\"));"
+                )?;
+                let scorer = match precision {
+                    Precision::F32 => "F32",
+                    Precision::F64 => "F64",
+                    Precision::F32InF64Sum => "F32InF64Sum",
+                };
+                writeln!(
+                    all,
+                    "        Compiled {{ fixture: {name:?}, kind: {kind:?}, all_trees: {all_trees}, model: Scorer::{scorer}(&{ty}) }},"
+                )?;
+            }
         }
     }
     all.push_str("    ]\n}\n");

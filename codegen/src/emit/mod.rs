@@ -68,7 +68,10 @@ pub struct Emitted {
 
 /// What the tree emitter needs to know about the model.
 pub(crate) struct Ctx {
+    /// The sum type: leaf values, margins, predictions.
     pub fty: TokenStream,
+    /// The input type: rows and thresholds.
+    pub ity: TokenStream,
     pub precision: Precision,
     pub nf: usize,
     pub ng: usize,
@@ -76,17 +79,28 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
-    /// An exact literal in the model's precision; negative values as `-literal`.
+    /// An exact literal in the model's sum precision; negative values as `-literal`.
     pub fn float(&self, v: f64) -> TokenStream {
-        let lit = match self.precision {
-            Precision::F32 => Literal::f32_suffixed((v as f32).abs()),
-            Precision::F64 => Literal::f64_suffixed(v.abs()),
-        };
-        if v.is_sign_negative() {
-            quote!(-#lit)
-        } else {
-            quote!(#lit)
-        }
+        literal(v, self.precision.f64_sum())
+    }
+
+    /// An exact literal in the model's input precision (thresholds).
+    pub fn threshold(&self, v: f64) -> TokenStream {
+        literal(v, self.precision.f64_input())
+    }
+}
+
+/// An exact `f32` or `f64` literal; negative values as `-literal`.
+fn literal(v: f64, f64_literal: bool) -> TokenStream {
+    let lit = if f64_literal {
+        Literal::f64_suffixed(v.abs())
+    } else {
+        Literal::f32_suffixed((v as f32).abs())
+    };
+    if v.is_sign_negative() {
+        quote!(-#lit)
+    } else {
+        quote!(#lit)
     }
 }
 
@@ -103,12 +117,12 @@ pub fn emit(forest: &Forest, options: &EmitOptions) -> Result<Emitted, EmitError
     let rt_path: syn::Path = parse(&options.runtime_path, "runtime path")?;
     let vis: syn::Visibility = parse(&options.visibility, "visibility")?;
     let rt = quote!(#rt_path);
-    let fty = match forest.precision {
-        Precision::F32 => quote!(f32),
-        Precision::F64 => quote!(f64),
-    };
+    let float_type = |f64_type: bool| if f64_type { quote!(f64) } else { quote!(f32) };
+    let fty = float_type(forest.precision.f64_sum());
+    let ity = float_type(forest.precision.f64_input());
     let ctx = Ctx {
         fty: fty.clone(),
+        ity: ity.clone(),
         precision: forest.precision,
         nf: forest.num_features(),
         ng: forest.num_groups(),
@@ -131,35 +145,44 @@ pub fn emit(forest: &Forest, options: &EmitOptions) -> Result<Emitted, EmitError
         lit(forest.num_outputs()),
     );
     let base = forest.base_margin.iter().map(|&b| ctx.float(b));
+    let margins = averaged_margins(&ctx, forest.average_over);
+    let each = |f: TokenStream| {
+        quote! {
+            let mut m = #margins;
+            for v in m.iter_mut() { *v = #f; }
+            m
+        }
+    };
     let predict_body = match forest.transform {
-        Transform::Identity => quote!(Self::margins(x)),
-        Transform::Sigmoid => quote! {
-            let mut m = Self::margins(x);
-            for v in m.iter_mut() { *v = #rt::transform::xgb_sigmoid(*v); }
-            m
-        },
-        Transform::Exp => quote! {
-            let mut m = Self::margins(x);
-            for v in m.iter_mut() { *v = #rt::transform::exp_f32(*v); }
-            m
-        },
-        Transform::ExpF64 => quote! {
-            let mut m = Self::margins(x);
-            for v in m.iter_mut() { *v = #rt::transform::exp_via_f64(*v); }
-            m
-        },
-        Transform::Hinge => quote! {
-            let mut m = Self::margins(x);
-            for v in m.iter_mut() { *v = #rt::transform::xgb_hinge(*v); }
-            m
-        },
+        Transform::Identity => margins.clone(),
+        Transform::Sigmoid => each(quote!(#rt::transform::xgb_sigmoid(*v))),
+        Transform::Exp if forest.precision.f64_sum() => each(quote!(#rt::transform::exp_f64(*v))),
+        Transform::Exp => each(quote!(#rt::transform::exp_f32(*v))),
+        Transform::ExpF64 => each(quote!(#rt::transform::exp_via_f64(*v))),
+        Transform::Hinge => each(quote!(#rt::transform::xgb_hinge(*v))),
+        Transform::Logistic { scale } => {
+            let scale = literal(scale, true);
+            each(quote!(#rt::transform::logistic(*v, #scale)))
+        }
+        Transform::SignedSquare => each(quote!(#rt::transform::signed_square(*v))),
+        Transform::Log1pExp => each(quote!(#rt::transform::log1p_exp(*v))),
         Transform::Softmax => quote! {
-            let mut m = Self::margins(x);
+            let mut m = #margins;
             #rt::transform::xgb_softmax(&mut m);
             m
         },
+        Transform::SoftmaxF64 => quote! {
+            let mut m = #margins;
+            #rt::transform::softmax_f64(&mut m);
+            m
+        },
+        Transform::SoftmaxPairwise => quote! {
+            let mut m = #margins;
+            #rt::transform::softmax_numpy(&mut m);
+            m
+        },
         Transform::ArgMax => quote! {
-            [#rt::transform::argmax(&Self::margins(x)) as #fty]
+            [#rt::transform::argmax(&#margins) as #fty]
         },
     };
 
@@ -189,7 +212,7 @@ pub fn emit(forest: &Forest, options: &EmitOptions) -> Result<Emitted, EmitError
 
             /// Raw margins for one row, before the objective's transform.
             #[inline]
-            pub fn margins(x: &[#fty; #nf]) -> [#fty; #ng] {
+            pub fn margins(x: &[#ity; #nf]) -> [#fty; #ng] {
                 let mut m = [#(#base),*];
                 #(#chunk_calls)*
                 m
@@ -197,7 +220,7 @@ pub fn emit(forest: &Forest, options: &EmitOptions) -> Result<Emitted, EmitError
 
             /// Predictions for one row, after the objective's transform.
             #[inline]
-            pub fn predict_row(x: &[#fty; #nf]) -> [#fty; #no] {
+            pub fn predict_row(x: &[#ity; #nf]) -> [#fty; #no] {
                 #predict_body
             }
         }
@@ -206,20 +229,20 @@ pub fn emit(forest: &Forest, options: &EmitOptions) -> Result<Emitted, EmitError
         static #info_ident: #rt::ModelInfo = #info_tokens;
 
         impl #rt::Model for #name {
-            type Input = #fty;
+            type Input = #ity;
             type Output = #fty;
 
             fn info(&self) -> &#rt::ModelInfo {
                 &#info_ident
             }
 
-            fn predict_margin(&self, row: &[#fty], margins: &mut [#fty]) {
-                let x: &[#fty; #nf] = row.try_into().expect("row length must equal the model's feature count");
+            fn predict_margin(&self, row: &[#ity], margins: &mut [#fty]) {
+                let x: &[#ity; #nf] = row.try_into().expect("row length must equal the model's feature count");
                 margins.copy_from_slice(&Self::margins(x));
             }
 
-            fn predict(&self, row: &[#fty], out: &mut [#fty]) {
-                let x: &[#fty; #nf] = row.try_into().expect("row length must equal the model's feature count");
+            fn predict(&self, row: &[#ity], out: &mut [#fty]) {
+                let x: &[#ity; #nf] = row.try_into().expect("row length must equal the model's feature count");
                 out.copy_from_slice(&Self::predict_row(x));
             }
         }
@@ -230,6 +253,21 @@ pub fn emit(forest: &Forest, options: &EmitOptions) -> Result<Emitted, EmitError
         chunks,
         header,
     })
+}
+
+/// `Self::margins(x)`, divided by the count when predictions average over trees.
+fn averaged_margins(ctx: &Ctx, average_over: Option<u32>) -> TokenStream {
+    match average_over {
+        None => quote!(Self::margins(x)),
+        Some(n) => {
+            let n = ctx.float(f64::from(n));
+            quote!({
+                let mut m = Self::margins(x);
+                for v in m.iter_mut() { *v /= #n; }
+                m
+            })
+        }
+    }
 }
 
 fn chunk_ident(i: usize) -> Ident {
@@ -255,7 +293,7 @@ fn chunk_trees(forest: &Forest) -> Vec<std::ops::Range<usize>> {
 }
 
 fn emit_chunk(ctx: &Ctx, forest: &Forest, range: std::ops::Range<usize>) -> TokenStream {
-    let (fty, nf, ng) = (&ctx.fty, lit(ctx.nf), lit(ctx.ng));
+    let (fty, ity, nf, ng) = (&ctx.fty, &ctx.ity, lit(ctx.nf), lit(ctx.ng));
     let mut adds = Vec::new();
     let mut fns = Vec::new();
     for t in range {
@@ -276,7 +314,7 @@ fn emit_chunk(ctx: &Ctx, forest: &Forest, range: std::ops::Range<usize>) -> Toke
     quote! {
         /// Adds this chunk's trees to the margins, in model order.
         #[inline]
-        pub(crate) fn add(x: &[#fty; #nf], m: &mut [#fty; #ng]) {
+        pub(crate) fn add(x: &[#ity; #nf], m: &mut [#fty; #ng]) {
             #(#adds)*
         }
         #(#fns)*

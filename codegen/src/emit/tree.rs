@@ -8,7 +8,7 @@
 //! degenerate (chain-shaped) tree.
 
 use super::{lit, Ctx};
-use crate::ir::{Comparison, Leaf, Node, Side, Split, Test, Tree};
+use crate::ir::{CategoryCode, Comparison, Leaf, LinearLeaf, Node, Side, Split, Test, Tree};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 
@@ -54,15 +54,20 @@ pub fn tree_fns(ctx: &Ctx, t: usize, tree: &Tree) -> TokenStream {
     while let Some(root) = pending.pop() {
         let body = node_expr(ctx, t, tree, root, 0, shape, &mut pending);
         let name = fn_name(t, root);
-        let (fty, nf, ng) = (&ctx.fty, lit(ctx.nf), lit(ctx.ng));
+        let (fty, ity, nf, ng) = (&ctx.fty, &ctx.ity, lit(ctx.nf), lit(ctx.ng));
+        // A tree that is a single constant leaf does not read the row.
+        let x = match &tree.nodes[root] {
+            Node::Leaf(Leaf::Scalar(_) | Leaf::Vector(_)) => quote!(_x),
+            _ => quote!(x),
+        };
         fns.push(match shape {
             Shape::Scalar => quote! {
                 #[inline]
-                fn #name(x: &[#fty; #nf]) -> #fty { #body }
+                fn #name(#x: &[#ity; #nf]) -> #fty { #body }
             },
             Shape::Vector => quote! {
                 #[inline]
-                fn #name(x: &[#fty; #nf], m: &mut [#fty; #ng]) { #body }
+                fn #name(#x: &[#ity; #nf], m: &mut [#fty; #ng]) { #body }
             },
         });
     }
@@ -88,6 +93,7 @@ fn node_expr(
     }
     match &tree.nodes[n] {
         Node::Leaf(Leaf::Scalar(v)) => ctx.float(*v),
+        Node::Leaf(Leaf::Linear(leaf)) => linear(ctx, leaf),
         Node::Leaf(Leaf::Vector(vs)) => {
             let adds = vs.iter().enumerate().map(|(g, v)| {
                 let (g, value) = (lit(g), ctx.float(*v));
@@ -136,7 +142,7 @@ fn condition(ctx: &Ctx, s: &Split) -> Decision {
             threshold,
             comparison,
         } => {
-            let t = ctx.float(*threshold);
+            let t = ctx.threshold(*threshold);
             // The comparison that is false for NaN must lead to the default side.
             match (comparison, default) {
                 (Comparison::Less, Side::Right) => {
@@ -153,9 +159,24 @@ fn condition(ctx: &Ctx, s: &Split) -> Decision {
                 }
             }
         }
+        Test::ZeroAsMissing {
+            threshold,
+            zero_band,
+        } => {
+            // NaN fails `abs() > band`, so it joins the band on the default side.
+            let (t, band) = (ctx.threshold(*threshold), ctx.threshold(*zero_band));
+            let outside = quote!(#x.abs() > #band);
+            match default {
+                Side::Left => Decision::Test(quote!(#outside && #x > #t), Side::Right, Side::Left),
+                Side::Right => {
+                    Decision::Test(quote!(#outside && #x <= #t), Side::Left, Side::Right)
+                }
+            }
+        }
         Test::Categorical {
             categories,
             set_side,
+            code,
         } => {
             let away = other(*set_side);
             // NaN has no valid code, so it already goes `away`; test it only when its default
@@ -170,7 +191,11 @@ fn condition(ctx: &Ctx, s: &Split) -> Decision {
             }
             let pattern = ranges(categories);
             let rt = &ctx.rt;
-            let member = quote!(matches!(#rt::category::code(#x), #pattern));
+            let code = match code {
+                CategoryCode::RejectNegative => quote!(#rt::category::code(#x)),
+                CategoryCode::TruncateFirst => quote!(#rt::category::code_truncated(#x)),
+            };
+            let member = quote!(matches!(#code, #pattern));
             let cond = if nan_to_set {
                 quote!(#x.is_nan() || #member)
             } else {
@@ -178,6 +203,32 @@ fn condition(ctx: &Ctx, s: &Split) -> Decision {
             };
             Decision::Test(cond, *set_side, away)
         }
+    }
+}
+
+/// A linear leaf: `constant + c0 * x0 + ...` added left to right, or the fallback value when an
+/// input of a term is NaN.
+fn linear(ctx: &Ctx, leaf: &LinearLeaf) -> TokenStream {
+    let constant = ctx.float(leaf.constant);
+    if leaf.terms.is_empty() {
+        return constant;
+    }
+    let rt = &ctx.rt;
+    let band = ctx.float(leaf.zero_band);
+    let (features, products): (Vec<_>, Vec<_>) = leaf
+        .terms
+        .iter()
+        .map(|&(f, c)| {
+            let (f, c) = (lit(f), ctx.float(c));
+            (
+                quote!(x[#f].is_nan()),
+                quote!((#c * #rt::linear::term_input(x[#f], #band))),
+            )
+        })
+        .unzip();
+    let fallback = ctx.float(leaf.fallback);
+    quote! {
+        if #(#features)||* { #fallback } else { #constant #(+ #products)* }
     }
 }
 

@@ -1,4 +1,4 @@
-//! XGBoost `save_model` JSON (2.0 through 3.2).
+//! XGBoost `save_model` JSON (2.0 through 3.2), and the same tree in UBJSON (`model.ubj`).
 //!
 //! Layout: `learner.gradient_booster.model` (or `.gbtree.model` for dart) holds `trees`, each
 //! a struct of arrays indexed by node id, and `tree_info` (the output group of each tree).
@@ -10,8 +10,8 @@
 
 use super::{Iterations, LoadError, LoadOptions};
 use crate::ir::{
-    Comparison, Feature, FeatureKind, Forest, Leaf, Node, Origin, Precision, Side, Split, Test,
-    Transform, Tree,
+    CategoryCode, Comparison, Feature, FeatureKind, Forest, Leaf, Node, Origin, Precision, Side,
+    Split, Test, Transform, Tree,
 };
 use serde::Deserialize;
 use serde_json::{Number, Value};
@@ -171,7 +171,18 @@ pub fn load_json(bytes: &[u8], path: &str, options: &LoadOptions) -> Result<Fore
             path: path.into(),
             detail: format!("at `{}`: {}", e.path(), e.inner()),
         })?;
-    build(file.learner, path, options)
+    build(file.learner, path, options, "xgboost-json")
+}
+
+/// Loads an XGBoost UBJSON model (`model.ubj`).
+pub fn load_ubjson(bytes: &[u8], path: &str, options: &LoadOptions) -> Result<Forest, LoadError> {
+    let value = super::ubjson::parse(bytes).map_err(|e| malformed(path, e.to_string()))?;
+    let file: ModelFile =
+        serde_path_to_error::deserialize(value).map_err(|e| LoadError::Malformed {
+            path: path.into(),
+            detail: format!("at `{}`: {}", e.path(), e.inner()),
+        })?;
+    build(file.learner, path, options, "xgboost-ubjson")
 }
 
 fn malformed(path: &str, detail: impl Into<String>) -> LoadError {
@@ -183,7 +194,7 @@ fn malformed(path: &str, detail: impl Into<String>) -> LoadError {
 
 /// Older XGBoost wrote a bare `NaN` as the dummy threshold of categorical nodes, which strict
 /// JSON rejects; outside strings it becomes `null` (a missing threshold).
-fn replace_bare_nan(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+pub(crate) fn replace_bare_nan(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     if !bytes.windows(3).any(|w| w == b"NaN") {
         return bytes.into();
     }
@@ -214,7 +225,11 @@ fn replace_bare_nan(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
 }
 
 /// Parses a float token straight to `f32`.
-fn parse_f32(text: &str, path: &str, what: &dyn Fn() -> String) -> Result<f32, LoadError> {
+pub(crate) fn parse_f32(
+    text: &str,
+    path: &str,
+    what: &dyn Fn() -> String,
+) -> Result<f32, LoadError> {
     text.trim()
         .parse::<f32>()
         .map_err(|_| malformed(path, format!("{}: `{text}` is not a number", what())))
@@ -231,15 +246,21 @@ fn parse_count(text: &str, path: &str, field: &str) -> Result<usize, LoadError> 
 
 /// `base_score` is `"5E-1"` (2.x, 3.0) or `"[5E-1]"` / `"[a,b,c]"` (3.1+).
 fn parse_base_score(text: &str, path: &str) -> Result<Vec<f32>, LoadError> {
-    let what = || "`learner.learner_model_param.base_score`".to_string();
+    parse_score_list(text, path, "`learner.learner_model_param.base_score`")
+}
+
+/// One float or a comma-separated list, optionally in brackets, each parsed straight to `f32`.
+pub(crate) fn parse_score_list(text: &str, path: &str, what: &str) -> Result<Vec<f32>, LoadError> {
+    let what = || what.to_string();
     let t = text.trim();
-    match t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-        Some(inner) => inner
-            .split(',')
-            .map(|v| parse_f32(v, path, &what))
-            .collect(),
-        None => Ok(vec![parse_f32(t, path, &what)?]),
-    }
+    let inner = t
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or(t);
+    inner
+        .split(',')
+        .map(|v| parse_f32(v, path, &what))
+        .collect()
 }
 
 fn to_margin(p: f32, kind: BaseScore) -> f32 {
@@ -251,7 +272,60 @@ fn to_margin(p: f32, kind: BaseScore) -> f32 {
     }
 }
 
-fn build(learner: Learner, path: &str, options: &LoadOptions) -> Result<Forest, LoadError> {
+/// The transform of an objective and the base margins of its stored base score (one value,
+/// or one per output), computed as XGBoost does. `field` names the base score in messages.
+pub(crate) fn objective_and_base(
+    objective: &str,
+    mut base: Vec<f32>,
+    groups: usize,
+    options: &LoadOptions,
+    path: &str,
+    field: &str,
+) -> Result<(Transform, Vec<f64>), LoadError> {
+    let (transform, base_kind) = match objective_semantics(objective) {
+        Some(s) => s,
+        None if options.margin_only => (Transform::Identity, BaseScore::AsIs),
+        None => {
+            return Err(LoadError::UnknownObjective {
+                path: path.into(),
+                objective: objective.into(),
+            })
+        }
+    };
+    if base.len() == 1 && groups > 1 {
+        base = vec![base[0]; groups];
+    }
+    if base.len() != groups {
+        return Err(malformed(
+            path,
+            format!(
+                "`base_score` has {} values but the model has {groups} outputs",
+                base.len()
+            ),
+        ));
+    }
+    let mut base_margin = Vec::with_capacity(groups);
+    for &p in &base {
+        let margin = to_margin(p, base_kind);
+        if !margin.is_finite() {
+            return Err(malformed(
+                path,
+                format!(
+                    "{field} = {p} is outside the domain of {objective} (its margin would be {margin})"
+                ),
+            ));
+        }
+        base_margin.push(f64::from(margin));
+    }
+    Ok((transform, base_margin))
+}
+
+fn build(
+    learner: Learner,
+    path: &str,
+    options: &LoadOptions,
+    format: &str,
+) -> Result<Forest, LoadError> {
     let param = &learner.learner_model_param;
     let num_features = parse_count(&param.num_feature, path, "learner_model_param.num_feature")?;
     let num_class = match &param.num_class {
@@ -277,44 +351,15 @@ fn build(learner: Learner, path: &str, options: &LoadOptions) -> Result<Forest, 
     }
 
     let objective = learner.objective.name.clone();
-    let (transform, base_kind) = match objective_semantics(&objective) {
-        Some(s) => s,
-        None if options.margin_only => (Transform::Identity, BaseScore::AsIs),
-        None => {
-            return Err(LoadError::UnknownObjective {
-                path: path.into(),
-                objective,
-            })
-        }
-    };
-
-    let mut base = parse_base_score(&param.base_score, path)?;
-    if base.len() == 1 && groups > 1 {
-        base = vec![base[0]; groups];
-    }
-    if base.len() != groups {
-        return Err(malformed(
-            path,
-            format!(
-                "`base_score` has {} values but the model has {groups} outputs",
-                base.len()
-            ),
-        ));
-    }
-    let mut base_margin = Vec::with_capacity(groups);
-    for &p in &base {
-        let margin = to_margin(p, base_kind);
-        if !margin.is_finite() {
-            return Err(malformed(
-                path,
-                format!(
-                    "`learner.learner_model_param.base_score` = {p} is outside the domain of \
-                     {objective} (its margin would be {margin})"
-                ),
-            ));
-        }
-        base_margin.push(f64::from(margin));
-    }
+    let base = parse_base_score(&param.base_score, path)?;
+    let (transform, base_margin) = objective_and_base(
+        &objective,
+        base,
+        groups,
+        options,
+        path,
+        "`learner.learner_model_param.base_score`",
+    )?;
 
     let (model, weight_drop) = match learner.gradient_booster.name.as_str() {
         "gbtree" => (learner.gradient_booster.model, None),
@@ -401,7 +446,7 @@ fn build(learner: Learner, path: &str, options: &LoadOptions) -> Result<Forest, 
         Precision::F32,
         !learner.feature_names.is_empty(),
         Origin {
-            format: "xgboost-json".into(),
+            format: format.into(),
             ..Origin::default()
         },
     )
@@ -623,6 +668,7 @@ fn tree_nodes(tj: &TreeJson, t: usize, path: &str) -> Result<Vec<Node>, LoadErro
             Test::Categorical {
                 categories,
                 set_side: Side::Right,
+                code: CategoryCode::RejectNegative,
             }
         } else {
             Test::Numerical {
