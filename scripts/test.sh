@@ -8,7 +8,8 @@
 # 3. cargo test --workspace                                   every test of every crate
 #
 # Runs from any directory, needs no input, and is idempotent: it writes only under target/
-# (and installs missing rustup components). The bulk of the time is compiling the ~120
+# (and installs missing rustup components and, once, the Tansu Kafka broker the Kafka
+# tests run against, under ~/.cache). The bulk of the time is compiling the ~120
 # generated fixture models (tests/buildscript and the CLI end-to-end tests).
 set -euo pipefail
 
@@ -21,12 +22,12 @@ cd "$TIMBER_ROOT"
 section "set-up"
 ensure_rust_components rustfmt clippy
 
-# >>> Future: Kafka broker for integration tests. <<<
-# Nothing to install yet. When tests need a broker, install and start it here (idempotently:
-# skip when already installed/running; no prompts, CI has no stdin), export its address for
-# the tests (e.g. TIMBER_TEST_KAFKA=localhost:9092), and stop it with a `trap ... EXIT`.
-# install_kafka_broker() { :; }
-# >>> end Kafka broker <<<
+# A real Kafka-protocol broker for the `serve kafka` tests: Tansu, built once with cargo and
+# cached under ~/.cache (a few minutes the first time, nothing after). Each Kafka test starts
+# its own broker from this binary on a free port, so nothing is left running.
+run "$TIMBER_ROOT/scripts/kafka-broker.sh" install
+export TIMBER_TANSU
+TIMBER_TANSU="$("$TIMBER_ROOT/scripts/kafka-broker.sh" path)"
 
 # A fresh CI checkout gains nothing from incremental compilation; skip its overhead there.
 if [[ "${CI:-}" == "true" && -z "${CARGO_INCREMENTAL:-}" ]]; then

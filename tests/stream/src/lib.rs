@@ -1,5 +1,9 @@
 //! Three fixture models compiled by `build.rs`, each with a scorer binary in `src/bin/`,
-//! for the socket and Kafka end-to-end tests in `tests/`.
+//! for the socket and Kafka end-to-end tests in `tests/` and the `stream-bench` tool; and the
+//! harness they share: [`harness`] (scorer processes, fixtures) and [`kafka`] (a real broker).
+
+pub mod harness;
+pub mod kafka;
 
 timber_runtime::include_model!("binary_logistic");
 timber_runtime::include_model!("multi_softprob");

@@ -1,0 +1,225 @@
+//! Measures the streaming scorer end to end, with the bundled `binary_logistic` model:
+//! rows/s through `serve socket` (clients pipelining rows) and through `serve kafka` (input
+//! topic to output topic, against a real Tansu broker), and the share of that time the
+//! model itself spends scoring (the same rows scored in this process, timed alone).
+//!
+//! ```text
+//! stream-bench socket --scorer PATH [--rows N] [--connections C]
+//! stream-bench kafka  --scorer PATH [--rows N] [--partitions P]
+//! ```
+//!
+//! `--scorer` is a scorer binary over `models/binary_logistic/model.json` (the
+//! `scorer-binary` of this crate, or a crate `timber compile` wrote for that model).
+//! `scripts/stream-bench.sh` builds everything in release and runs both.
+
+use anyhow::{bail, ensure, Context, Result};
+use clap::{Parser, Subcommand};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{Shutdown, TcpStream};
+use std::time::{Duration, Instant};
+use timber_runtime::Model;
+use timber_stream_tests::harness::{rows, Scorer};
+use timber_stream_tests::kafka::{batching_producer, consume, produce, Broker};
+use timber_stream_tests::BinaryLogistic;
+
+#[derive(Parser)]
+#[command(about = "Rows/s through the streaming scorer, and the share spent scoring")]
+struct Cli {
+    #[command(subcommand)]
+    mode: Mode,
+}
+
+#[derive(Subcommand)]
+enum Mode {
+    /// `serve socket`: clients pipeline rows over TCP.
+    Socket {
+        /// Scorer binary for models/binary_logistic.
+        #[arg(long)]
+        scorer: String,
+        /// Rows sent in all.
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+        /// Concurrent connections, each sending its share of the rows.
+        #[arg(long, default_value_t = 1)]
+        connections: usize,
+    },
+    /// `serve kafka`: rows produced to a topic, predictions consumed from another.
+    Kafka {
+        /// Scorer binary for models/binary_logistic.
+        #[arg(long)]
+        scorer: String,
+        /// Records produced.
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+        /// Partitions of the input and output topics.
+        #[arg(long, default_value_t = 3)]
+        partitions: u32,
+    },
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().mode {
+        Mode::Socket {
+            scorer,
+            rows,
+            connections,
+        } => socket(&scorer, rows, connections.max(1)),
+        Mode::Kafka {
+            scorer,
+            rows,
+            partitions,
+        } => kafka(&scorer, rows, partitions),
+    }
+}
+
+/// The fixture rows, repeated to `n` lines.
+fn lines(n: usize) -> Vec<String> {
+    let base = rows("binary_logistic", "input.csv");
+    (0..n).map(|i| base[i % base.len()].clone()).collect()
+}
+
+/// Seconds the model alone takes to score `lines` (decoded up front, one row at a time,
+/// as the scorer does).
+fn scoring_seconds(lines: &[String]) -> f64 {
+    let model = BinaryLogistic;
+    let decoded: Vec<Vec<f32>> = lines
+        .iter()
+        .map(|l| {
+            l.split(',')
+                .map(|c| c.parse::<f64>().map_or(f32::NAN, |v| v as f32))
+                .collect()
+        })
+        .collect();
+    let mut out = [0f32; 1];
+    let mut sum = 0f64;
+    let start = Instant::now();
+    for row in &decoded {
+        model.predict(std::hint::black_box(row), &mut out);
+        sum += f64::from(out[0]);
+    }
+    std::hint::black_box(sum);
+    start.elapsed().as_secs_f64()
+}
+
+fn report(what: &str, rows: usize, seconds: f64, scoring: f64) {
+    println!(
+        "{what}: {rows} rows in {seconds:.3} s = {:.0} rows/s end to end; \
+         scoring alone {scoring:.3} s = {:.1}% of the time",
+        rows as f64 / seconds,
+        100.0 * scoring / seconds
+    );
+}
+
+fn socket(scorer: &str, n: usize, connections: usize) -> Result<()> {
+    let all = lines(n);
+    let mut server = Scorer::start(
+        scorer,
+        &[
+            "serve",
+            "socket",
+            "--listen",
+            "127.0.0.1:0",
+            "--stats-interval",
+            "0",
+        ],
+    );
+    let addr = server.listening_addr();
+    let per = n.div_ceil(connections);
+    let start = Instant::now();
+    let handles: Vec<_> = all
+        .chunks(per)
+        .map(|chunk| {
+            let payload: Vec<u8> = chunk
+                .iter()
+                .flat_map(|l| format!("{l}\n").into_bytes())
+                .collect();
+            let (addr, expect) = (addr.clone(), chunk.len());
+            std::thread::spawn(move || -> Result<usize> {
+                let stream = TcpStream::connect(&addr).context("connect")?;
+                let mut writer = stream.try_clone()?;
+                let sender = std::thread::spawn(move || -> std::io::Result<()> {
+                    writer.write_all(&payload)?;
+                    writer.shutdown(Shutdown::Write)
+                });
+                let mut reader = BufReader::with_capacity(1 << 16, stream);
+                let (mut got, mut line) = (0usize, String::new());
+                while reader.read_line(&mut line)? > 0 {
+                    ensure!(!line.starts_with("error"), "scorer answered {line}");
+                    got += 1;
+                    line.clear();
+                }
+                sender
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("sender panicked"))??;
+                ensure!(got == expect, "{got} answers for {expect} rows");
+                Ok(got)
+            })
+        })
+        .collect();
+    let mut answered = 0;
+    for h in handles {
+        answered += h.join().map_err(|_| anyhow::anyhow!("client panicked"))??;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    server.signal("TERM");
+    server.wait(Duration::from_secs(30));
+    let what = format!("socket ({connections} pipelined connection(s))");
+    report(&what, answered, seconds, scoring_seconds(&all));
+    Ok(())
+}
+
+fn kafka(scorer: &str, n: usize, partitions: u32) -> Result<()> {
+    let all = lines(n);
+    let keys: Vec<String> = (0..n).map(|i| format!("row-{i}")).collect();
+    let broker = Broker::start();
+    broker.create_topic("in", partitions);
+    broker.create_topic("out", partitions);
+    let addr = broker.addr();
+    let mut member = Scorer::start(
+        scorer,
+        &[
+            "serve",
+            "kafka",
+            "--brokers",
+            &addr,
+            "--input-topic",
+            "in",
+            "--output-topic",
+            "out",
+            "--group",
+            "bench",
+            "--stats-interval",
+            "0",
+            "-X",
+            "consumer.fetch.wait.max.ms=10",
+        ],
+    );
+    member.wait_for_log("partitions assigned: in[", Duration::from_secs(60));
+    let start = Instant::now();
+    let feeder = {
+        let (addr, all, keys) = (addr.clone(), all.clone(), keys.clone());
+        std::thread::spawn(move || {
+            let p = batching_producer(&addr);
+            produce(
+                &p,
+                "in",
+                keys.iter()
+                    .map(String::as_str)
+                    .zip(all.iter().map(String::as_str)),
+            );
+        })
+    };
+    let out = consume(&addr, "out", n, Duration::from_secs(600));
+    let seconds = start.elapsed().as_secs_f64();
+    feeder
+        .join()
+        .map_err(|_| anyhow::anyhow!("producer panicked"))?;
+    member.signal("TERM");
+    member.wait(Duration::from_secs(60));
+    if out.len() < n {
+        bail!("only {} of {n} predictions arrived", out.len());
+    }
+    let what = format!("kafka ({partitions} partitions, produce -> score -> consume)");
+    report(&what, n, seconds, scoring_seconds(&all));
+    Ok(())
+}

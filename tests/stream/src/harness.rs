@@ -1,0 +1,166 @@
+//! Running a scorer process and reading fixture rows and expected results: shared by the
+//! stream tests and the `stream-bench` tool.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// `models/` of the workspace.
+pub fn models_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models")
+}
+
+/// The data rows of a fixture's CSV file (header dropped), as text lines.
+pub fn rows(fixture: &str, file: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(models_dir().join(fixture).join(file)).unwrap();
+    text.lines().skip(1).map(str::to_string).collect()
+}
+
+/// The header of a fixture's CSV file.
+pub fn header(fixture: &str, file: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(models_dir().join(fixture).join(file)).unwrap();
+    let first = text.lines().next().unwrap_or_default();
+    first.split(',').map(str::to_string).collect()
+}
+
+/// Reference outputs written by the training library (one row of floats per line).
+pub fn expected(fixture: &str, file: &str) -> Vec<Vec<f32>> {
+    let text = std::fs::read_to_string(models_dir().join(fixture).join(file)).unwrap();
+    text.lines().map(parse_floats).collect()
+}
+
+/// Parses a comma-separated line of floats.
+pub fn parse_floats(line: &str) -> Vec<f32> {
+    line.split(',')
+        .map(|v| {
+            v.trim()
+                .parse::<f32>()
+                .unwrap_or_else(|e| panic!("`{v}` in `{line}`: {e}"))
+        })
+        .collect()
+}
+
+/// Asserts two results are the same bits.
+pub fn assert_bits(what: &str, got: &[f32], want: &[f32]) {
+    let g: Vec<u32> = got.iter().map(|v| v.to_bits()).collect();
+    let w: Vec<u32> = want.iter().map(|v| v.to_bits()).collect();
+    assert_eq!(g, w, "{what}: got {got:?}, want {want:?}");
+}
+
+/// A running scorer process; its standard error is collected as it arrives. Killed on drop.
+pub struct Scorer {
+    /// The process.
+    pub child: Child,
+    log: Arc<Mutex<String>>,
+}
+
+impl Scorer {
+    /// Starts `bin` with `args`, standard output piped, logging at `info`
+    /// (or `$TIMBER_TEST_LOG`).
+    pub fn start(bin: &str, args: &[&str]) -> Scorer {
+        let filter = std::env::var("TIMBER_TEST_LOG").unwrap_or_else(|_| "info".into());
+        Self::start_logged(bin, args, &filter)
+    }
+
+    /// Starts `bin` with `args` and the `RUST_LOG` filter `filter`.
+    pub fn start_logged(bin: &str, args: &[&str], filter: &str) -> Scorer {
+        let mut child = Command::new(bin)
+            .args(args)
+            .env("RUST_LOG", filter)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
+        let log = Arc::new(Mutex::new(String::new()));
+        let mut stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(&mut stderr);
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                sink.lock().unwrap().push_str(&line);
+                line.clear();
+            }
+        });
+        Scorer { child, log }
+    }
+
+    /// Everything logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until the log contains `needle`; returns the first line containing it.
+    pub fn wait_for_log(&mut self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(line) = self.log().lines().find(|l| l.contains(needle)) {
+                return line.to_string();
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "scorer exited ({status}) before logging `{needle}`:\n{}",
+                    self.log()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no `{needle}` in the log after {timeout:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The address a `--listen ...:0` server logged.
+    pub fn listening_addr(&mut self) -> String {
+        let line = self.wait_for_log("listening on ", Duration::from_secs(30));
+        let at = line.find("listening on ").unwrap() + "listening on ".len();
+        line[at..].trim().to_string()
+    }
+
+    /// Sends a signal (`TERM`, `KILL`, `INT`) to the process.
+    pub fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{name} failed");
+    }
+
+    /// Waits for the process to exit.
+    pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "scorer still running after {timeout:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Reads all of standard output (after the process exited or closed it).
+    pub fn stdout(&mut self) -> String {
+        let mut s = String::new();
+        if let Some(mut out) = self.child.stdout.take() {
+            out.read_to_string(&mut s).unwrap();
+        }
+        s
+    }
+}
+
+impl Drop for Scorer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
