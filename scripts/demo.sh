@@ -5,9 +5,11 @@
 #
 # Builds the `timber` CLI, compiles the bundled XGBoost model models/binary_logistic into a
 # standalone Rust crate (`churn`), builds it, scores the bundled rows with it, checks the
-# predictions against the reference interpreter and XGBoost's own output, and compares
-# their speed. Everything it writes goes under target/ (target/demo, target/demo-target);
-# re-runs reuse the builds.
+# predictions against the reference interpreter and XGBoost's own output, compares their
+# speed, then runs the scorer's main job: serving the model on a TCP socket, and as a Kafka
+# consumer-group member against a local broker (Tansu, built once and cached under ~/.cache
+# by scripts/kafka-broker.sh). Everything else it writes goes under target/ (target/demo,
+# target/demo-target, target/release); re-runs reuse the builds.
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -76,6 +78,46 @@ interpreted_rate=$(rate "$OUT/bench-interpreted.txt")
 awk -v c="$compiled_rate" -v i="$interpreted_rate" 'BEGIN {
     printf "compiled / interpreted: %.1fx the rows/s (%d vs %d rows/s)\n", c / i, c, i
 }'
+
+section "9. serve the model on a TCP socket"
+# A server on a free port; its log (stderr) names the port.
+"$CHURN" serve socket --listen 127.0.0.1:0 --stats-interval 1 2>"$OUT/serve.log" &
+server=$!
+trap 'kill "$server" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+    port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$OUT/serve.log")
+    [[ -n "$port" ]] && break
+    sleep 0.1
+done
+[[ -n "$port" ]] || die "the server did not start: $(cat "$OUT/serve.log")"
+echo "+ $CHURN serve socket --listen 127.0.0.1:0   (listening on 127.0.0.1:$port)"
+# One connection: the 360 rows (no header, model feature order) and one malformed line,
+# pipelined; one answer line per line, in order.
+exec 3<>"/dev/tcp/127.0.0.1/$port"
+{ tail -n +2 "$ROWS"; echo "1,2,oops"; } >&3
+head -n 361 <&3 >"$OUT/socket.csv"
+exec 3<&-
+echo "sent $(($(wc -l <"$ROWS") - 1)) rows and 1 malformed line; last 3 answers:"
+tail -n 3 "$OUT/socket.csv" | sed 's/^/  /'
+if cmp -s <(head -n 360 "$OUT/socket.csv") "$EXPECTED"; then
+    echo "socket answers == XGBoost ($EXPECTED): identical (360 rows)"
+else
+    die "socket answers differ from XGBoost's"
+fi
+kill -TERM "$server"
+wait "$server" || die "the server did not exit cleanly"
+trap - EXIT
+echo "server log:"
+sed 's/^/  /' "$OUT/serve.log"
+
+section "10. serve the model from Kafka (a local Tansu broker)"
+run scripts/kafka-broker.sh install
+export TIMBER_TANSU
+TIMBER_TANSU="$(scripts/kafka-broker.sh path)"
+run cargo build --release -p timber-stream-tests --bin stream-bench
+# stream-bench starts a broker on a free port, creates topics, starts `churn serve kafka` as
+# a consumer-group member, produces 100,000 rows, and waits for every prediction.
+run "${CARGO_TARGET_DIR:-target}/release/stream-bench" kafka --scorer "$CHURN" --rows 100000
 
 section "done"
 echo "generated crate: $CRATE (score other rows: $CHURN predict --input ROWS.csv)"

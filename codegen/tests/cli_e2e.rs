@@ -23,6 +23,9 @@ fn run(cmd: &mut Command) -> String {
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
+/// The one generated crate built with its default features (Kafka support included).
+const KAFKA_BUILD: &str = "binary-logistic-json";
+
 /// Writes, builds and returns the scorer binary of a generated crate.
 fn compile_and_build(model: &Path, name: &str, extra: &[&str], work: &Path) -> PathBuf {
     let dir = work.join(name);
@@ -38,10 +41,15 @@ fn compile_and_build(model: &Path, name: &str, extra: &[&str], work: &Path) -> P
     let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock");
     std::fs::copy(lock, dir.join("Cargo.lock")).expect("copy Cargo.lock");
     let target = work.join("target");
-    run(Command::new(env!("CARGO"))
-        .args(["build", "--offline", "--quiet", "--manifest-path"])
-        .arg(dir.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", &target));
+    let mut build = Command::new(env!("CARGO"));
+    build.args(["build", "--offline", "--quiet", "--manifest-path"]);
+    build.arg(dir.join("Cargo.toml"));
+    // One crate is built as generated, with its default `kafka` feature (librdkafka); the
+    // others leave it out, to spare linking librdkafka into ~80 binaries.
+    if name != KAFKA_BUILD {
+        build.arg("--no-default-features");
+    }
+    run(build.env("CARGO_TARGET_DIR", &target));
     target.join("debug").join(name)
 }
 

@@ -194,6 +194,7 @@ pub fn predict_reader<M: Model, R: BufRead, W: Write>(
         batch.clear();
         let consumed = source.read_batch(&mut batch, batch_rows)?;
         if batch.is_empty() {
+            source.check_complete()?;
             return Ok(summary);
         }
         let chunk = batch.len().div_ceil(threads);
@@ -222,6 +223,7 @@ pub fn predict_reader<M: Model, R: BufRead, W: Write>(
                 .extend(scored.failures.into_iter().take(room));
         }
         progress(consumed);
+        source.check_complete()?;
     }
 }
 
@@ -255,6 +257,8 @@ enum Source<R: BufRead> {
         reader: R,
         width: usize,
         row: u64,
+        /// Why the input ended inside a row.
+        truncated: Option<String>,
     },
 }
 
@@ -297,9 +301,21 @@ impl<R: BufRead> Source<R> {
                     reader: input,
                     width,
                     row: 0,
+                    truncated: None,
                 }
             }
         })
+    }
+
+    /// Fails when the input ended inside a row (after the rows before it were scored).
+    fn check_complete(&self) -> Result<()> {
+        match self {
+            Source::F32 {
+                truncated: Some(why),
+                ..
+            } => bail!("{why}"),
+            _ => Ok(()),
+        }
     }
 
     /// Appends up to `max` rows to `batch`; returns the input bytes consumed.
@@ -346,19 +362,27 @@ impl<R: BufRead> Source<R> {
                         data: ItemData::Line(bytes),
                     });
                 }
-                Source::F32 { reader, width, row } => {
+                Source::F32 {
+                    reader,
+                    width,
+                    row,
+                    truncated,
+                } => {
                     let mut bytes = vec![0u8; *width * 4];
                     let n = read_full(reader, &mut bytes).context("cannot read the input")?;
                     if n == 0 {
                         break;
                     }
                     *row += 1;
-                    ensure!(
-                        n == bytes.len(),
-                        "row {row}: the input ends after {n} of the row's {} bytes \
-                         (--features {width} f32 values per row)",
-                        bytes.len()
-                    );
+                    if n < bytes.len() {
+                        // Score what came before, then fail (see `truncated`).
+                        *truncated = Some(format!(
+                            "row {row}: the input ends after {n} of the row's {} bytes \
+                             (--features {width} f32 values per row)",
+                            bytes.len()
+                        ));
+                        break;
+                    }
                     consumed += n as u64;
                     batch.push(Item {
                         line: *row,

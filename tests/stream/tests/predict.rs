@@ -1,0 +1,199 @@
+//! `NAME predict` of a compiled scorer on every input format: CSV (with and without a
+//! header, on several threads), JSON lines and raw little-endian f32 — bit for bit against
+//! XGBoost's predictions, with an error line in place of each bad row.
+
+mod common;
+
+use common::*;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("predict")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+struct Run {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+fn predict(args: &[&str]) -> Run {
+    let out = Command::new(scorer_bin("binary"))
+        .arg("predict")
+        .args(args)
+        .output()
+        .unwrap();
+    Run {
+        ok: out.status.success(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+fn assert_expected(got: &str, offset_of: impl Fn(usize) -> usize) {
+    let want = expected("binary_logistic", "expected.csv");
+    for (i, line) in got.lines().enumerate() {
+        assert_bits(
+            &format!("line {}", i + 1),
+            &parse_floats(line),
+            &want[offset_of(i)],
+        );
+    }
+}
+
+#[test]
+fn csv_on_several_threads_keeps_input_order() {
+    let dir = scratch("threads");
+    let rows = rows("binary_logistic", "input.csv");
+    let n = 50_000;
+    let mut text = header("binary_logistic", "input.csv").join(",") + "\n";
+    for i in 0..n {
+        text.push_str(&rows[(i * 7) % rows.len()]);
+        text.push('\n');
+    }
+    let input = dir.join("many.csv");
+    std::fs::write(&input, text).unwrap();
+    for threads in ["1", "3"] {
+        let run = predict(&["--input", input.to_str().unwrap(), "--threads", threads]);
+        assert!(run.ok, "{}", run.stderr);
+        assert_eq!(run.stdout.lines().count(), n);
+        assert_expected(&run.stdout, |i| (i * 7) % rows.len());
+    }
+}
+
+#[test]
+fn csv_without_a_header() {
+    let dir = scratch("no_header");
+    let rows = rows("binary_logistic", "input.csv");
+    let input = dir.join("rows.csv");
+    std::fs::write(&input, rows.join("\n") + "\n").unwrap();
+    let run = predict(&["--input", input.to_str().unwrap(), "--no-header"]);
+    assert!(run.ok, "{}", run.stderr);
+    assert_eq!(run.stdout.lines().count(), rows.len());
+    assert_expected(&run.stdout, |i| i);
+}
+
+#[test]
+fn json_lines_with_a_bad_line_in_the_middle() {
+    let dir = scratch("json");
+    let rows = rows("binary_logistic", "input.csv");
+    let mut text = String::new();
+    for (i, row) in rows.iter().enumerate() {
+        let values: Vec<String> = row
+            .split(',')
+            .map(|c| {
+                if c.is_empty() {
+                    "null".to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect();
+        text.push_str(&format!("[{}]\n", values.join(",")));
+        if i == 10 {
+            text.push_str("{\"id\": 5, \"f0\": \"zero\"}\n");
+        }
+    }
+    let input = dir.join("rows.jsonl");
+    std::fs::write(&input, text).unwrap();
+    let run = predict(&["--input", input.to_str().unwrap(), "--format", "json"]);
+    assert!(!run.ok, "a bad row makes the run fail");
+    assert!(
+        run.stderr
+            .contains("line 12: field `f0`: `zero` is not a number"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("1 of 361 rows could not be scored"),
+        "{}",
+        run.stderr
+    );
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), rows.len() + 1);
+    let bad: serde_json::Value = serde_json::from_str(lines[11]).unwrap();
+    assert_eq!(bad["id"], serde_json::json!(5));
+    assert!(bad["error"]
+        .as_str()
+        .unwrap()
+        .contains("`zero` is not a number"));
+    let want = expected("binary_logistic", "expected.csv");
+    for (i, line) in lines.iter().enumerate().filter(|(i, _)| *i != 11) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let p = v["prediction"][0].as_f64().unwrap() as f32;
+        let row = if i < 11 { i } else { i - 1 };
+        assert_bits(&format!("line {}", i + 1), &[p], &want[row]);
+    }
+}
+
+#[test]
+fn raw_f32_rows() {
+    let dir = scratch("f32le");
+    let rows = rows("binary_logistic", "input.csv");
+    let mut bytes = Vec::new();
+    for row in &rows {
+        for cell in row.split(',') {
+            let v = if cell.is_empty() {
+                f32::NAN
+            } else {
+                cell.parse::<f64>().unwrap() as f32
+            };
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    let input = dir.join("rows.f32");
+    std::fs::write(&input, &bytes).unwrap();
+    let path = input.to_str().unwrap();
+    let run = predict(&["--input", path, "--format", "f32le", "--features", "8"]);
+    assert!(run.ok, "{}", run.stderr);
+    assert_eq!(run.stdout.lines().count(), rows.len());
+    assert_expected(&run.stdout, |i| i);
+
+    let run = predict(&["--input", path, "--format", "f32le", "--features", "7"]);
+    assert!(
+        !run.ok
+            && run
+                .stderr
+                .contains("--features 7 does not match the model, which has 8 features"),
+        "{}",
+        run.stderr
+    );
+    let run = predict(&["--input", path, "--format", "f32le"]);
+    assert!(
+        !run.ok && run.stderr.contains("needs --features"),
+        "{}",
+        run.stderr
+    );
+
+    let truncated = dir.join("short.f32");
+    std::fs::write(&truncated, &bytes[..bytes.len() - 3]).unwrap();
+    let run = predict(&[
+        "--input",
+        truncated.to_str().unwrap(),
+        "--format",
+        "f32le",
+        "--features",
+        "8",
+    ]);
+    assert!(!run.ok, "a truncated file fails");
+    assert_eq!(
+        run.stdout.lines().count(),
+        rows.len() - 1,
+        "the whole rows before it are scored"
+    );
+    assert_expected(&run.stdout, |i| i);
+    assert!(
+        run.stderr.contains(&format!(
+            "row {}: the input ends after 29 of the row's 32 bytes",
+            rows.len()
+        )),
+        "{}",
+        run.stderr
+    );
+}
