@@ -6,7 +6,12 @@
 //! ```text
 //! stream-bench socket --scorer PATH [--rows N] [--connections C]
 //! stream-bench kafka  --scorer PATH [--rows N] [--partitions P]
+//! stream-bench produce --brokers LIST --topic T --input FILE [--skip-header]
+//! stream-bench consume --brokers LIST --topic T --count N
 //! ```
+//!
+//! `produce` and `consume` are small Kafka clients for trying `serve kafka` by hand: one
+//! record per line (keyed `line-N`), and `KEY<TAB>VALUE` per record read.
 //!
 //! `--scorer` is a scorer binary over `models/binary_logistic/model.json` (the
 //! `scorer-binary` of this crate, or a crate `timber compile` wrote for that model).
@@ -55,6 +60,33 @@ enum Mode {
         #[arg(long, default_value_t = 3)]
         partitions: u32,
     },
+    /// Produce each line of a file as one record, keyed `line-N`.
+    Produce {
+        /// Bootstrap brokers.
+        #[arg(long)]
+        brokers: String,
+        /// Topic to write.
+        #[arg(long)]
+        topic: String,
+        /// The file; one record per line.
+        #[arg(long)]
+        input: std::path::PathBuf,
+        /// Leave out the first line (a CSV header).
+        #[arg(long)]
+        skip_header: bool,
+    },
+    /// Print `KEY<TAB>VALUE` for records of a topic (from its start) until `--count` keys.
+    Consume {
+        /// Bootstrap brokers.
+        #[arg(long)]
+        brokers: String,
+        /// Topic to read.
+        #[arg(long)]
+        topic: String,
+        /// Stop after this many distinct keys (or 60 s).
+        #[arg(long)]
+        count: usize,
+    },
 }
 
 fn main() -> Result<()> {
@@ -69,6 +101,50 @@ fn main() -> Result<()> {
             rows,
             partitions,
         } => kafka(&scorer, rows, partitions),
+        Mode::Produce {
+            brokers,
+            topic,
+            input,
+            skip_header,
+        } => {
+            let text = std::fs::read_to_string(&input)
+                .with_context(|| format!("cannot read {}", input.display()))?;
+            let lines: Vec<&str> = text.lines().skip(usize::from(skip_header)).collect();
+            let keys: Vec<String> = (1..=lines.len()).map(|i| format!("line-{i}")).collect();
+            let p = batching_producer(&brokers);
+            produce(
+                &p,
+                &topic,
+                keys.iter().map(String::as_str).zip(lines.iter().copied()),
+            );
+            eprintln!("produced {} records to {topic}", lines.len());
+            Ok(())
+        }
+        Mode::Consume {
+            brokers,
+            topic,
+            count,
+        } => {
+            let got = consume(&brokers, &topic, count, Duration::from_secs(60));
+            let mut out = std::io::stdout().lock();
+            for (key, records) in &got {
+                for r in records {
+                    if let Err(e) = writeln!(out, "{key}\t{}", r.value) {
+                        // A closed pipe (`| head`) is the reader's choice, not an error.
+                        if e.kind() == std::io::ErrorKind::BrokenPipe {
+                            return Ok(());
+                        }
+                        return Err(e.into());
+                    }
+                }
+            }
+            ensure!(
+                got.len() >= count,
+                "only {} of {count} keys arrived",
+                got.len()
+            );
+            Ok(())
+        }
     }
 }
 
