@@ -1,20 +1,22 @@
-//! Golden files: the exact generated source for two tiny models, checked in. A change to the
+//! Golden files: the exact generated source for two tiny models (in the default table layout,
+//! and one also all nested `if`/`else`), checked in. A change to the
 //! emitter shows up here as a diff to review. Regenerate with `TIMBER_BLESS=1 cargo test
 //! -p timber-codegen --test golden` and read the diff before committing it.
 
 use std::path::Path;
-use timber_codegen::emit::{emit, render_files, EmitOptions};
+use timber_codegen::emit::{emit, render_files, EmitOptions, Layout};
 use timber_codegen::load::load_bytes;
 use timber_codegen::LoadOptions;
 
 /// The generated files of a fixture model, concatenated with a marker line per file.
-fn generate(fixture: &str, type_name: &str) -> String {
+fn generate(fixture: &str, type_name: &str, layout: Layout) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let rel = format!("models/{fixture}/model.json");
     let bytes = std::fs::read(root.join(&rel)).expect("read fixture");
     let forest = load_bytes(&bytes, &rel, &LoadOptions::default()).expect("load");
     let options = EmitOptions {
         type_name: type_name.into(),
+        layout,
         ..EmitOptions::default()
     };
     let files = render_files(&emit(&forest, &options).expect("emit"), fixture).expect("render");
@@ -31,11 +33,15 @@ fn generate(fixture: &str, type_name: &str) -> String {
         .collect()
 }
 
-fn check_golden(fixture: &str, type_name: &str) {
-    let got = generate(fixture, type_name);
+fn check_golden(fixture: &str, type_name: &str, layout: Layout) {
+    let got = generate(fixture, type_name, layout);
+    let suffix = match layout {
+        Layout::Auto => "",
+        Layout::Nested => "_nested",
+    };
     let golden = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
-        .join(format!("{fixture}.rs.txt"));
+        .join(format!("{fixture}{suffix}.rs.txt"));
     if std::env::var_os("TIMBER_BLESS").is_some() {
         std::fs::write(&golden, &got).expect("write golden");
         return;
@@ -59,19 +65,29 @@ fn check_golden(fixture: &str, type_name: &str) {
 
 #[test]
 fn tiny_regression_matches_its_golden_file() {
-    check_golden("tiny_reg", "TinyReg");
+    check_golden("tiny_reg", "TinyReg", Layout::Auto);
+}
+
+#[test]
+fn tiny_regression_nested_matches_its_golden_file() {
+    check_golden("tiny_reg", "TinyReg", Layout::Nested);
 }
 
 #[test]
 fn tiny_multiclass_matches_its_golden_file() {
-    check_golden("tiny_multi", "TinyMulti");
+    check_golden("tiny_multi", "TinyMulti", Layout::Auto);
 }
 
 #[test]
 fn output_is_deterministic() {
-    assert_eq!(
-        generate("categorical_large", "Cats"),
-        generate("categorical_large", "Cats")
-    );
-    assert_eq!(generate("dart", "Dart"), generate("dart", "Dart"));
+    for layout in [Layout::Auto, Layout::Nested] {
+        assert_eq!(
+            generate("categorical_large", "Cats", layout),
+            generate("categorical_large", "Cats", layout)
+        );
+        assert_eq!(
+            generate("dart", "Dart", layout),
+            generate("dart", "Dart", layout)
+        );
+    }
 }

@@ -61,6 +61,7 @@ fn expand(inv: &Invocation) -> Result<proc_macro2::TokenStream, String> {
         type_name: inv.name.to_string(),
         runtime_path: "::timber::runtime".into(),
         visibility: quote!(#vis).to_string(),
+        ..timber_codegen::emit::EmitOptions::default()
     };
     let emitted =
         timber_codegen::emit::emit(&forest, &options).map_err(|e| format!("timber: {e}"))?;

@@ -4,6 +4,8 @@
 //! - [`transform`]: output transforms with the training libraries' exact float semantics.
 //! - [`row`]: decoding CSV rows into model inputs (by feature name or by position).
 //! - [`scorer`]: the command-line scorer that a generated crate's `main.rs` runs.
+//! - [`tables`]: the branch-free complete-tree layout and its scoring kernels, which
+//!   generated models call.
 //!
 //! The runtime knows nothing about model file formats or code generation.
 
@@ -12,6 +14,7 @@ pub mod model;
 pub mod output;
 pub mod row;
 pub mod scorer;
+pub mod tables;
 pub mod transform;
 
 pub use model::{FeatureInfo, FeatureKind, Float, Model, ModelInfo};

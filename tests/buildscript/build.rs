@@ -1,8 +1,10 @@
 //! Compiles every fixture under `models/` with `timber_codegen::Config`, exactly as a user's
-//! build script would, and writes `all.rs` listing them.
+//! build script would — once in the default layout (tables where they apply) and once all
+//! nested `if`/`else` — and writes `all.rs` listing them.
 
 use std::fmt::Write as _;
 use std::path::Path;
+use timber_codegen::emit::Layout;
 use timber_codegen::{type_name_for, Config, Iterations};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -16,7 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     dirs.sort();
 
-    let mut all = String::from("/// Every fixture model: (fixture name, all trees?, model).\npub fn all() -> Vec<(&'static str, bool, &'static dyn timber_runtime::Model<Input = f32, Output = f32>)> {\n    vec![\n");
+    let mut all = String::from("/// Every fixture model: (fixture name, all trees?, layout, model).\npub fn all() -> Vec<(&'static str, bool, &'static str, &'static dyn timber_runtime::Model<Input = f32, Output = f32>)> {\n    vec![\n");
     let mut includes = String::new();
     for dir in dirs {
         let name = dir
@@ -30,17 +32,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             variants.push((format!("{name}_all"), Iterations::All, true));
         }
         for (out_name, iterations, all_trees) in variants {
-            let ty = type_name_for(&out_name);
-            Config::new()
-                .type_name(&ty)
-                .output_name(&out_name)
-                .iterations(iterations)
-                .compile(&model)?;
-            writeln!(
-                includes,
-                "include!(concat!(env!(\"OUT_DIR\"), \"/{out_name}.rs\"));"
-            )?;
-            writeln!(all, "        ({name:?}, {all_trees}, &{ty}),")?;
+            for (layout, suffix) in [(Layout::Auto, ""), (Layout::Nested, "_nested")] {
+                let out_name = format!("{out_name}{suffix}");
+                let ty = type_name_for(&out_name);
+                Config::new()
+                    .type_name(&ty)
+                    .output_name(&out_name)
+                    .iterations(iterations)
+                    .layout(layout)
+                    .compile(&model)?;
+                writeln!(
+                    includes,
+                    "include!(concat!(env!(\"OUT_DIR\"), \"/{out_name}.rs\"));"
+                )?;
+                writeln!(
+                    all,
+                    "        ({name:?}, {all_trees}, \"{layout:?}\", &{ty}),"
+                )?;
+            }
         }
     }
     all.push_str("    ]\n}\n");
