@@ -10,6 +10,8 @@ timber::model!(pub TinyReg, "models/tiny_reg/model.json");
 timber::model!(TinyMulti, "models/tiny_multi/model.json");
 timber::model!(pub(crate) Categories, "models/categorical_large/model.json");
 timber::model!(Dart, "models/dart/model.json");
+timber::model!(DartNested, "models/dart/model.json", layout = "nested");
+timber::model!(TinyRegAuto, "models/tiny_reg/model.json", layout = "auto",);
 
 fn check_fixture<M: Model<Input = f32, Output = f32>>(model: &M, fixture: &str) {
     let dir = fixtures::models_dir(env!("CARGO_MANIFEST_DIR")).join(fixture);
@@ -35,6 +37,8 @@ fn macro_models_are_bit_exact() {
     check_fixture(&TinyMulti, "tiny_multi");
     check_fixture(&Categories, "categorical_large");
     check_fixture(&Dart, "dart");
+    check_fixture(&DartNested, "dart");
+    check_fixture(&TinyRegAuto, "tiny_reg");
 }
 
 #[test]

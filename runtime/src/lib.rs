@@ -6,12 +6,14 @@
 //! - [`scorer`]: the command-line scorer that a generated crate's `main.rs` runs.
 //! - [`tables`]: the branch-free complete-tree layout and its scoring kernels, which
 //!   generated models call.
+//! - [`parallel`]: batch scoring on several threads.
 //!
 //! The runtime knows nothing about model file formats or code generation.
 
 pub mod category;
 pub mod model;
 pub mod output;
+pub mod parallel;
 pub mod row;
 pub mod scorer;
 pub mod tables;
