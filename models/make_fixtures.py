@@ -1033,9 +1033,10 @@ BENCH = {
                   description="bench model (written at bench time, not committed): "
                               "reg:squarederror, 2,000 trees, depth 8, 100 features."),
     "huge": dict(objective="reg:squarederror", rounds=5000, max_depth=8, p=100, nan=0.0,
-                 n_train=5000,
+                 n_train=40000, eta=0.03, subsample=0.7,
                  description="compile-cost model (written at bench time, not committed): "
-                             "reg:squarederror, 5,000 trees, depth 8, 100 features."),
+                             "reg:squarederror, 5,000 trees, depth 8, 100 features (low eta "
+                             "and row subsampling keep the trees deep to the end)."),
 }
 BENCH_COMMITTED = ("small", "bench500", "multi")
 
@@ -1065,8 +1066,10 @@ def bench_data(name):
 def bench_fixture(name, outdir):
     spec = BENCH[name]
     rng, Xtr, y, Xte = bench_data(name)
-    params = {"objective": spec["objective"], "max_depth": spec["max_depth"], "eta": 0.1,
-              "nthread": NTHREAD, "seed": 0}
+    params = {"objective": spec["objective"], "max_depth": spec["max_depth"],
+              "eta": spec.get("eta", 0.1), "nthread": NTHREAD, "seed": 0}
+    if "subsample" in spec:
+        params["subsample"] = spec["subsample"]
     if spec.get("num_class"):
         params["num_class"] = spec["num_class"]
     booster_fixture(name, outdir, params, xgb.DMatrix(Xtr, y, nthread=NTHREAD), Xte,

@@ -159,3 +159,230 @@ pub(crate) fn blob(
         Precision::F64 => build::<f64>(trees, num_features, num_groups),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{Side, Split};
+    use timber_runtime::tables::{row_keys, with_kernel, Kernel, Tables};
+
+    /// A complete tree of depth 2 on features 0 and 1 with the given tests, plus a leaf
+    /// above full depth (left child of the root's right child is a leaf) to exercise padding.
+    fn tree(comparison: Comparison, default_left: [bool; 3], t: [f64; 3], w: Option<f64>) -> Tree {
+        let split = |feature, threshold, left, right, default_left| {
+            Node::Split(Split {
+                feature,
+                test: Test::Numerical {
+                    threshold,
+                    comparison,
+                },
+                left,
+                right,
+                default_left,
+            })
+        };
+        Tree {
+            nodes: vec![
+                split(0, t[0], 1, 2, default_left[0]),
+                split(1, t[1], 3, 4, default_left[1]),
+                split(1, t[2], 5, 6, default_left[2]),
+                Node::Leaf(Leaf::Scalar(1.0)),
+                Node::Leaf(Leaf::Scalar(2.0)),
+                Node::Leaf(Leaf::Scalar(4.0)),
+                Node::Leaf(Leaf::Scalar(8.0)),
+            ],
+            group: 0,
+            weight: w,
+        }
+    }
+
+    /// Walks the IR with the libraries' semantics.
+    fn reference(tree: &Tree, x: &[f64]) -> f64 {
+        let mut n = 0;
+        loop {
+            match &tree.nodes[n] {
+                Node::Leaf(Leaf::Scalar(v)) => return *v,
+                Node::Split(s) => {
+                    let Test::Numerical {
+                        threshold,
+                        comparison,
+                    } = &s.test
+                    else {
+                        unreachable!()
+                    };
+                    let v = x[s.feature];
+                    let left = if v.is_nan() {
+                        s.default_left
+                    } else {
+                        match comparison {
+                            Comparison::Less => v < *threshold,
+                            Comparison::LessOrEqual => v <= *threshold,
+                        }
+                    };
+                    n = s.child(if left { Side::Left } else { Side::Right });
+                }
+                Node::Leaf(_) => unreachable!(),
+            }
+        }
+    }
+
+    fn edge_values<F: EmitFloat>(thresholds: &[f64]) -> Vec<f64> {
+        let mut v = vec![
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.0,
+            -0.0,
+            F::from_ir(f64::MAX.min(3.0e38)).to_f64(),
+        ];
+        for &t in thresholds {
+            let t = F::from_ir(t);
+            v.extend([t.to_f64(), t.next_up().to_f64(), (-(-t).next_up()).to_f64()]);
+        }
+        v
+    }
+
+    fn check<F: EmitFloat>(comparison: Comparison) {
+        let thresholds = [0.0, -1.5, 2.5e-40, 1.0e30, -0.0];
+        for defaults in 0..8u32 {
+            for (i, t) in [[0.0, -1.5, 2.5e-40], [1.0e30, -0.0, 0.0]]
+                .iter()
+                .enumerate()
+            {
+                let dl = [defaults & 1 != 0, defaults & 2 != 0, defaults & 4 != 0];
+                // f32 models hold f32 values only.
+                let t = t.map(|v| F::from_ir(v).to_f64());
+                let w = (i == 1).then_some(0.75);
+                let ir = tree(comparison, dl, t, w);
+                // Make the right subtree shallower: node 2's left child a leaf already is
+                // depth 2; prune node 2 to a leaf in half the cases to exercise padding.
+                let mut ir = ir;
+                if defaults % 2 == 0 {
+                    ir.nodes[2] = Node::Leaf(Leaf::Scalar(16.0));
+                    ir.nodes.truncate(5);
+                }
+                assert!(eligible(&ir));
+                let table = tree_table::<F>(&ir, 2);
+                let blob = timber_runtime::tables::encode(2, 1, &[table]);
+                let blob: &'static [u8] = Vec::leak(blob);
+                let tables = Tables::<F>::new(blob).expect("tables");
+                let values = edge_values::<F>(&thresholds);
+                let mut rows = Vec::new();
+                for &a in &values {
+                    for &b in &values {
+                        rows.push([F::from_ir(a), F::from_ir(b)]);
+                    }
+                }
+                let flat: Vec<F> = rows.iter().flatten().copied().collect();
+                let mut batch = vec![F::default(); rows.len()];
+                let mut scalar = vec![F::default(); rows.len()];
+                tables.batch(
+                    &[F::default()],
+                    &flat,
+                    &mut batch,
+                    1,
+                    |b| b.trees(0..1),
+                    |m, o| o.copy_from_slice(m),
+                );
+                with_kernel(Kernel::Scalar, || {
+                    tables.batch(
+                        &[F::default()],
+                        &flat,
+                        &mut scalar,
+                        1,
+                        |b| b.trees(0..1),
+                        |m, o| o.copy_from_slice(m),
+                    )
+                });
+                for (r, row) in rows.iter().enumerate() {
+                    let x = [row[0].to_f64(), row[1].to_f64()];
+                    let leaf = F::from_ir(reference(&ir, &x));
+                    let want = w.map_or(leaf, |w| leaf.times(F::from_ir(w)));
+                    let mut keys = vec![F::Key::default(); 4];
+                    row_keys(row, &mut keys);
+                    let mut m = [F::default()];
+                    tables.add_row(0..1, &keys, &mut m);
+                    let bits = |v: F| v.to_f64().to_bits();
+                    assert_eq!(
+                        bits(m[0]),
+                        bits(want),
+                        "{comparison:?} {dl:?} {t:?} row {x:?}"
+                    );
+                    assert_eq!(
+                        bits(batch[r]),
+                        bits(want),
+                        "batch {comparison:?} {dl:?} {x:?}"
+                    );
+                    assert_eq!(
+                        bits(scalar[r]),
+                        bits(want),
+                        "scalar {comparison:?} {dl:?} {x:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_comparison_and_default_side_matches_the_ir_f32() {
+        check::<f32>(Comparison::Less);
+        check::<f32>(Comparison::LessOrEqual);
+    }
+
+    #[test]
+    fn every_comparison_and_default_side_matches_the_ir_f64() {
+        check::<f64>(Comparison::Less);
+        check::<f64>(Comparison::LessOrEqual);
+    }
+
+    #[test]
+    fn categorical_vector_and_very_deep_trees_stay_nested() {
+        let cat = Tree {
+            nodes: vec![
+                Node::Split(Split {
+                    feature: 0,
+                    test: Test::Categorical {
+                        categories: vec![1],
+                        set_side: Side::Right,
+                    },
+                    left: 1,
+                    right: 2,
+                    default_left: true,
+                }),
+                Node::Leaf(Leaf::Scalar(1.0)),
+                Node::Leaf(Leaf::Scalar(2.0)),
+            ],
+            group: 0,
+            weight: None,
+        };
+        assert!(!eligible(&cat));
+        let vector = Tree {
+            nodes: vec![Node::Leaf(Leaf::Vector(vec![1.0, 2.0]))],
+            group: 0,
+            weight: None,
+        };
+        assert!(!eligible(&vector));
+        // A 20-level chain: 41 nodes, far too sparse to pad to 2^20 slots.
+        let mut nodes = Vec::new();
+        for k in 0..20 {
+            nodes.push(Node::Split(Split {
+                feature: 0,
+                test: Test::Numerical {
+                    threshold: k as f64,
+                    comparison: Comparison::Less,
+                },
+                left: nodes.len() + 1,
+                right: nodes.len() + 2,
+                default_left: true,
+            }));
+            nodes.push(Node::Leaf(Leaf::Scalar(k as f64)));
+        }
+        nodes.push(Node::Leaf(Leaf::Scalar(-1.0)));
+        let chain = Tree {
+            nodes,
+            group: 0,
+            weight: None,
+        };
+        assert!(!eligible(&chain));
+    }
+}
