@@ -24,45 +24,67 @@ const G: usize = BLOCK_ROWS / 16;
 // Gather offsets are `feature << 6`.
 const _: () = assert!(BLOCK_ROWS == 64);
 
-/// Adds `trees` to every row of a block.
+/// Adds `trees` to every row of `blocks` consecutive blocks: chunk by chunk of trees whose
+/// tables fit in the L2 cache, each chunk through all the blocks (so big models' tables are
+/// read from memory once per call rather than once per block, while a block's keys stay in
+/// L1 as a chunk walks it).
 ///
 /// # Safety
 ///
 /// The CPU supports AVX-512F; `t` passed [`Tables::new`] and `trees` are its own.
 #[target_feature(enable = "avx512f")]
-pub(super) unsafe fn add_block(t: &Tables<f32>, trees: &[TreeRef], keys: &[u32], acc: &mut [f32]) {
+pub(super) unsafe fn add_block(
+    t: &Tables<f32>,
+    trees: &[TreeRef],
+    keys: &[u32],
+    acc: &mut [f32],
+    blocks: usize,
+) {
+    let (key_block, acc_block) = (2 * t.num_features * BLOCK_ROWS, t.num_groups * BLOCK_ROWS);
     assert!(
-        keys.len() == 2 * t.num_features * BLOCK_ROWS && acc.len() == t.num_groups * BLOCK_ROWS,
+        keys.len() == blocks * key_block && acc.len() == blocks * acc_block,
         "block buffer sizes"
     );
-    let kp = keys.as_ptr();
-    for tree in trees {
-        let p = TreePtrs {
-            feat: t.features.as_ptr().add(tree.offset),
-            thr: t.thresholds.as_ptr().add(tree.offset),
-            leaves: t.leaves.as_ptr().add(tree.offset),
-            keys: kp,
-            acc: acc.as_mut_ptr().add(tree.group * BLOCK_ROWS),
-        };
-        match tree.depth {
-            0 => walk::<0>(p),
-            1 => walk::<1>(p),
-            2 => walk::<2>(p),
-            3 => walk::<3>(p),
-            4 => walk::<4>(p),
-            5 => walk::<5>(p),
-            6 => walk::<6>(p),
-            7 => walk::<7>(p),
-            8 => walk::<8>(p),
-            9 => walk::<9>(p),
-            10 => walk::<10>(p),
-            11 => walk::<11>(p),
-            12 => walk::<12>(p),
-            13 => walk::<13>(p),
-            14 => walk::<14>(p),
-            15 => walk::<15>(p),
-            _ => walk::<16>(p),
+    for chunk in super::tree_chunks(trees) {
+        for b in 0..blocks {
+            for tree in chunk {
+                let p = TreePtrs {
+                    feat: t.features.as_ptr().add(tree.offset),
+                    thr: t.thresholds.as_ptr().add(tree.offset),
+                    leaves: t.leaves.as_ptr().add(tree.offset),
+                    keys: keys.as_ptr().add(b * key_block),
+                    acc: acc
+                        .as_mut_ptr()
+                        .add(b * acc_block + tree.group * BLOCK_ROWS),
+                };
+                walk_depth(tree.depth, p);
+            }
         }
+    }
+}
+
+/// [`walk`] for a run-time depth.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn walk_depth(depth: u32, p: TreePtrs) {
+    match depth {
+        0 => walk::<0>(p),
+        1 => walk::<1>(p),
+        2 => walk::<2>(p),
+        3 => walk::<3>(p),
+        4 => walk::<4>(p),
+        5 => walk::<5>(p),
+        6 => walk::<6>(p),
+        7 => walk::<7>(p),
+        8 => walk::<8>(p),
+        9 => walk::<9>(p),
+        10 => walk::<10>(p),
+        11 => walk::<11>(p),
+        12 => walk::<12>(p),
+        13 => walk::<13>(p),
+        14 => walk::<14>(p),
+        15 => walk::<15>(p),
+        _ => walk::<16>(p),
     }
 }
 

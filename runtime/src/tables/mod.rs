@@ -20,11 +20,12 @@
 //! A generated model stores its tables as one little-endian blob ([`encode`] writes it,
 //! [`Tables::new`] checks and maps it without copying) and scores with:
 //!
-//! - [`Tables::add_row`]: one row, several trees walked at once (their walks are
-//!   independent, so the CPU overlaps them);
+//! - [`Tables::add_row`]: one row, 16 trees walked at once (their walks are independent,
+//!   so the CPU overlaps them);
 //! - [`Tables::batch`]: blocks of [`BLOCK_ROWS`] rows, tree by tree, every row of the block
 //!   walked at once; with AVX-512 (detected at run time) 16 rows per vector instruction,
-//!   otherwise 8 rows interleaved in scalar code.
+//!   otherwise 16 rows interleaved in scalar code. Trees go in chunks that fit the L2
+//!   cache, each chunk through several blocks in turn.
 //!
 //! Both add the trees to each row's margins in model order, in the model's precision, so
 //! results are bit-identical to adding tree by tree.
@@ -94,6 +95,7 @@ pub trait TableFloat:
         trees: &[TreeRef],
         keys: &[Self::Key],
         acc: &mut [Self],
+        blocks: usize,
     ) -> bool;
 }
 
@@ -124,17 +126,23 @@ impl TableFloat for f32 {
         out.extend_from_slice(&self.to_le_bytes());
     }
     #[inline]
-    fn simd_block(tables: &Tables<f32>, trees: &[TreeRef], keys: &[u32], acc: &mut [f32]) -> bool {
+    fn simd_block(
+        tables: &Tables<f32>,
+        trees: &[TreeRef],
+        keys: &[u32],
+        acc: &mut [f32],
+        blocks: usize,
+    ) -> bool {
         #[cfg(target_arch = "x86_64")]
         {
             if avx512::available() {
                 // SAFETY: AVX-512F is available (checked above); `tables` passed
                 // `Tables::new`, `trees` are its own, and `keys`/`acc` are a block's buffers.
-                unsafe { avx512::add_block(tables, trees, keys, acc) };
+                unsafe { avx512::add_block(tables, trees, keys, acc, blocks) };
                 return true;
             }
         }
-        let _ = (tables, trees, keys, acc);
+        let _ = (tables, trees, keys, acc, blocks);
         false
     }
 }
@@ -165,7 +173,7 @@ impl TableFloat for f64 {
     fn value_to_le(self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.to_le_bytes());
     }
-    fn simd_block(_: &Tables<f64>, _: &[TreeRef], _: &[u64], _: &mut [f64]) -> bool {
+    fn simd_block(_: &Tables<f64>, _: &[TreeRef], _: &[u64], _: &mut [f64], _: usize) -> bool {
         false
     }
 }
@@ -495,30 +503,43 @@ impl<F: TableFloat> Tables<F> {
             rows.len(),
             out.len()
         );
-        let mut keys = vec![F::Key::default(); 2 * nf * BLOCK_ROWS];
-        let mut acc = vec![F::default(); ng * BLOCK_ROWS];
+        let subs = block_count(nf, F::BYTES);
+        let mut keys = vec![F::Key::default(); subs * 2 * nf * BLOCK_ROWS];
+        let mut acc = vec![F::default(); subs * ng * BLOCK_ROWS];
         let mut margins = vec![F::default(); ng];
         let simd = KERNEL.with(Cell::get) == Kernel::Auto;
         let mut start = 0;
         while start < n {
-            let len = (n - start).min(BLOCK_ROWS);
-            let block_rows = &rows[start * nf..(start + len) * nf];
-            fill_block_keys(block_rows, nf, len, &mut keys);
-            for g in 0..ng {
-                acc[g * BLOCK_ROWS..(g + 1) * BLOCK_ROWS].fill(base[g]);
+            let len = (n - start).min(subs * BLOCK_ROWS);
+            let used = len.div_ceil(BLOCK_ROWS);
+            for b in 0..used {
+                let first = start + b * BLOCK_ROWS;
+                let rows_b = (n - first).min(BLOCK_ROWS);
+                fill_block_keys(
+                    &rows[first * nf..(first + rows_b) * nf],
+                    nf,
+                    rows_b,
+                    &mut keys[b * 2 * nf * BLOCK_ROWS..(b + 1) * 2 * nf * BLOCK_ROWS],
+                );
+                for g in 0..ng {
+                    let at = (b * ng + g) * BLOCK_ROWS;
+                    acc[at..at + BLOCK_ROWS].fill(base[g]);
+                }
             }
             let mut block = Block {
                 tables: self,
-                rows: block_rows,
+                rows: &rows[start * nf..(start + len) * nf],
                 len,
-                keys: &keys,
-                acc: &mut acc,
+                blocks: used,
+                keys: &keys[..used * 2 * nf * BLOCK_ROWS],
+                acc: &mut acc[..used * ng * BLOCK_ROWS],
                 simd,
             };
             plan(&mut block);
             for r in 0..len {
+                let (b, rr) = (r / BLOCK_ROWS, r % BLOCK_ROWS);
                 for (g, m) in margins.iter_mut().enumerate() {
-                    *m = acc[g * BLOCK_ROWS + r];
+                    *m = acc[(b * ng + g) * BLOCK_ROWS + rr];
                 }
                 let o = (start + r) * out_per_row;
                 finish(&margins, &mut out[o..o + out_per_row]);
@@ -526,6 +547,49 @@ impl<F: TableFloat> Tables<F> {
             start += len;
         }
     }
+}
+
+/// How many blocks of [`BLOCK_ROWS`] rows [`Tables::batch`] scores together: the kernels
+/// walk each chunk of trees (tables of at most [`TREE_CHUNK_BYTES`], kept in the L2 cache)
+/// through every block before the next chunk, so a big model's tables are read from
+/// memory once per group of blocks, not once per block; the blocks' keys (at most
+/// [`SUPERBLOCK_BYTES`]) stay in L2 too. Measured on `large` (2,000 trees of depth 8) with
+/// 2 threads: 3.1 µs/row with 16 blocks against 3.7 µs/row with 1 (1 thread: no change).
+fn block_count(num_features: usize, key_bytes: usize) -> usize {
+    let per_block = (2 * num_features * key_bytes * BLOCK_ROWS).max(1);
+    (SUPERBLOCK_BYTES / per_block).clamp(1, MAX_BLOCKS)
+}
+
+/// Key bytes of the blocks [`Tables::batch`] scores together.
+const SUPERBLOCK_BYTES: usize = 256 * 1024;
+/// At most this many blocks together.
+const MAX_BLOCKS: usize = 16;
+
+/// Table bytes per chunk of trees that a batch walks through all its blocks in turn.
+const TREE_CHUNK_BYTES: usize = 256 * 1024;
+
+/// `trees` cut into consecutive chunks of at most [`TREE_CHUNK_BYTES`] of tables (a bigger
+/// tree alone).
+fn tree_chunks(trees: &[TreeRef]) -> impl Iterator<Item = &[TreeRef]> {
+    let mut rest = trees;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut bytes = 0;
+        let mut n = 0;
+        for t in rest {
+            let b = 12usize << t.depth;
+            if n > 0 && bytes + b > TREE_CHUNK_BYTES {
+                break;
+            }
+            bytes += b;
+            n += 1;
+        }
+        let (chunk, later) = rest.split_at(n);
+        rest = later;
+        Some(chunk)
+    })
 }
 
 /// Writes a block's keys feature-major (`keys[f * BLOCK_ROWS + r]`, features `nf..2nf`
@@ -588,6 +652,8 @@ pub struct Block<'a, F: TableFloat> {
     tables: &'a Tables<F>,
     rows: &'a [F],
     len: usize,
+    /// Blocks of `BLOCK_ROWS` rows: `keys` and `acc` hold one after the other.
+    blocks: usize,
     keys: &'a [F::Key],
     acc: &'a mut [F],
     simd: bool,
@@ -602,7 +668,7 @@ impl<F: TableFloat> Block<'_, F> {
     #[inline]
     pub fn trees(&mut self, trees: Range<usize>) {
         let trees = &self.tables.trees[trees];
-        if !(self.simd && F::simd_block(self.tables, trees, self.keys, self.acc)) {
+        if !(self.simd && F::simd_block(self.tables, trees, self.keys, self.acc, self.blocks)) {
             scalar::add_block(self.tables, trees, self.keys, self.acc, self.len);
         }
     }
@@ -620,8 +686,9 @@ impl<F: TableFloat> Block<'_, F> {
             &mut heap
         };
         for r in 0..self.len {
+            let at = (r / BLOCK_ROWS) * ng * BLOCK_ROWS + r % BLOCK_ROWS;
             for (g, v) in m.iter_mut().enumerate() {
-                *v = self.acc[g * BLOCK_ROWS + r];
+                *v = self.acc[at + g * BLOCK_ROWS];
             }
             let row = if nf > 0 {
                 &self.rows[r * nf..(r + 1) * nf]
@@ -630,7 +697,7 @@ impl<F: TableFloat> Block<'_, F> {
             };
             f(row, m);
             for (g, v) in m.iter().enumerate() {
-                self.acc[g * BLOCK_ROWS + r] = *v;
+                self.acc[at + g * BLOCK_ROWS] = *v;
             }
         }
     }

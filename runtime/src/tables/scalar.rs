@@ -37,7 +37,8 @@ unsafe fn walk_rows<F: TableFloat, const K: usize>(
     std::array::from_fn(|k| *leaves.add(i[k] - first))
 }
 
-/// Adds `trees` to rows `0..len` of a block (`acc` is group-major, [`BLOCK_ROWS`] per group).
+/// Adds `trees` to rows `0..len` of consecutive blocks (`acc` is block-major, then
+/// group-major with [`BLOCK_ROWS`] per group).
 pub(super) fn add_block<F: TableFloat>(
     t: &Tables<F>,
     trees: &[TreeRef],
@@ -45,29 +46,36 @@ pub(super) fn add_block<F: TableFloat>(
     acc: &mut [F],
     len: usize,
 ) {
+    let (key_block, acc_block) = (2 * t.num_features * BLOCK_ROWS, t.num_groups * BLOCK_ROWS);
+    let blocks = len.div_ceil(BLOCK_ROWS);
     assert!(
-        keys.len() == 2 * t.num_features * BLOCK_ROWS
-            && acc.len() == t.num_groups * BLOCK_ROWS
-            && len <= BLOCK_ROWS,
+        keys.len() == blocks * key_block && acc.len() == blocks * acc_block,
         "block buffer sizes"
     );
-    let kp = keys.as_ptr();
-    for &tree in trees {
-        let acc = &mut acc[tree.group * BLOCK_ROWS..(tree.group + 1) * BLOCK_ROWS];
-        let mut r = 0;
-        while r + LANES <= len {
-            // SAFETY: checked above; `r + LANES <= len <= BLOCK_ROWS`.
-            let v = unsafe { walk_rows::<F, LANES>(t, tree, kp, r) };
-            for (a, v) in acc[r..r + LANES].iter_mut().zip(v) {
-                *a += v;
+    for chunk in super::tree_chunks(trees) {
+        for b in 0..blocks {
+            let kp = keys[b * key_block..].as_ptr();
+            let len = (len - b * BLOCK_ROWS).min(BLOCK_ROWS);
+            for &tree in chunk {
+                let at = b * acc_block + tree.group * BLOCK_ROWS;
+                let acc = &mut acc[at..at + BLOCK_ROWS];
+                let mut r = 0;
+                while r + LANES <= len {
+                    // SAFETY: `kp` starts a block of `key_block` keys (checked above);
+                    // `r + LANES <= len <= BLOCK_ROWS`.
+                    let v = unsafe { walk_rows::<F, LANES>(t, tree, kp, r) };
+                    for (a, v) in acc[r..r + LANES].iter_mut().zip(v) {
+                        *a += v;
+                    }
+                    r += LANES;
+                }
+                while r < len {
+                    // SAFETY: as above, one row.
+                    let [v] = unsafe { walk_rows::<F, 1>(t, tree, kp, r) };
+                    acc[r] += v;
+                    r += 1;
+                }
             }
-            r += LANES;
-        }
-        while r < len {
-            // SAFETY: as above, one row.
-            let [v] = unsafe { walk_rows::<F, 1>(t, tree, kp, r) };
-            acc[r] += v;
-            r += 1;
         }
     }
 }

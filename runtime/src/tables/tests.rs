@@ -172,6 +172,8 @@ fn every_depth_and_kernel_matches_the_reference_f32() {
     // Mixed depths, several groups, a partial last block.
     check_kernels::<f32>(99, 30, 3, &[6, 1, 0, 8, 4, 7, 5, 2, 3, 6, 6, 10, 9], 200);
     check_kernels::<f32>(7, 1, 2, &[16, 3], 70);
+    // Several superblocks (5 blocks of 64 rows each at 100 features), the last partial.
+    check_kernels::<f32>(11, 100, 2, &[8, 8, 3, 0, 5], 1200);
 }
 
 #[test]
