@@ -521,9 +521,9 @@ impl<F: TableFloat> Tables<F> {
                     rows_b,
                     &mut keys[b * 2 * nf * BLOCK_ROWS..(b + 1) * 2 * nf * BLOCK_ROWS],
                 );
-                for g in 0..ng {
+                for (g, &v) in base.iter().enumerate() {
                     let at = (b * ng + g) * BLOCK_ROWS;
-                    acc[at..at + BLOCK_ROWS].fill(base[g]);
+                    acc[at..at + BLOCK_ROWS].fill(v);
                 }
             }
             let mut block = Block {
