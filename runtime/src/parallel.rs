@@ -1,9 +1,10 @@
 //! Batch scoring on several threads.
 //!
-//! The rows are cut into one contiguous range per thread (whole blocks of
-//! [`BLOCK_ROWS`](crate::tables::BLOCK_ROWS) rows), and each range is scored with the model's
-//! own batch method ([`Model::predict_batch`] / [`Model::predict_margin_batch`]) on a scoped
-//! thread; the calling thread scores the first range itself. Rows are independent, so the
+//! The rows are cut into contiguous pieces (whole blocks of
+//! [`BLOCK_ROWS`](crate::tables::BLOCK_ROWS) rows, about 8 pieces per thread), which scoped
+//! threads — the calling thread among them — take one at a time and score with the model's
+//! own batch method ([`Model::predict_batch`] / [`Model::predict_margin_batch`]), so a
+//! thread slowed by other work on its core takes fewer pieces. Rows are independent, so the
 //! results are exactly those of one call on all rows. Batches too small to be worth a thread
 //! (fewer than [`MIN_ROWS_PER_THREAD`] rows per thread) use fewer threads.
 //!
@@ -14,6 +15,7 @@
 
 use crate::model::Model;
 use crate::tables::BLOCK_ROWS;
+use std::sync::Mutex;
 
 /// The fewest rows a thread is given: below this, starting a thread costs more than it saves.
 pub const MIN_ROWS_PER_THREAD: usize = 4 * BLOCK_ROWS;
@@ -79,19 +81,31 @@ fn split<M: Model + ?Sized>(
         score(model, rows, out);
         return;
     }
-    let chunk = n.div_ceil(threads).div_ceil(BLOCK_ROWS) * BLOCK_ROWS;
+    // Several pieces per thread, handed out one at a time: a thread whose core is busy with
+    // other work takes fewer, instead of holding everyone up at the end.
+    let piece = n
+        .div_ceil(threads * PIECES_PER_THREAD)
+        .max(MIN_ROWS_PER_THREAD)
+        .div_ceil(BLOCK_ROWS)
+        * BLOCK_ROWS;
+    let pieces = Mutex::new(rows.chunks(piece * nf).zip(out.chunks_mut(piece * per_row)));
+    let work = || loop {
+        let next = pieces.lock().map_or(None, |mut p| p.next());
+        match next {
+            Some((r, o)) => score(model, r, o),
+            None => break,
+        }
+    };
     std::thread::scope(|scope| {
-        let mut parts = rows.chunks(chunk * nf).zip(out.chunks_mut(chunk * per_row));
-        let first = parts.next();
-        for (r, o) in parts {
-            let score = &score;
-            scope.spawn(move || score(model, r, o));
+        for _ in 1..threads {
+            scope.spawn(work);
         }
-        if let Some((r, o)) = first {
-            score(model, r, o);
-        }
+        work();
     });
 }
+
+/// Pieces of the batch per thread (each at least [`MIN_ROWS_PER_THREAD`] rows).
+const PIECES_PER_THREAD: usize = 8;
 
 #[cfg(test)]
 mod tests {
