@@ -7,6 +7,9 @@ Regenerate everything (from the repository root):
 
 Optional arguments: fixture names to (re)generate only those, e.g. `... make_fixtures.py tiny_reg dart`.
 
+Bench data (not committed; scripts/bench.sh runs it): `make_fixtures.py --bench-data DIR [NAME...]`
+writes the training rows of the bench models and the uncommitted `large`/`huge` models.
+
 The main run uses XGBoost 3.2.0 (.venv-fixtures). The xgb2_* fixtures are produced by
 re-invoking this same file with the XGBoost 2.1.4 interpreter (.venv-fixtures-xgb2):
 `make_fixtures.py --xgb2-child OUTDIR` (that mode needs only numpy + xgboost).
@@ -1041,6 +1044,107 @@ def fx_categorical_large(outdir):
         "splits with large category sets.")
 
 
+# ---------------------------------------------------------------------- benchmark models
+#
+# The models the criterion benches score (benches/, scripts/bench.sh). `small`, `bench500`
+# and `multi` are committed fixtures like the others (bit-exact tests run on them);
+# `large` (2,000 trees of depth 8, ~70 MB of JSON) and `huge` (5,000 trees, compile-cost only)
+# are written at bench time by `make_fixtures.py --bench-data DIR`, which also writes every
+# bench model's training rows (DIR/NAME/train.f32: row-major little-endian f32, NaN =
+# missing; DIR/NAME/train.json: the shape) for the "rows drawn from the training data" input
+# set.
+
+BENCH_TRAIN = 20000
+BENCH = {
+    "small": dict(objective="reg:squarederror", rounds=100, max_depth=4, p=10, nan=0.0,
+                  description="bench model: reg:squarederror, 100 trees, depth 4, 10 features."),
+    "bench500": dict(objective="binary:logistic", rounds=500, max_depth=6, p=30, nan=0.02,
+                     description="bench model: binary:logistic, 500 trees, depth 6, 30 features, "
+                                 "2% NaN cells in training and test data."),
+    "multi": dict(objective="multi:softprob", num_class=10, rounds=100, max_depth=6, p=20,
+                  nan=0.0,
+                  description="bench model: multi:softprob, 10 classes x 100 rounds (1,000 "
+                              "trees), depth 6, 20 features."),
+    "large": dict(objective="reg:squarederror", rounds=2000, max_depth=8, p=100, nan=0.0,
+                  description="bench model (written at bench time, not committed): "
+                              "reg:squarederror, 2,000 trees, depth 8, 100 features."),
+    "huge": dict(objective="reg:squarederror", rounds=5000, max_depth=8, p=100, nan=0.0,
+                 n_train=40000, eta=0.03, subsample=0.7,
+                 description="compile-cost model (written at bench time, not committed): "
+                             "reg:squarederror, 5,000 trees, depth 8, 100 features (low eta "
+                             "and row subsampling keep the trees deep to the end)."),
+}
+BENCH_COMMITTED = ("small", "bench500", "multi")
+
+
+def bench_data(name):
+    """(rng, training rows with NaN, labels, test base rows) for a bench model: deterministic."""
+    spec = BENCH[name]
+    rng = np.random.default_rng(_seed(name))
+    n, p = spec.get("n_train", BENCH_TRAIN), spec["p"]
+    X = make_X(rng, n, p)
+    s = signal(X, rng)
+    if spec.get("num_class"):
+        y = classes_from(s, spec["num_class"])
+    elif spec["objective"] == "binary:logistic":
+        y = (s > 0.21).astype(float)
+    else:
+        y = 3 * s + 1.5
+    Xtr = X.copy()
+    if spec["nan"]:
+        Xtr[rng.uniform(size=X.shape) < spec["nan"]] = np.nan
+    Xte = make_X(rng, N_TEST, p)
+    if spec["nan"]:
+        Xte[rng.uniform(size=Xte.shape) < spec["nan"]] = np.nan
+    return rng, Xtr, y, Xte
+
+
+def bench_fixture(name, outdir):
+    spec = BENCH[name]
+    rng, Xtr, y, Xte = bench_data(name)
+    params = {"objective": spec["objective"], "max_depth": spec["max_depth"],
+              "eta": spec.get("eta", 0.1), "nthread": NTHREAD, "seed": 0}
+    if "subsample" in spec:
+        params["subsample"] = spec["subsample"]
+    if spec.get("num_class"):
+        params["num_class"] = spec["num_class"]
+    booster_fixture(name, outdir, params, xgb.DMatrix(Xtr, y, nthread=NTHREAD), Xte,
+                    spec["rounds"], spec["description"],
+                    {"bench": True, "num_train_rows": int(Xtr.shape[0])})
+
+
+def write_bench_rows(name, outdir):
+    """DIR/NAME/train.f32 + train.json: the training rows, for the benches."""
+    _, Xtr, _, _ = bench_data(name)
+    d = os.path.join(outdir, name)
+    os.makedirs(d, exist_ok=True)
+    Xtr.astype("<f4").tofile(os.path.join(d, "train.f32"))
+    with open(os.path.join(d, "train.json"), "w") as fh:
+        json.dump({"rows": int(Xtr.shape[0]), "features": int(Xtr.shape[1])}, fh)
+        fh.write("\n")
+    print(f"  {name}: {Xtr.shape[0]} training rows -> {d}/train.f32", file=sys.stderr)
+
+
+def bench_main(outdir, names):
+    """`--bench-data DIR [NAME...]`: training rows of every bench model, plus the uncommitted
+    bench models themselves (full fixtures: model.json, input.csv, expected*.csv)."""
+    names = names or list(BENCH)
+    unknown = set(names) - set(BENCH)
+    if unknown:
+        sys.exit(f"unknown bench models: {sorted(unknown)}")
+    for name in names:
+        if name not in BENCH_COMMITTED:
+            bench_fixture(name, outdir)
+        write_bench_rows(name, outdir)
+
+
+for _name in BENCH_COMMITTED:
+    def _bench_fx(outdir, _name=_name):
+        bench_fixture(_name, outdir)
+    _bench_fx.__name__ = "fx_" + _name
+    fixture(_bench_fx)
+
+
 # --------------------------------------------------------------------------------------
 
 
@@ -1059,6 +1163,10 @@ def main(argv):
     import fixtures_sklearn
     if argv[:1] == ["--sklearn-child"]:
         fixtures_sklearn.generate(argv[1], argv[2:])
+        return
+    if argv[:1] == ["--bench-data"]:
+        assert xgb.__version__ == "3.2.0", xgb.__version__
+        bench_main(argv[1], argv[2:])
         return
     outdir = HERE
     assert xgb.__version__ == "3.2.0", xgb.__version__

@@ -18,6 +18,8 @@
 # Usage:
 #   scripts/fixtures-venv.sh            create/update both venvs, print their python paths
 #   source scripts/fixtures-venv.sh     same, and defines fixtures_python / fixtures_python_xgb2
+#   FIXTURES_VENV_MAIN_ONLY=1 ...       only .venv-fixtures (XGBoost 3.2.0; what the tests and
+#                                       benches need: scripts/xgboost-lib.sh)
 #
 # Environment: PYTHON (default: python3.11, else python3) picks the base interpreter (3.11).
 
@@ -77,7 +79,9 @@ fixtures_python_xgb2() { echo "$_fx_root/.venv-fixtures-xgb2/bin/python"; }
 _fx_setup() (
     set -euo pipefail
     _fx_make_venv "$_fx_root/.venv-fixtures" "$_fx_reqs_xgb3"
-    _fx_make_venv "$_fx_root/.venv-fixtures-xgb2" "$_fx_reqs_xgb2"
+    if [[ -z "${FIXTURES_VENV_MAIN_ONLY:-}" ]]; then
+        _fx_make_venv "$_fx_root/.venv-fixtures-xgb2" "$_fx_reqs_xgb2"
+    fi
     # Keep the venvs (and build output) out of git.
     local gi="$_fx_root/.gitignore" line
     for line in /target /.venv-fixtures/ /.venv-fixtures-xgb2/ __pycache__/; do
@@ -90,7 +94,7 @@ _fx_setup() (
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
     _fx_setup || exit 1
     fixtures_python
-    fixtures_python_xgb2
+    [[ -n "${FIXTURES_VENV_MAIN_ONLY:-}" ]] || fixtures_python_xgb2
 else
     _fx_setup || return 1
 fi

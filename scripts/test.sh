@@ -3,14 +3,16 @@
 #
 #     scripts/test.sh
 #
+# 0. set-up: rustfmt/clippy, and XGBoost's C library (scripts/xgboost-lib.sh)
 # 1. cargo fmt --all -- --check                              formatting
 # 2. cargo clippy --workspace --all-targets -- -D warnings    lints, warnings are errors
 # 3. cargo test --workspace                                   every test of every crate
 #
 # Runs from any directory, needs no input, and is idempotent: it writes only under target/
-# (and installs missing rustup components and, once, the Tansu Kafka broker the Kafka
-# tests run against, under ~/.cache). The bulk of the time is compiling the ~120
-# generated fixture models (tests/buildscript and the CLI end-to-end tests).
+# (and installs missing rustup components, once the Tansu Kafka broker the Kafka tests run
+# against under ~/.cache, and the xgboost-cpu wheel into .venv-fixtures). The bulk of the
+# time is compiling the ~120 generated fixture model files (tests/buildscript, in both
+# layouts, and the CLI end-to-end tests).
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -28,6 +30,14 @@ ensure_rust_components rustfmt clippy
 run "$TIMBER_ROOT/scripts/kafka-broker.sh" install
 export TIMBER_TANSU
 TIMBER_TANSU="$("$TIMBER_ROOT/scripts/kafka-broker.sh" path)"
+
+# XGBoost's C library, for the test that holds XGBoost's in-place predict and Timber's
+# generated code to the same bits (tests/buildscript/tests/xgboost.rs). Installs the pinned
+# xgboost-cpu wheel into .venv-fixtures on first use (needs python3 and PyPI access once);
+# TIMBER_REQUIRE_XGBOOST makes the test fail rather than skip if the library is missing.
+run source scripts/xgboost-lib.sh
+echo "TIMBER_XGBOOST_LIB=$TIMBER_XGBOOST_LIB"
+export TIMBER_REQUIRE_XGBOOST=1
 
 # A fresh CI checkout gains nothing from incremental compilation; skip its overhead there.
 if [[ "${CI:-}" == "true" && -z "${CARGO_INCREMENTAL:-}" ]]; then

@@ -13,7 +13,15 @@ timber::model!(Dart, "models/dart/model.json");
 timber::model!(DartUbj, "models/dart/model.ubj");
 timber::model!(LgbLinear, "models/lgb_linear/model.txt");
 timber::model!(LgbCategories, "models/lgb_categorical/model.json");
+timber::model!(LgbRegression, "models/lgb_regression/model.txt");
 timber::model!(SkMulticlass, "models/sk_gb_multiclass/model.json");
+timber::model!(DartNested, "models/dart/model.json", layout = "nested");
+timber::model!(TinyRegAuto, "models/tiny_reg/model.json", layout = "auto",);
+timber::model!(
+    LgbRegressionNested,
+    "models/lgb_regression/model.txt",
+    layout = "nested"
+);
 
 fn check_fixture<M: Model>(model: &M, fixture: &str)
 where
@@ -27,7 +35,24 @@ where
         expected_margin: dir.join("expected_margin.csv"),
         all_trees: false,
     };
-    let failures = fixtures::score_and_check(model, &case, "macro");
+    let mut failures = fixtures::score_and_check(model, &case, "macro, one row at a time");
+    // The batch API too: table models override it with the runtime's block kernels.
+    let info = model.info();
+    let rows: Vec<Vec<M::Input>> = fixtures::read_rows(&case.input, info);
+    let flat: Vec<M::Input> = rows.concat();
+    let mut pred = vec![M::Output::default(); rows.len() * info.num_outputs];
+    let mut margin = vec![M::Output::default(); rows.len() * info.num_margins];
+    model.predict_batch(&flat, &mut pred);
+    model.predict_margin_batch(&flat, &mut margin);
+    let split = |v: Vec<M::Output>, n: usize| -> Vec<Vec<M::Output>> {
+        v.chunks(n).map(<[_]>::to_vec).collect()
+    };
+    failures.extend(fixtures::check_case(
+        &case,
+        "macro, batch",
+        &split(pred, info.num_outputs),
+        &split(margin, info.num_margins),
+    ));
     assert!(failures.is_empty(), "{failures:?}");
 }
 
@@ -40,7 +65,11 @@ fn macro_models_are_bit_exact() {
     check_fixture(&DartUbj, "dart");
     check_fixture(&LgbLinear, "lgb_linear");
     check_fixture(&LgbCategories, "lgb_categorical");
+    check_fixture(&LgbRegression, "lgb_regression");
     check_fixture(&SkMulticlass, "sk_gb_multiclass");
+    check_fixture(&DartNested, "dart");
+    check_fixture(&TinyRegAuto, "tiny_reg");
+    check_fixture(&LgbRegressionNested, "lgb_regression");
 }
 
 #[test]

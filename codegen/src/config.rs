@@ -1,7 +1,7 @@
 //! The build-script API: compile model files into `OUT_DIR`, as `prost-build` does for
 //! protobuf files.
 
-use crate::emit::{self, EmitError, EmitOptions};
+use crate::emit::{self, EmitError, EmitOptions, Layout};
 use crate::load::{self, Iterations, LoadError, LoadOptions};
 use std::path::{Path, PathBuf};
 
@@ -40,6 +40,7 @@ pub struct Config {
     output_name: Option<String>,
     runtime_path: String,
     visibility: String,
+    layout: Layout,
     load: LoadOptions,
 }
 
@@ -51,6 +52,7 @@ impl Default for Config {
             output_name: None,
             runtime_path: "::timber_runtime".into(),
             visibility: "pub".into(),
+            layout: Layout::Auto,
             load: LoadOptions::default(),
         }
     }
@@ -92,6 +94,12 @@ impl Config {
     /// The visibility of the generated type (default `pub`).
     pub fn visibility(&mut self, vis: impl Into<String>) -> &mut Self {
         self.visibility = vis.into();
+        self
+    }
+
+    /// The code layout (default [`Layout::Auto`]: branch-free tables wherever they apply).
+    pub fn layout(&mut self, layout: Layout) -> &mut Self {
+        self.layout = layout;
         self
     }
 
@@ -149,6 +157,7 @@ impl Config {
                 .unwrap_or_else(|| crate::type_name_for(&stem)),
             runtime_path: self.runtime_path.clone(),
             visibility: self.visibility.clone(),
+            layout: self.layout,
         };
         let path = model.display().to_string();
         let emitted = emit::emit(&forest, &options).map_err(|source| Error::Emit {

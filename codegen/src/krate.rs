@@ -1,7 +1,7 @@
 //! `timber compile`: a standalone Cargo crate holding one model and its scorer binary.
 
 use crate::config::{write_files, Error};
-use crate::emit::{self, EmitOptions};
+use crate::emit::{self, EmitOptions, Layout};
 use crate::ir::Forest;
 use std::path::{Path, PathBuf};
 
@@ -12,6 +12,8 @@ pub struct CrateOptions {
     pub name: String,
     /// Where the `timber-runtime` crate is; `None` depends on the published version.
     pub runtime_dir: Option<PathBuf>,
+    /// The code layout.
+    pub layout: Layout,
 }
 
 /// A Cargo package name from any string: lowercase, `[a-z0-9_-]`, starting with a letter.
@@ -40,6 +42,7 @@ pub fn write_crate(forest: &Forest, dir: &Path, options: &CrateOptions) -> Resul
     let type_name = crate::type_name_for(&options.name);
     let emit_options = EmitOptions {
         type_name: type_name.clone(),
+        layout: options.layout,
         ..EmitOptions::default()
     };
     let path = forest.origin.path.clone();

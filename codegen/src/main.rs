@@ -3,6 +3,7 @@
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
+use timber_codegen::emit::Layout;
 use timber_codegen::interp::{model_info, AnyInterpreter};
 use timber_codegen::{
     load_file, model_stem, package_name, type_name_for, write_crate, CrateOptions, Iterations,
@@ -38,6 +39,10 @@ enum Command {
         /// (default: the runtime beside this compiler's sources).
         #[arg(long)]
         runtime: Option<PathBuf>,
+        /// Code layout: `auto` (branch-free tables wherever they apply) or `nested`
+        /// (every tree as nested if/else).
+        #[arg(long, value_enum, default_value_t = LayoutArg::Auto)]
+        layout: LayoutArg,
         #[command(flatten)]
         load: LoadArgs,
     },
@@ -66,6 +71,12 @@ enum Command {
         #[command(flatten)]
         load: LoadArgs,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LayoutArg {
+    Auto,
+    Nested,
 }
 
 #[derive(Args)]
@@ -130,6 +141,7 @@ fn run(cli: Cli) -> Result<()> {
             out,
             name,
             runtime,
+            layout,
             load,
         } => {
             let forest = load_file(&model, &load.options(false))?;
@@ -148,6 +160,10 @@ fn run(cli: Cli) -> Result<()> {
                 &CrateOptions {
                     name: name.clone(),
                     runtime_dir,
+                    layout: match layout {
+                        LayoutArg::Auto => Layout::Auto,
+                        LayoutArg::Nested => Layout::Nested,
+                    },
                 },
             )?;
             eprintln!(

@@ -1,7 +1,7 @@
 //! Degenerate and large models: a chain thousands of levels deep must not overflow the
 //! compiler's stack, and a big forest must be spread over many small files and functions.
 
-use timber_codegen::emit::{emit, render_files, EmitOptions, CHUNK_NODES};
+use timber_codegen::emit::{emit, render_files, EmitOptions, Layout, CHUNK_NODES};
 use timber_codegen::interp::Interpreter;
 use timber_codegen::ir::{
     Comparison, Feature, FeatureKind, Forest, Leaf, Node, Origin, Precision, Split, Test,
@@ -104,7 +104,15 @@ fn big_forests_are_spread_over_many_small_files() {
     );
     let f = load_file(model, &LoadOptions::default()).unwrap();
     assert_eq!(f.trees.len(), 1000);
-    let files = render_files(&emit(&f, &EmitOptions::default()).unwrap(), "big").unwrap();
+    // The default layout holds these trees as data: one blob, no chunk of code.
+    let tables = render_files(&emit(&f, &EmitOptions::default()).unwrap(), "big").unwrap();
+    assert_eq!(tables.len(), 2, "root file and tables.rs");
+    assert!(tables[1].0.ends_with("tables.rs"));
+    let nested = EmitOptions {
+        layout: Layout::Nested,
+        ..EmitOptions::default()
+    };
+    let files = render_files(&emit(&f, &nested).unwrap(), "big").unwrap();
     let chunks = files.len() - 1;
     assert!(
         chunks >= f.num_nodes() / CHUNK_NODES,

@@ -1,26 +1,29 @@
 //! Golden files: the exact generated source for four tiny models (XGBoost regression and
-//! multi-class, LightGBM with categorical splits and linear leaves, a scikit-learn forest),
-//! checked in. A change to the
-//! emitter shows up here as a diff to review. Regenerate with `TIMBER_BLESS=1 cargo test
-//! -p timber-codegen --test golden` and read the diff before committing it.
+//! multi-class, LightGBM with categorical splits and linear leaves, a scikit-learn forest) in
+//! the default layout, and the XGBoost regression also all nested `if`/`else`, checked in.
+//! The LightGBM and scikit-learn files also pin down which of their trees get tables. A
+//! change to the emitter shows up here as a diff to review. Regenerate with
+//! `TIMBER_BLESS=1 cargo test -p timber-codegen --test golden` and read the diff before
+//! committing it.
 
 use std::path::Path;
-use timber_codegen::emit::{emit, render_files, EmitOptions};
+use timber_codegen::emit::{emit, render_files, EmitOptions, Layout};
 use timber_codegen::load::load_bytes;
 use timber_codegen::LoadOptions;
 
 /// The generated files of a fixture model, concatenated with a marker line per file.
-fn generate(fixture: &str, type_name: &str) -> String {
-    generate_from(fixture, "model.json", type_name)
+fn generate(fixture: &str, type_name: &str, layout: Layout) -> String {
+    generate_from(fixture, "model.json", type_name, layout)
 }
 
-fn generate_from(fixture: &str, file: &str, type_name: &str) -> String {
+fn generate_from(fixture: &str, file: &str, type_name: &str, layout: Layout) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let rel = format!("models/{fixture}/{file}");
     let bytes = std::fs::read(root.join(&rel)).expect("read fixture");
     let forest = load_bytes(&bytes, &rel, &LoadOptions::default()).expect("load");
     let options = EmitOptions {
         type_name: type_name.into(),
+        layout,
         ..EmitOptions::default()
     };
     let files = render_files(&emit(&forest, &options).expect("emit"), fixture).expect("render");
@@ -37,15 +40,19 @@ fn generate_from(fixture: &str, file: &str, type_name: &str) -> String {
         .collect()
 }
 
-fn check_golden(fixture: &str, type_name: &str) {
-    check_golden_from(fixture, "model.json", type_name);
+fn check_golden(fixture: &str, type_name: &str, layout: Layout) {
+    check_golden_from(fixture, "model.json", type_name, layout);
 }
 
-fn check_golden_from(fixture: &str, file: &str, type_name: &str) {
-    let got = generate_from(fixture, file, type_name);
+fn check_golden_from(fixture: &str, file: &str, type_name: &str, layout: Layout) {
+    let got = generate_from(fixture, file, type_name, layout);
+    let suffix = match layout {
+        Layout::Auto => "",
+        Layout::Nested => "_nested",
+    };
     let golden = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
-        .join(format!("{fixture}.rs.txt"));
+        .join(format!("{fixture}{suffix}.rs.txt"));
     if std::env::var_os("TIMBER_BLESS").is_some() {
         std::fs::write(&golden, &got).expect("write golden");
         return;
@@ -69,29 +76,39 @@ fn check_golden_from(fixture: &str, file: &str, type_name: &str) {
 
 #[test]
 fn tiny_regression_matches_its_golden_file() {
-    check_golden("tiny_reg", "TinyReg");
+    check_golden("tiny_reg", "TinyReg", Layout::Auto);
+}
+
+#[test]
+fn tiny_regression_nested_matches_its_golden_file() {
+    check_golden("tiny_reg", "TinyReg", Layout::Nested);
 }
 
 #[test]
 fn tiny_multiclass_matches_its_golden_file() {
-    check_golden("tiny_multi", "TinyMulti");
+    check_golden("tiny_multi", "TinyMulti", Layout::Auto);
 }
 
 #[test]
 fn tiny_lightgbm_model_matches_its_golden_file() {
-    check_golden_from("lgb_tiny", "model.txt", "LgbTiny");
+    check_golden_from("lgb_tiny", "model.txt", "LgbTiny", Layout::Auto);
 }
 
 #[test]
 fn tiny_sklearn_forest_matches_its_golden_file() {
-    check_golden("sk_tiny", "SkTiny");
+    check_golden("sk_tiny", "SkTiny", Layout::Auto);
 }
 
 #[test]
 fn output_is_deterministic() {
-    assert_eq!(
-        generate("categorical_large", "Cats"),
-        generate("categorical_large", "Cats")
-    );
-    assert_eq!(generate("dart", "Dart"), generate("dart", "Dart"));
+    for layout in [Layout::Auto, Layout::Nested] {
+        assert_eq!(
+            generate("categorical_large", "Cats", layout),
+            generate("categorical_large", "Cats", layout)
+        );
+        assert_eq!(
+            generate("dart", "Dart", layout),
+            generate("dart", "Dart", layout)
+        );
+    }
 }

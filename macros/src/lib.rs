@@ -2,7 +2,11 @@
 //!
 //! ```ignore
 //! timber::model!(pub Churn, "models/churn.json");
+//! timber::model!(ChurnNested, "models/churn.json", layout = "nested");
 //! ```
+//!
+//! `layout` is `"auto"` (the default: branch-free tables wherever they apply) or `"nested"`
+//! (every tree as nested `if`/`else`); see `timber_codegen::emit::Layout`.
 //!
 //! The path is relative to the crate's `CARGO_MANIFEST_DIR`. The expansion includes the
 //! model file with `include_bytes!`, so Cargo rebuilds when the file changes. All the work
@@ -14,11 +18,13 @@ use quote::quote;
 use std::path::PathBuf;
 use syn::parse::{Parse, ParseStream};
 use syn::{Ident, LitStr, Token, Visibility};
+use timber_codegen::emit::Layout;
 
 struct Invocation {
     vis: Visibility,
     name: Ident,
     path: LitStr,
+    layout: Layout,
 }
 
 impl Parse for Invocation {
@@ -27,13 +33,38 @@ impl Parse for Invocation {
         let name = input.parse()?;
         input.parse::<Token![,]>()?;
         let path = input.parse()?;
-        let _ = input.parse::<Option<Token![,]>>()?;
-        Ok(Invocation { vis, name, path })
+        let mut layout = Layout::Auto;
+        if input.parse::<Option<Token![,]>>()?.is_some() && !input.is_empty() {
+            let key: Ident = input.parse()?;
+            if key != "layout" {
+                return Err(syn::Error::new(key.span(), "expected `layout = \"...\"`"));
+            }
+            input.parse::<Token![=]>()?;
+            let value: LitStr = input.parse()?;
+            layout = match value.value().as_str() {
+                "auto" => Layout::Auto,
+                "nested" => Layout::Nested,
+                other => {
+                    return Err(syn::Error::new(
+                        value.span(),
+                        format!("unknown layout `{other}` (expected \"auto\" or \"nested\")"),
+                    ))
+                }
+            };
+            let _ = input.parse::<Option<Token![,]>>()?;
+        }
+        Ok(Invocation {
+            vis,
+            name,
+            path,
+            layout,
+        })
     }
 }
 
 /// `model!(VIS NAME, "PATH")`: defines the unit struct `NAME` implementing
 /// `timber::Model` for the model file at `PATH` (relative to `CARGO_MANIFEST_DIR`).
+/// An optional `layout = "auto" | "nested"` picks the code layout.
 #[proc_macro]
 pub fn model(input: TokenStream) -> TokenStream {
     let inv = syn::parse_macro_input!(input as Invocation);
@@ -61,6 +92,7 @@ fn expand(inv: &Invocation) -> Result<proc_macro2::TokenStream, String> {
         type_name: inv.name.to_string(),
         runtime_path: "::timber::runtime".into(),
         visibility: quote!(#vis).to_string(),
+        layout: inv.layout,
     };
     let emitted =
         timber_codegen::emit::emit(&forest, &options).map_err(|e| format!("timber: {e}"))?;

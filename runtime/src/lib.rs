@@ -8,6 +8,9 @@
 //! - [`predict`]: bulk scoring of files and standard input, streaming, on all cores.
 //! - [`serve`]: live streams: a TCP socket server or client, a Kafka consumer group.
 //! - [`scorer`]: the command-line scorer that a generated crate's `main.rs` runs.
+//! - [`tables`]: the branch-free complete-tree layout and its scoring kernels, which
+//!   generated models call.
+//! - [`parallel`]: batch scoring on several threads.
 //!
 //! The runtime knows nothing about model file formats or code generation.
 
@@ -16,10 +19,12 @@ pub mod codec;
 pub mod linear;
 pub mod model;
 pub mod output;
+pub mod parallel;
 pub mod predict;
 pub mod row;
 pub mod scorer;
 pub mod serve;
+pub mod tables;
 pub mod transform;
 
 pub use model::{FeatureInfo, FeatureKind, Float, Model, ModelInfo};

@@ -1,8 +1,10 @@
 //! Compiles every model file of every fixture under `models/` with `timber_codegen::Config`,
-//! exactly as a user's build script would, and writes `all.rs` listing them.
+//! exactly as a user's build script would — once in the default layout (tables where they
+//! apply) and once all nested `if`/`else` — and writes `all.rs` listing them.
 
 use std::fmt::Write as _;
 use std::path::Path;
+use timber_codegen::emit::Layout;
 use timber_codegen::ir::Precision;
 use timber_codegen::{load_file, type_name_for, Config, Iterations, LoadOptions};
 
@@ -26,7 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     dirs.sort();
 
     let mut all = String::from(
-        "/// Every compiled fixture model.\npub fn all() -> Vec<Compiled> {\n    vec![\n",
+        "/// Every compiled fixture model, in every layout.\npub fn all() -> Vec<Compiled> {\n    vec![\n",
     );
     let mut includes = String::new();
     for dir in dirs {
@@ -64,30 +66,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
             let precision = load_file(&model, &load)?.precision;
+            let scorer = match precision {
+                Precision::F32 => "F32",
+                Precision::F64 => "F64",
+                Precision::F32InF64Sum => "F32InF64Sum",
+            };
             let mut variants = vec![(format!("{name}_{kind}"), Iterations::Best, false)];
             if dir.join("expected_all.csv").is_file() {
                 variants.push((format!("{name}_{kind}_all"), Iterations::All, true));
             }
             for (out_name, iterations, all_trees) in variants {
-                let ty = type_name_for(&out_name);
-                config
-                    .type_name(&ty)
-                    .output_name(&out_name)
-                    .iterations(iterations)
-                    .compile(&model)?;
-                writeln!(
-                    includes,
-                    "include!(concat!(env!(\"OUT_DIR\"), \"/{out_name}.rs\"));"
-                )?;
-                let scorer = match precision {
-                    Precision::F32 => "F32",
-                    Precision::F64 => "F64",
-                    Precision::F32InF64Sum => "F32InF64Sum",
-                };
-                writeln!(
-                    all,
-                    "        Compiled {{ fixture: {name:?}, kind: {kind:?}, all_trees: {all_trees}, model: Scorer::{scorer}(&{ty}) }},"
-                )?;
+                for (layout, suffix) in [(Layout::Auto, ""), (Layout::Nested, "_nested")] {
+                    let out_name = format!("{out_name}{suffix}");
+                    let ty = type_name_for(&out_name);
+                    config
+                        .type_name(&ty)
+                        .output_name(&out_name)
+                        .iterations(iterations)
+                        .layout(layout)
+                        .compile(&model)?;
+                    writeln!(
+                        includes,
+                        "include!(concat!(env!(\"OUT_DIR\"), \"/{out_name}.rs\"));"
+                    )?;
+                    writeln!(
+                        all,
+                        "        Compiled {{ fixture: {name:?}, kind: {kind:?}, all_trees: {all_trees}, layout: \"{layout:?}\", output: {out_name:?}, model: Scorer::{scorer}(&{ty}) }},"
+                    )?;
+                }
             }
         }
     }

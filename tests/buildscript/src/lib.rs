@@ -1,5 +1,5 @@
-//! Every fixture model, compiled by `build.rs` through `timber_codegen::Config` and included
-//! from `OUT_DIR`. The tests hold each to the training library's predictions bit for bit.
+//! Every model file of every fixture, compiled by `build.rs` through `timber_codegen::Config`
+//! in each layout and included from `OUT_DIR`. The tests hold each to the training library's predictions bit for bit.
 
 use timber_runtime::Model;
 
@@ -23,6 +23,12 @@ pub struct Compiled {
     pub kind: &'static str,
     /// Whether it scores every tree (`Iterations::All`).
     pub all_trees: bool,
+    /// The layout it was compiled in: `Auto` (tables where they apply) or `Nested`.
+    pub layout: &'static str,
+    /// Its output name: build.rs wrote `OUT_DIR/<output>.rs` and the files under
+    /// `OUT_DIR/<output>/` (`tables.rs` when some trees are tables, `chunk_*.rs` for nested
+    /// trees).
+    pub output: &'static str,
     /// The model.
     pub model: Scorer,
 }

@@ -1,56 +1,85 @@
-//! Generated code, compiled through the build-script path, against every fixture.
+//! Generated code, compiled through the build-script path, against every fixture: every
+//! layout (tables and nested `if`/`else`), every batch kernel, and one row at a time.
 
 #[path = "../../support/fixtures.rs"]
 mod fixtures;
 
+use std::path::Path;
 use std::str::FromStr;
 use timber_buildscript_tests::{Compiled, Scorer};
+use timber_runtime::tables::{with_kernel, Kernel};
 use timber_runtime::Model;
 
-/// Scores a case's rows through the batch API and checks them against the references.
-fn check_batch<M: Model + ?Sized>(model: &M, case: &fixtures::Case, what: &str) -> Vec<String>
+/// Scores a case's rows through the batch API with every batch kernel, then one row at a
+/// time, and checks each result against the references.
+fn check_model<M: Model + ?Sized>(model: &M, case: &fixtures::Case, what: &str) -> Vec<String>
 where
     M::Output: FromStr,
 {
     let info = model.info();
     let rows: Vec<Vec<M::Input>> = fixtures::read_rows(&case.input, info);
     let flat: Vec<M::Input> = rows.concat();
-    let mut pred = vec![M::Output::default(); rows.len() * info.num_outputs];
-    let mut margin = vec![M::Output::default(); rows.len() * info.num_margins];
-    model.predict_batch(&flat, &mut pred);
-    model.predict_margin_batch(&flat, &mut margin);
-    let pred: Vec<Vec<M::Output>> = pred.chunks(info.num_outputs).map(<[_]>::to_vec).collect();
-    let margin: Vec<Vec<M::Output>> = margin.chunks(info.num_margins).map(<[_]>::to_vec).collect();
-    fixtures::check_case(case, what, &pred, &margin)
+    let split = |v: Vec<M::Output>, n: usize| -> Vec<Vec<M::Output>> {
+        v.chunks(n).map(<[_]>::to_vec).collect()
+    };
+    let mut failures = Vec::new();
+    for kernel in [Kernel::Auto, Kernel::Scalar] {
+        let mut pred = vec![M::Output::default(); rows.len() * info.num_outputs];
+        let mut margin = vec![M::Output::default(); rows.len() * info.num_margins];
+        with_kernel(kernel, || {
+            model.predict_batch(&flat, &mut pred);
+            model.predict_margin_batch(&flat, &mut margin);
+        });
+        failures.extend(fixtures::check_case(
+            case,
+            &format!("{what}, {kernel:?} batch kernel"),
+            &split(pred, info.num_outputs),
+            &split(margin, info.num_margins),
+        ));
+    }
+    let (pred, margin) = fixtures::score_rows(model, &rows);
+    failures.extend(fixtures::check_case(
+        case,
+        &format!("{what}, one row at a time"),
+        &pred,
+        &margin,
+    ));
+    failures
 }
 
 #[test]
-fn generated_code_is_bit_exact_on_every_fixture_and_model_file() {
+fn generated_code_is_bit_exact_on_every_fixture_and_model_file_in_every_layout_and_kernel() {
     let compiled = timber_buildscript_tests::all();
     let mut failures = Vec::new();
     let mut checked = 0;
     for fixture in fixtures::all(env!("CARGO_MANIFEST_DIR")) {
         for file in fixture.models() {
             for case in fixture.cases_for(&file) {
-                let found = compiled
+                let models: Vec<&Compiled> = compiled
                     .iter()
-                    .find(|c| {
+                    .filter(|c| {
                         c.fixture == fixture.name
                             && c.kind == file.kind
                             && c.all_trees == case.all_trees
                     })
-                    .unwrap_or_else(|| {
-                        panic!(
-                            "{} ({}) was not compiled by build.rs",
-                            case.label, file.kind
-                        )
+                    .collect();
+                let mut layouts: Vec<&str> = models.iter().map(|c| c.layout).collect();
+                layouts.sort_unstable();
+                assert_eq!(
+                    layouts,
+                    ["Auto", "Nested"],
+                    "{} ({}) was not compiled by build.rs in both layouts",
+                    case.label,
+                    file.kind
+                );
+                for found in models {
+                    let what = format!("compiled {}, {} layout", file.kind, found.layout);
+                    failures.extend(match found.model {
+                        Scorer::F32(m) => check_model(m, &case, &what),
+                        Scorer::F64(m) => check_model(m, &case, &what),
+                        Scorer::F32InF64Sum(m) => check_model(m, &case, &what),
                     });
-                let what = format!("compiled {}", file.kind);
-                failures.extend(match found.model {
-                    Scorer::F32(m) => check_batch(m, &case, &what),
-                    Scorer::F64(m) => check_batch(m, &case, &what),
-                    Scorer::F32InF64Sum(m) => check_batch(m, &case, &what),
-                });
+                }
                 checked += 1;
             }
         }
@@ -58,11 +87,77 @@ fn generated_code_is_bit_exact_on_every_fixture_and_model_file() {
     fixtures::assert_all_matched(&failures, checked);
 }
 
+/// A fixture's model file compiled in the default layout.
 fn find(fixture: &str, kind: &str) -> Compiled {
+    find_in(fixture, kind, "Auto")
+}
+
+/// A fixture's model file compiled in `layout` (`Auto` or `Nested`), best iteration.
+fn find_in(fixture: &str, kind: &str, layout: &str) -> Compiled {
     timber_buildscript_tests::all()
         .into_iter()
-        .find(|c| c.fixture == fixture && c.kind == kind && !c.all_trees)
-        .unwrap_or_else(|| panic!("{fixture} {kind}"))
+        .find(|c| c.fixture == fixture && c.kind == kind && !c.all_trees && c.layout == layout)
+        .unwrap_or_else(|| panic!("{fixture} {kind} {layout}"))
+}
+
+/// Which layouts build.rs wrote for a compiled model: (some trees as tables, some nested).
+fn layouts_used(c: &Compiled) -> (bool, bool) {
+    let dir = Path::new(env!("OUT_DIR")).join(c.output);
+    (
+        dir.join("tables.rs").is_file(),
+        dir.join("chunk_000.rs").is_file(),
+    )
+}
+
+#[test]
+fn the_default_layout_uses_tables_only_where_they_apply() {
+    for c in timber_buildscript_tests::all() {
+        let (tables, _) = layouts_used(&c);
+        // Never when asked for nested code, nor for f32-input/f64-sum models (the tables
+        // read and sum in one float type).
+        if c.layout == "Nested" || matches!(c.model, Scorer::F32InF64Sum(_)) {
+            assert!(!tables, "{}: tables in {}", c.output, c.layout);
+        }
+    }
+    let expect = |fixture: &str, kind: &str, want: (bool, bool)| {
+        let c = find_in(fixture, kind, "Auto");
+        assert_eq!(layouts_used(&c), want, "{} (tables?, nested?)", c.output);
+    };
+    // Plain numerical trees, f32 (XGBoost, every format) and f64 (LightGBM): all tables.
+    for (fixture, kind) in [
+        ("small", "json"),
+        ("bench500", "json"),
+        ("multi", "json"),
+        ("dart", "ubj"),
+        ("reg_squarederror", "dump"),
+        ("lgb_regression", "txt"),
+        ("lgb_multiclass", "json"),
+        ("lgb_missing_none", "txt"),
+        ("lgb_stump", "txt"),
+    ] {
+        expect(fixture, kind, (true, false));
+    }
+    // Mixed: tables for the plain trees, nested for the categorical ones, in model order.
+    expect("categorical_small", "json", (true, true));
+    expect("lgb_multiclassova", "txt", (true, true));
+    // All nested: categorical splits (both codings), zero-as-missing splits, linear leaves,
+    // averaged predictions (LightGBM random forests), scikit-learn (f32 in, f64 sums), and
+    // trees too deep to pad.
+    for (fixture, kind) in [
+        ("categorical_large", "json"),
+        ("lgb_categorical", "txt"),
+        ("lgb_missing_zero", "txt"),
+        ("lgb_linear", "txt"),
+        ("lgb_linear_binary", "json"),
+        ("lgb_tiny", "txt"),
+        ("lgb_rf", "txt"),
+        ("lgb_rf_multiclass", "json"),
+        ("sk_gb_regressor", "json"),
+        ("sk_rf_classifier", "json"),
+        ("deep_chain", "json"),
+    ] {
+        expect(fixture, kind, (false, true));
+    }
 }
 
 #[test]
