@@ -561,7 +561,7 @@ pub fn inline_tokens(e: &Emitted) -> TokenStream {
     quote! {
         #root
         #[doc(hidden)]
-        #[allow(clippy::all, clippy::pedantic, unused_parens)]
+        #[allow(clippy::all, clippy::pedantic, unused_parens, unused_variables)]
         mod #module { #tables #(#chunks)* }
     }
 }
@@ -605,7 +605,7 @@ pub fn render_files(e: &Emitted, dir: &str) -> Result<Vec<(String, String)>, Emi
     let root_file = quote! {
         #root
         #[doc(hidden)]
-        #[allow(clippy::all, clippy::pedantic, unused_parens)]
+        #[allow(clippy::all, clippy::pedantic, unused_parens, unused_variables)]
         mod #module { #tables #(#includes)* }
     };
     let mut files = vec![(String::new(), pretty(root_file)?)];
