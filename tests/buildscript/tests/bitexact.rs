@@ -32,7 +32,7 @@ fn generated_code_is_bit_exact_on_every_fixture_in_every_layout_and_kernel() {
                 let split = |v: Vec<f32>, n: usize| -> Vec<Vec<f32>> {
                     v.chunks(n).map(<[f32]>::to_vec).collect()
                 };
-                for kernel in [Kernel::Auto, Kernel::Scalar] {
+                for kernel in [Kernel::Auto, Kernel::Avx2, Kernel::Scalar] {
                     let mut pred = vec![0.0; rows.len() * info.num_outputs];
                     let mut margin = vec![0.0; rows.len() * info.num_margins];
                     with_kernel(kernel, || {
