@@ -183,13 +183,15 @@ fn check_agreement(
     let mut timber = vec![0.0; n * info.num_outputs];
     b.timber.predict_batch(rows, &mut timber);
     let mut other = vec![0.0; timber.len()];
-    with_kernel(Kernel::Scalar, || b.timber.predict_batch(rows, &mut other));
-    assert_eq!(
-        bits(&other),
-        bits(&timber),
-        "{}/{set}: scalar kernel",
-        b.name
-    );
+    for kernel in [Kernel::Avx2, Kernel::Scalar] {
+        with_kernel(kernel, || b.timber.predict_batch(rows, &mut other));
+        assert_eq!(
+            bits(&other),
+            bits(&timber),
+            "{}/{set}: {kernel:?} kernel",
+            b.name
+        );
+    }
     parallel::predict_batch(b.timber, rows, &mut other, 0);
     assert_eq!(bits(&other), bits(&timber), "{}/{set}: threads", b.name);
     interp.predict_batch(rows, &mut other);
@@ -284,6 +286,9 @@ fn bench_all(c: &mut Criterion) {
                 .measurement_time(Duration::from_secs(3));
             g.bench_function("timber", |bn| {
                 bn.iter(|| b.timber.predict_batch(&rows, &mut out))
+            });
+            g.bench_function("timber_avx2_kernel", |bn| {
+                bn.iter(|| with_kernel(Kernel::Avx2, || b.timber.predict_batch(&rows, &mut out)))
             });
             g.bench_function("timber_scalar_kernel", |bn| {
                 bn.iter(|| with_kernel(Kernel::Scalar, || b.timber.predict_batch(&rows, &mut out)))

@@ -100,8 +100,8 @@ def tables(data):
     lines.append("")
     lines.append("Median times (batch: 100,000 rows per call; row: one call):\n")
     lines.append("| model | input | shape | Timber | XGBoost in-place | interpreter |"
-                 " Timber, scalar kernel | Timber, nested if/else |")
-    lines.append("|---|---|---|---|---|---|---|---|")
+                 " Timber, AVX2 kernel | Timber, scalar kernel | Timber, nested if/else |")
+    lines.append("|---|---|---|---|---|---|---|---|---|")
     for m in MODELS:
         for s in SETS:
             for sh, label in SHAPES:
@@ -111,6 +111,7 @@ def tables(data):
                 lines.append(
                     f"| {m} | {s} | {label} | {fmt_time(d.get('timber'), sh)} | "
                     f"{fmt_time(d.get('xgboost'), sh)} | {fmt_time(d.get('interpreter'), sh)} | "
+                    f"{fmt_time(d.get('timber_avx2_kernel'), sh)} | "
                     f"{fmt_time(d.get('timber_scalar_kernel'), sh)} | "
                     f"{fmt_time(d.get('timber_nested'), sh)} |")
     return "\n".join(lines) + "\n"

@@ -101,8 +101,8 @@ impl ModelInfo {
 /// A scoring function for one trained forest.
 ///
 /// Rows are slices of exactly [`ModelInfo::num_features`] values in model feature order,
-/// with `NaN` for a missing value. Output buffers belong to the caller: scoring never
-/// allocates.
+/// with `NaN` for a missing value. Output buffers belong to the caller: scoring one row
+/// never allocates (a generated model's batch methods allocate one scratch buffer per call).
 ///
 /// # Panics
 ///

@@ -624,7 +624,7 @@ pub fn inline_tokens(e: &Emitted) -> TokenStream {
     quote! {
         #root
         #[doc(hidden)]
-        #[allow(clippy::all, clippy::pedantic, unused_parens)]
+        #[allow(clippy::all, clippy::pedantic, unused_parens, unused_variables)]
         mod #module { #tables #(#chunks)* }
     }
 }
@@ -668,7 +668,7 @@ pub fn render_files(e: &Emitted, dir: &str) -> Result<Vec<(String, String)>, Emi
     let root_file = quote! {
         #root
         #[doc(hidden)]
-        #[allow(clippy::all, clippy::pedantic, unused_parens)]
+        #[allow(clippy::all, clippy::pedantic, unused_parens, unused_variables)]
         mod #module { #tables #(#includes)* }
     };
     let mut files = vec![(String::new(), pretty(root_file)?)];

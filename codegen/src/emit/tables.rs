@@ -318,26 +318,25 @@ mod tests {
                     }
                 }
                 let flat: Vec<F> = rows.iter().flatten().copied().collect();
-                let mut batch = vec![F::default(); rows.len()];
-                let mut scalar = vec![F::default(); rows.len()];
-                tables.batch(
-                    &[F::default()],
-                    &flat,
-                    &mut batch,
-                    1,
-                    |b| b.trees(0..1),
-                    |m, o| o.copy_from_slice(m),
+                let score = |kernel| {
+                    let mut out = vec![F::default(); rows.len()];
+                    with_kernel(kernel, || {
+                        tables.batch(
+                            &[F::default()],
+                            &flat,
+                            &mut out,
+                            1,
+                            |b| b.trees(0..1),
+                            |m, o| o.copy_from_slice(m),
+                        )
+                    });
+                    out
+                };
+                let (batch, avx2, scalar) = (
+                    score(Kernel::Auto),
+                    score(Kernel::Avx2),
+                    score(Kernel::Scalar),
                 );
-                with_kernel(Kernel::Scalar, || {
-                    tables.batch(
-                        &[F::default()],
-                        &flat,
-                        &mut scalar,
-                        1,
-                        |b| b.trees(0..1),
-                        |m, o| o.copy_from_slice(m),
-                    )
-                });
                 for (r, row) in rows.iter().enumerate() {
                     let x = [row[0].to_f64(), row[1].to_f64()];
                     let leaf = F::from_ir(reference(&ir, &x));
@@ -361,6 +360,11 @@ mod tests {
                         bits(scalar[r]),
                         bits(want),
                         "scalar {comparison:?} {dl:?} {x:?}"
+                    );
+                    assert_eq!(
+                        bits(avx2[r]),
+                        bits(want),
+                        "avx2 {comparison:?} {dl:?} {x:?}"
                     );
                 }
             }

@@ -24,7 +24,7 @@
 //!   so the CPU overlaps them);
 //! - [`Tables::batch`]: blocks of [`BLOCK_ROWS`] rows, tree by tree, every row of the block
 //!   walked at once; with AVX-512 (detected at run time) 16 rows per vector instruction,
-//!   otherwise 16 rows interleaved in scalar code. Trees go in chunks that fit the L2
+//!   with AVX2 8, otherwise 16 rows interleaved in scalar code. Trees go in chunks that fit the L2
 //!   cache, each chunk through several blocks in turn.
 //!
 //! Both add the trees to each row's margins in model order, in the model's precision, so
@@ -32,6 +32,8 @@
 
 mod scalar;
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 
@@ -87,8 +89,9 @@ pub trait TableFloat:
     /// A value's little-endian bytes, appended to `out`.
     fn value_to_le(self, out: &mut Vec<u8>);
 
-    /// Adds trees to a block with the SIMD kernel for this precision, if there is one;
-    /// `false` when there is none (the caller then uses the scalar kernel).
+    /// Adds trees to a block with the SIMD kernel `kernel` allows for this precision on
+    /// this CPU, if there is one; `false` when there is none (the caller then uses the
+    /// scalar kernel).
     #[doc(hidden)]
     fn simd_block(
         tables: &Tables<Self>,
@@ -96,6 +99,7 @@ pub trait TableFloat:
         keys: &[Self::Key],
         acc: &mut [Self],
         blocks: usize,
+        kernel: Kernel,
     ) -> bool;
 }
 
@@ -132,17 +136,23 @@ impl TableFloat for f32 {
         keys: &[u32],
         acc: &mut [f32],
         blocks: usize,
+        kernel: Kernel,
     ) -> bool {
         #[cfg(target_arch = "x86_64")]
         {
-            if avx512::available() {
+            if kernel == Kernel::Auto && avx512::available() {
                 // SAFETY: AVX-512F is available (checked above); `tables` passed
                 // `Tables::new`, `trees` are its own, and `keys`/`acc` are a block's buffers.
                 unsafe { avx512::add_block(tables, trees, keys, acc, blocks) };
                 return true;
             }
+            if kernel != Kernel::Scalar && avx2::available() {
+                // SAFETY: as above, with AVX2.
+                unsafe { avx2::add_block(tables, trees, keys, acc, blocks) };
+                return true;
+            }
         }
-        let _ = (tables, trees, keys, acc, blocks);
+        let _ = (tables, trees, keys, acc, blocks, kernel);
         false
     }
 }
@@ -173,7 +183,14 @@ impl TableFloat for f64 {
     fn value_to_le(self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.to_le_bytes());
     }
-    fn simd_block(_: &Tables<f64>, _: &[TreeRef], _: &[u64], _: &mut [f64], _: usize) -> bool {
+    fn simd_block(
+        _: &Tables<f64>,
+        _: &[TreeRef],
+        _: &[u64],
+        _: &mut [f64],
+        _: usize,
+        _: Kernel,
+    ) -> bool {
         false
     }
 }
@@ -507,7 +524,7 @@ impl<F: TableFloat> Tables<F> {
         let mut keys = vec![F::Key::default(); subs * 2 * nf * BLOCK_ROWS];
         let mut acc = vec![F::default(); subs * ng * BLOCK_ROWS];
         let mut margins = vec![F::default(); ng];
-        let simd = KERNEL.with(Cell::get) == Kernel::Auto;
+        let kernel = KERNEL.with(Cell::get);
         let mut start = 0;
         while start < n {
             let len = (n - start).min(subs * BLOCK_ROWS);
@@ -533,7 +550,7 @@ impl<F: TableFloat> Tables<F> {
                 blocks: used,
                 keys: &keys[..used * 2 * nf * BLOCK_ROWS],
                 acc: &mut acc[..used * ng * BLOCK_ROWS],
-                simd,
+                kernel,
             };
             plan(&mut block);
             for r in 0..len {
@@ -611,9 +628,11 @@ fn fill_block_keys<F: TableFloat>(rows: &[F], nf: usize, len: usize, keys: &mut 
 /// Which kernel [`Tables::batch`] uses on the current thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Kernel {
-    /// The fastest the CPU supports (AVX-512 for `f32` tables when available).
+    /// The fastest the CPU supports: for `f32` tables AVX-512, else AVX2, else scalar.
     #[default]
     Auto,
+    /// AVX2 even on a CPU with AVX-512 (scalar without AVX2), for tests and comparisons.
+    Avx2,
     /// The portable scalar kernel (for tests and comparisons).
     Scalar,
 }
@@ -635,12 +654,17 @@ pub fn with_kernel<R>(kernel: Kernel, f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// The name of the batch kernel `f32` tables use on this thread: `avx512` or `scalar`.
+/// The name of the batch kernel `f32` tables use on this thread: `avx512`, `avx2` or
+/// `scalar`.
 pub fn kernel_name() -> &'static str {
     #[cfg(target_arch = "x86_64")]
     {
-        if KERNEL.with(Cell::get) == Kernel::Auto && avx512::available() {
+        let kernel = KERNEL.with(Cell::get);
+        if kernel == Kernel::Auto && avx512::available() {
             return "avx512";
+        }
+        if kernel != Kernel::Scalar && avx2::available() {
+            return "avx2";
         }
     }
     "scalar"
@@ -656,7 +680,7 @@ pub struct Block<'a, F: TableFloat> {
     blocks: usize,
     keys: &'a [F::Key],
     acc: &'a mut [F],
-    simd: bool,
+    kernel: Kernel,
 }
 
 impl<F: TableFloat> Block<'_, F> {
@@ -668,7 +692,14 @@ impl<F: TableFloat> Block<'_, F> {
     #[inline]
     pub fn trees(&mut self, trees: Range<usize>) {
         let trees = &self.tables.trees[trees];
-        if !(self.simd && F::simd_block(self.tables, trees, self.keys, self.acc, self.blocks)) {
+        if !F::simd_block(
+            self.tables,
+            trees,
+            self.keys,
+            self.acc,
+            self.blocks,
+            self.kernel,
+        ) {
             scalar::add_block(self.tables, trees, self.keys, self.acc, self.len);
         }
     }

@@ -180,7 +180,17 @@ unsafe fn add_run<F: TableFloat, const D: u32>(
     if single {
         margins[0] = sum;
     }
-    for tree in chunks.remainder() {
+    // The last few trees: 4 at a time, then one by one.
+    let mut rest = chunks.remainder().chunks_exact(4);
+    for chunk in &mut rest {
+        let o = j * slots;
+        let v = walk_trees::<F, D, 4>(feat.add(o), thr.add(o), leaves.add(o), keys);
+        for (tree, v) in chunk.iter().zip(v) {
+            margins[tree.group] += v;
+        }
+        j += 4;
+    }
+    for tree in rest.remainder() {
         let o = j * slots;
         let [v] = walk_trees::<F, D, 1>(feat.add(o), thr.add(o), leaves.add(o), keys);
         margins[tree.group] += v;

@@ -105,7 +105,7 @@ fn check_kernels<F: TableFloat>(seed: u64, nf: usize, ng: usize, depths: &[u32],
         .flat_map(|r| reference(&trees, &base, row(r)))
         .collect();
     let bits = |v: &[F]| v.iter().map(|v| v.to_f64().to_bits()).collect::<Vec<_>>();
-    for kernel in [Kernel::Auto, Kernel::Scalar] {
+    for kernel in [Kernel::Auto, Kernel::Avx2, Kernel::Scalar] {
         let mut out = vec![F::default(); rows * ng];
         with_kernel(kernel, || {
             tables.batch(

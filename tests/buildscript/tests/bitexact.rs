@@ -23,7 +23,7 @@ where
         v.chunks(n).map(<[_]>::to_vec).collect()
     };
     let mut failures = Vec::new();
-    for kernel in [Kernel::Auto, Kernel::Scalar] {
+    for kernel in [Kernel::Auto, Kernel::Avx2, Kernel::Scalar] {
         let mut pred = vec![M::Output::default(); rows.len() * info.num_outputs];
         let mut margin = vec![M::Output::default(); rows.len() * info.num_margins];
         with_kernel(kernel, || {
