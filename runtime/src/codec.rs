@@ -9,6 +9,10 @@
 //!   `"margin":[…]` when margins are asked for), or `{"id":…,"error":"REASON"}`.
 //!
 //! Decoding one row never depends on another, so a bad row costs exactly its own result.
+//!
+//! Many rows at once go through a [`Batch`]: rows are decoded into one contiguous buffer and
+//! scored with a single [`Model::predict_batch`] call (the model's batch kernels, several
+//! times faster per row than single-row calls), then results are written in input order.
 
 use crate::model::{Float, Model};
 use crate::row::ColumnMap;
@@ -60,6 +64,58 @@ pub struct Scratch<M: Model> {
     row: Vec<M::Input>,
     outputs: Vec<M::Output>,
     margins: Vec<M::Output>,
+}
+
+/// Rows waiting to be scored together, in input order: the decoded ones in one row-major
+/// buffer, the ones that failed to decode as their failures. Filled by
+/// [`Codec::push_line`] / [`Batch::push_with`], emptied by [`Codec::write_batch`].
+pub struct Batch<M: Model> {
+    num_features: usize,
+    rows: Vec<M::Input>,
+    entries: Vec<Entry>,
+    outputs: Vec<M::Output>,
+    margins: Vec<M::Output>,
+}
+
+/// One input row of a [`Batch`].
+enum Entry {
+    /// Decoded (its values are the next row of `rows`), with its `"id"`, if any.
+    Row(Option<Value>),
+    Failed(RowFailure),
+}
+
+impl<M: Model> Batch<M> {
+    /// Adds one row, decoded by `decode` into a slice of `NaN`s in model feature order
+    /// (returning the row's `"id"`, if any), or its failure.
+    pub fn push_with(
+        &mut self,
+        decode: impl FnOnce(&mut [M::Input]) -> Result<Option<Value>, RowFailure>,
+    ) {
+        let start = self.rows.len();
+        self.rows.resize(start + self.num_features, M::Input::NAN);
+        match decode(&mut self.rows[start..]) {
+            Ok(id) => self.entries.push(Entry::Row(id)),
+            Err(failure) => {
+                self.rows.truncate(start);
+                self.entries.push(Entry::Failed(failure));
+            }
+        }
+    }
+
+    /// Adds a row that already failed (it gets an error result in its place).
+    pub fn push_failure(&mut self, failure: RowFailure) {
+        self.entries.push(Entry::Failed(failure));
+    }
+
+    /// Rows added since the batch was last written.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no row is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
 }
 
 /// Decodes rows, scores them with a model, and encodes the results.
@@ -116,10 +172,85 @@ impl<'m, M: Model> Codec<'m, M> {
         Ok(())
     }
 
-    /// Scores an already decoded row (model feature order) and appends the result.
-    pub fn score_row(&self, row: &[M::Input], scratch: &mut Scratch<M>, out: &mut Vec<u8>) {
-        scratch.row.copy_from_slice(row);
-        self.write_result(None, scratch, out);
+    /// An empty [`Batch`] for this codec's model.
+    pub fn batch(&self) -> Batch<M> {
+        Batch {
+            num_features: self.model.info().num_features(),
+            rows: Vec::new(),
+            entries: Vec::new(),
+            outputs: Vec::new(),
+            margins: Vec::new(),
+        }
+    }
+
+    /// Decodes one row (a line without its newline) into `batch`, or records its failure.
+    pub fn push_line(&self, batch: &mut Batch<M>, line: &[u8]) {
+        batch.push_with(|row| self.decode(line, row));
+    }
+
+    /// Scores every row of `batch` with one batch call to the model and appends one result
+    /// line (newline-terminated) per row to `out`, in the order the rows were added; calls
+    /// `on_failure` for each row that had failed. Returns (rows scored, rows failed) and
+    /// leaves the batch empty.
+    pub fn write_batch(
+        &self,
+        batch: &mut Batch<M>,
+        out: &mut Vec<u8>,
+        mut on_failure: impl FnMut(&RowFailure),
+    ) -> (u64, u64) {
+        let info = self.model.info();
+        let n = batch.rows.len().checked_div(batch.num_features).unwrap_or(
+            // A model without features: every decoded entry is one (empty) row.
+            batch
+                .entries
+                .iter()
+                .filter(|e| matches!(e, Entry::Row(_)))
+                .count(),
+        );
+        let (want_outputs, want_margins) = self.wanted();
+        if want_outputs {
+            batch.outputs.clear();
+            batch
+                .outputs
+                .resize(n * info.num_outputs, M::Output::default());
+            self.model.predict_batch(&batch.rows, &mut batch.outputs);
+        }
+        if want_margins {
+            batch.margins.clear();
+            batch
+                .margins
+                .resize(n * info.num_margins, M::Output::default());
+            self.model
+                .predict_margin_batch(&batch.rows, &mut batch.margins);
+        }
+        let (mut scored, mut failed) = (0u64, 0u64);
+        let (mut outputs, mut margins) = (
+            batch.outputs.chunks_exact(info.num_outputs.max(1)),
+            batch.margins.chunks_exact(info.num_margins.max(1)),
+        );
+        for entry in batch.entries.drain(..) {
+            match entry {
+                Entry::Row(id) => {
+                    scored += 1;
+                    let outputs = if want_outputs { outputs.next() } else { None };
+                    let margins = if want_margins { margins.next() } else { None };
+                    self.encode_result(
+                        id.as_ref(),
+                        outputs.unwrap_or_default(),
+                        margins.unwrap_or_default(),
+                        out,
+                    );
+                }
+                Entry::Failed(failure) => {
+                    failed += 1;
+                    on_failure(&failure);
+                    self.write_failure(&failure, out);
+                }
+            }
+            out.push(b'\n');
+        }
+        batch.rows.clear();
+        (scored, failed)
     }
 
     /// Appends the encoded failure (without a newline) to `out`.
@@ -156,17 +287,37 @@ impl<'m, M: Model> Codec<'m, M> {
             outputs,
             margins,
         } = scratch;
+        let (want_outputs, want_margins) = self.wanted();
+        if want_outputs {
+            self.model.predict(row, outputs);
+        }
+        if want_margins {
+            self.model.predict_margin(row, margins);
+        }
+        self.encode_result(id, outputs, margins, out);
+    }
+
+    /// Whether results need (predictions, margins).
+    fn wanted(&self) -> (bool, bool) {
         match self.options.format {
-            Format::Csv if self.options.margin => {
-                self.model.predict_margin(row, margins);
-                write_values(out, margins, "");
-            }
-            Format::Csv => {
-                self.model.predict(row, outputs);
-                write_values(out, outputs, "");
-            }
+            Format::Csv => (!self.options.margin, self.options.margin),
+            Format::Json => (true, self.options.margin),
+        }
+    }
+
+    /// Encodes one row's result: CSV = the margins (with `--margin`) or the outputs;
+    /// JSON = the id, outputs and (with `--margin`) margins.
+    fn encode_result(
+        &self,
+        id: Option<&Value>,
+        outputs: &[M::Output],
+        margins: &[M::Output],
+        out: &mut Vec<u8>,
+    ) {
+        match self.options.format {
+            Format::Csv if self.options.margin => write_values(out, margins, ""),
+            Format::Csv => write_values(out, outputs, ""),
             Format::Json => {
-                self.model.predict(row, outputs);
                 out.push(b'{');
                 if let Some(id) = id {
                     out.extend_from_slice(b"\"id\":");
@@ -177,7 +328,6 @@ impl<'m, M: Model> Codec<'m, M> {
                 write_values(out, outputs, "null");
                 out.push(b']');
                 if self.options.margin {
-                    self.model.predict_margin(row, margins);
                     out.extend_from_slice(b",\"margin\":[");
                     write_values(out, margins, "null");
                     out.push(b']');
@@ -187,8 +337,9 @@ impl<'m, M: Model> Codec<'m, M> {
         }
     }
 
-    /// Decodes a row into `row`; returns its `"id"`, if any.
-    fn decode(&self, line: &[u8], row: &mut [M::Input]) -> Result<Option<Value>, RowFailure> {
+    /// Decodes a row (a line without its newline) into `row`, in model feature order with
+    /// `NaN` for missing values; returns its `"id"`, if any.
+    pub fn decode(&self, line: &[u8], row: &mut [M::Input]) -> Result<Option<Value>, RowFailure> {
         row.fill(M::Input::NAN);
         let text = std::str::from_utf8(line).map_err(|e| {
             RowFailure::new(format!(

@@ -6,7 +6,7 @@
 //! error result in its place (`error: …` or `{"error":…}`), so output line N is always the
 //! result of input row N; the run then fails after scoring everything else.
 
-use crate::codec::{Codec, CodecOptions, Format, Scratch};
+use crate::codec::{Codec, CodecOptions, Format, RowFailure};
 use crate::model::{Float, Model, ModelInfo};
 use crate::row::ColumnMap;
 use anyhow::{bail, ensure, Context, Result};
@@ -418,45 +418,43 @@ struct Scored {
 }
 
 fn score_items<M: Model>(codec: &Codec<'_, M>, columns: &ColumnMap, items: &[Item]) -> Scored {
-    let mut scratch: Scratch<M> = codec.scratch();
-    let mut row = vec![M::Input::NAN; columns.num_features()];
+    let mut batch = codec.batch();
+    for item in items {
+        match &item.data {
+            ItemData::Record(record) => batch.push_with(|row| {
+                decode_record(columns, record, item.line, row)
+                    .map(|()| None)
+                    .map_err(|reason| RowFailure { id: None, reason })
+            }),
+            ItemData::F32(bytes) => batch.push_with(|row| {
+                for (v, b) in row.iter_mut().zip(bytes.chunks_exact(4)) {
+                    let x = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                    *v = M::Input::from_f64(f64::from(x));
+                }
+                Ok(None)
+            }),
+            ItemData::Line(bytes) => batch.push_with(|row| {
+                codec.decode(bytes, row).map_err(|mut failure| {
+                    failure.reason = format!("line {}: {}", item.line, failure.reason);
+                    failure
+                })
+            }),
+        }
+    }
     let mut scored = Scored {
         text: Vec::with_capacity(items.len() * 24),
-        rows: 0,
+        rows: items.len() as u64,
         failed: 0,
         failures: Vec::new(),
     };
-    for item in items {
-        scored.rows += 1;
-        let result =
-            match &item.data {
-                ItemData::Record(record) => decode_record(columns, record, item.line, &mut row)
-                    .map(|()| codec.score_row(&row, &mut scratch, &mut scored.text))
-                    .map_err(|reason| crate::codec::RowFailure { id: None, reason }),
-                ItemData::F32(bytes) => {
-                    for (v, b) in row.iter_mut().zip(bytes.chunks_exact(4)) {
-                        let x = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                        *v = M::Input::from_f64(f64::from(x));
-                    }
-                    codec.score_row(&row, &mut scratch, &mut scored.text);
-                    Ok(())
-                }
-                ItemData::Line(bytes) => codec
-                    .score(bytes, &mut scratch, &mut scored.text)
-                    .map_err(|mut f| {
-                        f.reason = format!("line {}: {}", item.line, f.reason);
-                        f
-                    }),
-            };
-        if let Err(failure) = result {
-            scored.failed += 1;
-            if scored.failures.len() < ERRORS_SHOWN {
-                scored.failures.push(failure.reason.clone());
-            }
-            codec.write_failure(&failure, &mut scored.text);
+    let mut failures = Vec::new();
+    let (_, failed) = codec.write_batch(&mut batch, &mut scored.text, |failure| {
+        if failures.len() < ERRORS_SHOWN {
+            failures.push(failure.reason.clone());
         }
-        scored.text.push(b'\n');
-    }
+    });
+    scored.failed = failed;
+    scored.failures = failures;
     scored
 }
 

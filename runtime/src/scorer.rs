@@ -43,6 +43,13 @@ pub struct BenchArgs {
     /// Keep scoring the rows for at least this many seconds.
     #[arg(long, default_value_t = 1.0)]
     pub seconds: f64,
+    /// Score all the rows in one batch call per pass (the model's batch kernels, what
+    /// `predict` uses) instead of one row per call.
+    #[arg(long)]
+    pub batch: bool,
+    /// With `--batch`: threads to split each batch between; 0 = one per core.
+    #[arg(long, default_value_t = 1, requires = "batch")]
+    pub threads: usize,
 }
 
 /// Runs the scorer CLI for `model` with the process arguments.
@@ -134,8 +141,9 @@ impl std::fmt::Display for BenchReport {
     }
 }
 
-/// Decodes every row of `args.input`, then scores them repeatedly for `args.seconds`,
-/// one row at a time through [`Model::predict`]. Parsing is not timed.
+/// Decodes every row of `args.input`, then scores them repeatedly for `args.seconds`: one
+/// row at a time through [`Model::predict`], or with `args.batch` all rows per call through
+/// [`crate::parallel::predict_batch`]. Parsing is not timed.
 pub fn bench<M: Model>(model: &M, args: &BenchArgs) -> Result<BenchReport> {
     let info = model.info();
     let nf = info.num_features();
@@ -146,14 +154,24 @@ pub fn bench<M: Model>(model: &M, args: &BenchArgs) -> Result<BenchReport> {
     })?;
     let n = rows.len().checked_div(nf).unwrap_or(0);
     anyhow::ensure!(n > 0, "{}: no rows to score", args.input.display());
-    let mut out = vec![M::Output::default(); info.num_outputs];
+    let mut out = vec![M::Output::default(); info.num_outputs * if args.batch { n } else { 1 }];
     let mut checksum = 0.0f64;
     let mut scored = 0u64;
     let start = std::time::Instant::now();
     while start.elapsed().as_secs_f64() < args.seconds || scored == 0 {
-        for r in rows.chunks_exact(nf) {
-            model.predict(std::hint::black_box(r), &mut out);
-            checksum += out[0].to_f64();
+        if args.batch {
+            crate::parallel::predict_batch(
+                model,
+                std::hint::black_box(&rows),
+                &mut out,
+                args.threads,
+            );
+            checksum += out.first().map_or(0.0, |v| v.to_f64());
+        } else {
+            for r in rows.chunks_exact(nf) {
+                model.predict(std::hint::black_box(r), &mut out);
+                checksum += out[0].to_f64();
+            }
         }
         scored += n as u64;
     }

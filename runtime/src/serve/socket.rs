@@ -10,7 +10,7 @@
 //! so a client that pipelines 100k rows is not answered one syscall per row.
 
 use super::{Shutdown, Stats, StreamArgs};
-use crate::codec::{Codec, RowFailure};
+use crate::codec::{Batch, Codec, RowFailure};
 use crate::model::Model;
 use anyhow::{Context, Result};
 use std::sync::Arc;
@@ -184,7 +184,7 @@ async fn score_lines<M: Model, R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
     stats: &Stats,
 ) -> std::io::Result<()> {
     let mut lines = LineBuffer::new(limits.max_line);
-    let mut scratch = codec.scratch();
+    let mut batch = codec.batch();
     let mut out = Vec::with_capacity(READ_CHUNK);
     let mut stopping = false;
     loop {
@@ -211,7 +211,7 @@ async fn score_lines<M: Model, R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
             }
         };
         let at_end = n == 0;
-        let (scored, failed) = lines.score(codec, &mut scratch, &mut out, at_end);
+        let (scored, failed) = lines.score(codec, &mut batch, &mut out, at_end);
         stats.add(scored, failed);
         if !out.is_empty() {
             writer.write_all(&out).await?;
@@ -270,52 +270,42 @@ impl LineBuffer {
         !self.buf.is_empty() || self.oversized
     }
 
-    /// Scores every complete line (and, `at_end`, the unterminated last one), appending one
-    /// result line each to `out`; returns (rows scored, rows failed).
+    /// Scores every complete line (and, `at_end`, the unterminated last one) in one batch,
+    /// appending one result line each to `out`; returns (rows scored, rows failed).
     fn score<M: Model>(
         &mut self,
         codec: &Codec<'_, M>,
-        scratch: &mut crate::codec::Scratch<M>,
+        batch: &mut Batch<M>,
         out: &mut Vec<u8>,
         at_end: bool,
     ) -> (u64, u64) {
-        let (mut scored, mut failed) = (0, 0);
         let mut start = 0;
-        let mut answer = |line: Option<&[u8]>, out: &mut Vec<u8>| {
-            let result = match line {
-                Some(line) => codec.score(strip_cr(line), scratch, out),
-                None => Err(RowFailure {
-                    id: None,
-                    reason: format!("line longer than {} bytes", self.max_line),
-                }),
-            };
-            match result {
-                Ok(()) => scored += 1,
-                Err(failure) => {
-                    failed += 1;
-                    codec.write_failure(&failure, out);
-                }
-            }
-            out.push(b'\n');
+        let too_long = format!("line longer than {} bytes", self.max_line);
+        let mut answer = |line: Option<&[u8]>| match line {
+            Some(line) => codec.push_line(batch, strip_cr(line)),
+            None => batch.push_failure(RowFailure {
+                id: None,
+                reason: too_long.clone(),
+            }),
         };
         while let Some(offset) = memchr::memchr(b'\n', &self.buf[self.scanned.max(start)..]) {
             let end = self.scanned.max(start) + offset;
             if self.oversized {
-                answer(None, out);
+                answer(None);
                 self.oversized = false;
             } else if end - start > self.max_line {
-                answer(None, out);
+                answer(None);
             } else {
-                answer(Some(&self.buf[start..end]), out);
+                answer(Some(&self.buf[start..end]));
             }
             start = end + 1;
         }
         let rest = self.buf.len() - start;
         if at_end && (rest > 0 || self.oversized) {
             if self.oversized || rest > self.max_line {
-                answer(None, out);
+                answer(None);
             } else {
-                answer(Some(&self.buf[start..]), out);
+                answer(Some(&self.buf[start..]));
             }
             self.oversized = false;
             start = self.buf.len();
@@ -330,7 +320,7 @@ impl LineBuffer {
             self.buf.drain(..start);
         }
         self.scanned = self.buf.len();
-        (scored, failed)
+        codec.write_batch(batch, out, |_| {})
     }
 }
 

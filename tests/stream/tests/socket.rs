@@ -223,16 +223,16 @@ fn json_objects_by_name_arrays_ids_and_errors() {
     for (i, line) in got[..n].iter().enumerate() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         assert_eq!(v["id"], serde_json::json!(format!("r{i}")), "{line}");
-        let floats = |key: &str| -> Vec<f32> {
-            v[key]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap() as f32)
-                .collect()
-        };
-        assert_bits(&format!("prediction {i}"), &floats("prediction"), &want[i]);
-        assert_bits(&format!("margin {i}"), &floats("margin"), &want_margin[i]);
+        assert_bits(
+            &format!("prediction {i}"),
+            &json_floats(&v, "prediction"),
+            &want[i],
+        );
+        assert_bits(
+            &format!("margin {i}"),
+            &json_floats(&v, "margin"),
+            &want_margin[i],
+        );
     }
     let err = |i: usize| -> serde_json::Value { serde_json::from_str(&got[n + i]).unwrap() };
     assert_eq!(err(0)["id"], serde_json::json!(7));

@@ -12,3 +12,13 @@ pub fn scorer_bin(model: &str) -> &'static str {
         other => panic!("no scorer for {other}"),
     }
 }
+
+/// The floats of a JSON result's array field (`"prediction"`, `"margin"`), as `f32`.
+pub fn json_floats(result: &serde_json::Value, key: &str) -> Vec<f32> {
+    result[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("no `{key}` array in {result}"))
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
+}
