@@ -199,14 +199,12 @@ impl<'m, M: Model> Codec<'m, M> {
         mut on_failure: impl FnMut(&RowFailure),
     ) -> (u64, u64) {
         let info = self.model.info();
-        let n = batch.rows.len().checked_div(batch.num_features).unwrap_or(
-            // A model without features: every decoded entry is one (empty) row.
-            batch
-                .entries
-                .iter()
-                .filter(|e| matches!(e, Entry::Row(_)))
-                .count(),
-        );
+        // Counted, not divided out of `rows`: a model without features has empty rows.
+        let n = batch
+            .entries
+            .iter()
+            .filter(|e| matches!(e, Entry::Row(_)))
+            .count();
         let (want_outputs, want_margins) = self.wanted();
         if want_outputs {
             batch.outputs.clear();

@@ -441,23 +441,22 @@ fn score_items<M: Model>(codec: &Codec<'_, M>, columns: &ColumnMap, items: &[Ite
             }),
         }
     }
-    let mut scored = Scored {
-        text: Vec::with_capacity(items.len() * 24),
-        rows: items.len() as u64,
-        failed: 0,
-        failures: Vec::new(),
-    };
+    let mut text = Vec::with_capacity(items.len() * 24);
     let mut failures = Vec::new();
-    let (_, failed) = codec.write_batch(&mut batch, &mut scored.text, |failure| {
+    let (_, failed) = codec.write_batch(&mut batch, &mut text, |failure| {
         if failures.len() < ERRORS_SHOWN {
             failures.push(failure.reason.clone());
         }
     });
-    scored.failed = failed;
-    scored.failures = failures;
-    scored
+    Scored {
+        text,
+        rows: items.len() as u64,
+        failed,
+        failures,
+    }
 }
 
+/// Decodes a CSV record into `row`, which holds `NaN`s (what [`crate::codec::Batch::push_with`] gives).
 fn decode_record<F: Float>(
     columns: &ColumnMap,
     record: &csv::ByteRecord,
@@ -471,7 +470,6 @@ fn decode_record<F: Float>(
             Err(_) => return Err(format!("line {line}, column {}: not UTF-8", i + 1)),
         }
     }
-    row.fill(F::NAN);
     columns
         .decode(cells.iter().copied(), cells.len(), line, row)
         .map_err(|e| e.to_string())

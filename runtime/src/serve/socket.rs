@@ -280,12 +280,12 @@ impl LineBuffer {
         at_end: bool,
     ) -> (u64, u64) {
         let mut start = 0;
-        let too_long = format!("line longer than {} bytes", self.max_line);
+        let max_line = self.max_line;
         let mut answer = |line: Option<&[u8]>| match line {
             Some(line) => codec.push_line(batch, strip_cr(line)),
             None => batch.push_failure(RowFailure {
                 id: None,
-                reason: too_long.clone(),
+                reason: format!("line longer than {max_line} bytes"),
             }),
         };
         while let Some(offset) = memchr::memchr(b'\n', &self.buf[self.scanned.max(start)..]) {
