@@ -20,7 +20,10 @@
 #[path = "../tests/support/xgboost.rs"]
 mod xgboost;
 
-use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{
+    criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode, Throughput,
+};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use timber::tables::{with_kernel, Kernel};
@@ -79,6 +82,17 @@ fn models() -> Vec<BenchModel> {
         all.retain(|b| only.split(',').any(|o| o.trim() == b.name));
     }
     all
+}
+
+/// A group for batches of `n` rows: a few slow samples, each one flat call.
+fn batch_group(c: &mut Criterion, name: String, n: usize) -> BenchmarkGroup<'_, WallTime> {
+    let mut g = c.benchmark_group(name);
+    g.throughput(Throughput::Elements(n as u64))
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    g
 }
 
 /// xorshift64*: deterministic inputs.
@@ -278,12 +292,7 @@ fn bench_all(c: &mut Criterion) {
             check_agreement(&b, &interp, xgb1.as_mut(), &rows, set);
             let mut out = vec![0.0f32; n * no];
 
-            let mut g = c.benchmark_group(format!("{}/{set}/batch_1thread", b.name));
-            g.throughput(Throughput::Elements(n as u64))
-                .sampling_mode(SamplingMode::Flat)
-                .sample_size(10)
-                .warm_up_time(Duration::from_millis(500))
-                .measurement_time(Duration::from_secs(3));
+            let mut g = batch_group(c, format!("{}/{set}/batch_1thread", b.name), n);
             g.bench_function("timber", |bn| {
                 bn.iter(|| b.timber.predict_batch(&rows, &mut out))
             });
@@ -308,12 +317,7 @@ fn bench_all(c: &mut Criterion) {
             }
             g.finish();
 
-            let mut g = c.benchmark_group(format!("{}/{set}/batch_allthreads", b.name));
-            g.throughput(Throughput::Elements(n as u64))
-                .sampling_mode(SamplingMode::Flat)
-                .sample_size(10)
-                .warm_up_time(Duration::from_millis(500))
-                .measurement_time(Duration::from_secs(3));
+            let mut g = batch_group(c, format!("{}/{set}/batch_allthreads", b.name), n);
             g.bench_function("timber", |bn| {
                 bn.iter(|| parallel::predict_batch(b.timber, &rows, &mut out, threads))
             });

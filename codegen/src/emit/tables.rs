@@ -99,15 +99,7 @@ impl EmitFloat for f32 {
         v as f32
     }
     fn next_up(self) -> f32 {
-        if self.is_nan() || self == f32::INFINITY {
-            self
-        } else if self == 0.0 {
-            f32::from_bits(1)
-        } else if self > 0.0 {
-            f32::from_bits(self.to_bits() + 1)
-        } else {
-            f32::from_bits(self.to_bits() - 1)
-        }
+        f32::next_up(self)
     }
     fn times(self, w: f32) -> f32 {
         self * w
@@ -119,15 +111,7 @@ impl EmitFloat for f64 {
         v
     }
     fn next_up(self) -> f64 {
-        if self.is_nan() || self == f64::INFINITY {
-            self
-        } else if self == 0.0 {
-            f64::from_bits(1)
-        } else if self > 0.0 {
-            f64::from_bits(self.to_bits() + 1)
-        } else {
-            f64::from_bits(self.to_bits() - 1)
-        }
+        f64::next_up(self)
     }
     fn times(self, w: f64) -> f64 {
         self * w
