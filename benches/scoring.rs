@@ -130,7 +130,7 @@ fn source_rows(b: &BenchModel, nf: usize) -> (Vec<f32>, String) {
     let info = b.timber.info();
     let file = std::fs::File::open(b.dir.join("input.csv")).expect("fixture input.csv");
     let mut rows = Vec::new();
-    timber::scorer::for_each_row(info, file, |r: &[f32]| {
+    timber_serve::scorer::for_each_row(info, file, |r: &[f32]| {
         rows.extend_from_slice(r);
         Ok(())
     })

@@ -26,7 +26,7 @@ TIMBER="${CARGO_TARGET_DIR:-target}/release/timber"
 mkdir -p "$OUT/crates" "$OUT/times"
 
 section "build the timber CLI"
-run cargo build --release -p timber-codegen
+run cargo build --release -p timber-cli
 
 need=()
 for m in "${models[@]}"; do

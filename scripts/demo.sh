@@ -9,7 +9,7 @@
 # speed, then runs the scorer's main job: serving the model on a TCP socket, and as a Kafka
 # consumer-group member against a local broker (Tansu, built once and cached under ~/.cache
 # by scripts/kafka-broker.sh). Everything else it writes goes under target/ (target/demo,
-# target/demo-target, target/release); re-runs reuse the builds.
+# target/release); re-runs reuse the builds.
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -18,14 +18,14 @@ cd "$TIMBER_ROOT"
 MODEL=models/binary_logistic/model.json
 ROWS=models/binary_logistic/input.csv
 EXPECTED=models/binary_logistic/expected.csv
-TIMBER="${CARGO_TARGET_DIR:-target}/release/timber"   # the CLI, built in step 1
+TARGET="${CARGO_TARGET_DIR:-$TIMBER_ROOT/target}"     # shared by the CLI and the crate
+TIMBER="$TARGET/release/timber"                       # the CLI, built in step 1
 OUT=target/demo
 CRATE=$OUT/churn                                      # the generated crate
-DEMO_TARGET="$TIMBER_ROOT/target/demo-target"         # its build directory
-CHURN="$DEMO_TARGET/release/churn"                    # its scorer binary
+CHURN="$TARGET/release/churn"                         # its scorer binary
 
 section "1. build the timber CLI (release)"
-run cargo build --release -p timber-codegen
+run cargo build --release -p timber-cli
 
 section "2. inspect the model"
 run "$TIMBER" inspect "$MODEL"
@@ -36,9 +36,10 @@ echo "generated files:"
 (cd "$CRATE" && find . -type f ! -name Cargo.lock | sort | sed 's/^/  /')
 
 section "4. build the generated crate (release)"
-# Same dependency versions as this repository, and no registry resolution.
+# Same dependency versions as this repository, and no registry resolution; the same target
+# directory as the CLI, so the dependencies it shares with the CLI are not built again.
 run cp Cargo.lock "$CRATE/Cargo.lock"
-run env CARGO_TARGET_DIR="$DEMO_TARGET" \
+run env CARGO_TARGET_DIR="$TARGET" \
     cargo build --release --manifest-path "$CRATE/Cargo.toml"
 
 section "5. the compiled model's metadata"
@@ -111,13 +112,16 @@ echo "server log:"
 sed 's/^/  /' "$OUT/serve.log"
 
 section "10. serve the model from Kafka (a local Tansu broker)"
+# The scorer's Kafka client (librdkafka, built from source) is an opt-in feature.
+run env CARGO_TARGET_DIR="$TARGET" \
+    cargo build --release --features kafka --manifest-path "$CRATE/Cargo.toml"
 run scripts/kafka-broker.sh install
 export TIMBER_TANSU
 TIMBER_TANSU="$(scripts/kafka-broker.sh path)"
 run cargo build --release -p timber-stream-tests --bin stream-bench
 # stream-bench starts a broker on a free port, creates topics, starts `churn serve kafka` as
 # a consumer-group member, produces 100,000 rows, and waits for every prediction.
-run "${CARGO_TARGET_DIR:-target}/release/stream-bench" kafka --scorer "$CHURN" --rows 100000
+run "$TARGET/release/stream-bench" kafka --scorer "$CHURN" --rows 100000
 
 section "done"
 echo "generated crate: $CRATE (score other rows: $CHURN predict --input ROWS.csv)"

@@ -42,3 +42,31 @@ ensure_rust_components() {
         fi
     done
 }
+
+# ensure_rust_targets TARGET...: make `cargo build --target TARGET` possible (rustup target add).
+ensure_rust_targets() {
+    local target
+    for target in "$@"; do
+        if rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+            continue
+        fi
+        command -v rustup >/dev/null 2>&1 || die "rustup is needed to add the $target target"
+        run rustup target add "$target"
+    done
+}
+
+# ensure_commands COMMAND=PACKAGE...: install each missing command from Debian's package
+# PACKAGE (apt-get, as root or through sudo).
+ensure_commands() {
+    local pair cmd pkg missing=()
+    for pair in "$@"; do
+        cmd=${pair%%=*}
+        pkg=${pair#*=}
+        command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    [[ ${#missing[@]} -eq 0 ]] && return 0
+    local sudo=()
+    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+    run "${sudo[@]}" apt-get update -qq
+    run "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+}

@@ -23,7 +23,7 @@ TARGET="${CARGO_TARGET_DIR:-$TIMBER_ROOT/target}"
 mkdir -p "$OUT"
 
 section "build (release)"
-run cargo build --release -p timber-codegen
+run cargo build --release -p timber-cli
 rm -rf "$OUT/crate"
 run "$TARGET/release/timber" compile "$MODEL" --out "$OUT/crate" --name scorer
 cp Cargo.lock "$OUT/crate/Cargo.lock"

@@ -3,14 +3,16 @@
 #
 #     scripts/test.sh
 #
-# 0. set-up: rustfmt/clippy, and XGBoost's C library (scripts/xgboost-lib.sh)
+# 0. set-up: rustfmt/clippy, the wasm32 target and Node.js, the Tansu Kafka broker, and
+#    XGBoost's C library (scripts/xgboost-lib.sh)
 # 1. cargo fmt --all -- --check                              formatting
 # 2. cargo clippy --workspace --all-targets -- -D warnings    lints, warnings are errors
 # 3. cargo test --workspace                                   every test of every crate
 #
 # Runs from any directory, needs no input, and is idempotent: it writes only under target/
-# (and installs missing rustup components, once the Tansu Kafka broker the Kafka tests run
-# against under ~/.cache, and the xgboost-cpu wheel into .venv-fixtures). The bulk of the
+# (and installs missing rustup components and targets, Node.js from Debian's packages when
+# `node` is missing, once the Tansu Kafka broker the Kafka tests run against under ~/.cache,
+# and the xgboost-cpu wheel into .venv-fixtures). The bulk of the
 # time is compiling the ~120 generated fixture model files (tests/buildscript, in both
 # layouts, and the CLI end-to-end tests).
 set -euo pipefail
@@ -23,6 +25,9 @@ cd "$TIMBER_ROOT"
 # ---------------------------------------------------------------------------------------
 section "set-up"
 ensure_rust_components rustfmt clippy
+# A compiled model built for WebAssembly without `std`, run by Node.js (cli/tests/wasm.rs).
+ensure_rust_targets wasm32-unknown-unknown
+ensure_commands node=nodejs
 
 # A real Kafka-protocol broker for the `serve kafka` tests: Tansu, built once with cargo and
 # cached under ~/.cache (a few minutes the first time, nothing after). Each Kafka test starts

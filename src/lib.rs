@@ -11,6 +11,9 @@
 //! Churn.predict(&row, &mut out);
 //! ```
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
 pub use timber_macros::model;
 pub use timber_runtime::*;
 

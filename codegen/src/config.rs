@@ -111,20 +111,20 @@ impl Config {
 
     /// For an XGBoost JSON dump, which does not record it: the objective (`--objective`).
     pub fn objective(&mut self, name: impl Into<String>) -> &mut Self {
-        self.load.objective = Some(name.into());
+        self.load.dump.objective = Some(name.into());
         self
     }
 
     /// For an XGBoost JSON dump: the model's `base_score` as XGBoost stores it, one value or
     /// one per class separated by commas (`--base-score`).
     pub fn base_score(&mut self, values: impl Into<String>) -> &mut Self {
-        self.load.base_score = Some(values.into());
+        self.load.dump.base_score = Some(values.into());
         self
     }
 
     /// For an XGBoost JSON dump: the number of classes or targets (`--num-class`).
     pub fn num_class(&mut self, n: usize) -> &mut Self {
-        self.load.num_class = Some(n);
+        self.load.dump.num_class = Some(n);
         self
     }
 

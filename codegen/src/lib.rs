@@ -18,6 +18,9 @@
 //!
 //! and in the crate: `timber_runtime::include_model!("churn");` defines `Churn`.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
 pub mod emit;
 pub mod interp;
 pub mod ir;

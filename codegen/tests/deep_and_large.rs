@@ -42,16 +42,18 @@ fn forest(trees: Vec<Tree>) -> Forest {
             kind: FeatureKind::Numerical,
         })
         .collect();
-    Forest::new(
+    Forest {
         features,
         trees,
-        vec![0.5],
-        Transform::Identity,
-        "reg:squarederror".into(),
-        Precision::F32,
-        false,
-        Origin::default(),
-    )
+        base_margin: vec![0.5],
+        transform: Transform::Identity,
+        objective: "reg:squarederror".into(),
+        precision: Precision::F32,
+        has_feature_names: false,
+        origin: Origin::default(),
+        average_over: None,
+    }
+    .validated()
     .expect("valid forest")
 }
 

@@ -8,21 +8,6 @@ use timber_codegen::ir::{Forest, Node};
 use timber_codegen::{load_file, Iterations, LoadOptions};
 use timber_runtime::Model;
 
-/// The options a fixture's model file is loaded with.
-fn options(model: &fixtures::ModelFile, all_trees: bool) -> LoadOptions {
-    LoadOptions {
-        iterations: if all_trees {
-            Iterations::All
-        } else {
-            Iterations::Best
-        },
-        objective: model.arg("--objective").map(str::to_string),
-        base_score: model.arg("--base-score").map(str::to_string),
-        num_class: model.arg("--num-class").map(|n| n.parse().unwrap()),
-        ..LoadOptions::default()
-    }
-}
-
 #[test]
 fn interpreter_is_bit_exact_on_every_fixture_and_model_file() {
     let mut failures = Vec::new();
@@ -30,7 +15,7 @@ fn interpreter_is_bit_exact_on_every_fixture_and_model_file() {
     for fixture in fixtures::all(env!("CARGO_MANIFEST_DIR")) {
         for model in fixture.models() {
             for case in fixture.cases_for(&model) {
-                let forest = load_file(&model.path, &options(&model, case.all_trees))
+                let forest = load_file(&model.path, &model.load_options(case.all_trees))
                     .unwrap_or_else(|e| panic!("{e}"));
                 let what = format!("interpreted {}", model.kind);
                 failures.extend(match AnyInterpreter::new(forest).expect("interpretable") {
@@ -50,7 +35,7 @@ fn every_library_and_format_is_covered() {
     let mut formats = std::collections::BTreeSet::new();
     for fixture in fixtures::all(env!("CARGO_MANIFEST_DIR")) {
         for model in fixture.models() {
-            let forest = load_file(&model.path, &options(&model, false)).unwrap();
+            let forest = load_file(&model.path, &model.load_options(false)).unwrap();
             formats.insert(forest.origin.format);
         }
     }
@@ -102,7 +87,7 @@ fn every_model_file_of_a_fixture_loads_to_the_same_trees() {
         let models = fixture.models();
         let forests: Vec<_> = models
             .iter()
-            .map(|m| load_file(&m.path, &options(m, false)).unwrap())
+            .map(|m| load_file(&m.path, &m.load_options(false)).unwrap())
             .collect();
         for (m, f) in models.iter().zip(&forests).skip(1) {
             let first = &forests[0];

@@ -12,6 +12,9 @@
 //! model file with `include_bytes!`, so Cargo rebuilds when the file changes. All the work
 //! is done by `timber-codegen`; this crate only parses the invocation.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
 use proc_macro::TokenStream;
 use proc_macro2::Span;
 use quote::quote;

@@ -24,7 +24,7 @@ pub fn code<F: Float>(x: F) -> u32 {
 /// 2^24 up.
 #[inline]
 pub fn code_truncated<F: Float>(x: F) -> u32 {
-    let v = x.to_f64().trunc();
+    let v = crate::math::trunc(x.to_f64());
     if (0.0..CATEGORY_LIMIT).contains(&v) {
         v as u32
     } else {

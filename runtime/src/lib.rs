@@ -1,33 +1,37 @@
-//! `timber-runtime`: everything a Timber-generated model links against.
+//! `timber-runtime`: what a Timber-generated model links against, and nothing else.
 //!
 //! - [`Model`]: the trait every generated model (and the reference interpreter) implements.
 //! - [`transform`]: output transforms with the training libraries' exact float semantics.
 //! - [`category`] and [`linear`]: how input values reach categorical splits and linear leaves.
-//! - [`row`]: decoding CSV rows into model inputs (by feature name or by position).
-//! - [`codec`]: stream rows (CSV lines, JSON arrays and objects) in, results out.
-//! - [`predict`]: bulk scoring of files and standard input, streaming, on all cores.
-//! - [`serve`]: live streams: a TCP socket server or client, a Kafka consumer group.
-//! - [`scorer`]: the command-line scorer that a generated crate's `main.rs` runs.
 //! - [`tables`]: the branch-free complete-tree layout and its scoring kernels, which
 //!   generated models call.
-//! - [`parallel`]: batch scoring on several threads.
+//! - [`parallel`] (feature `parallel`): batch scoring on several threads.
 //!
-//! The runtime knows nothing about model file formats or code generation.
+//! It knows nothing about model file formats, code generation or I/O: reading rows and
+//! serving streams is `timber-serve`'s job. With the default `std` feature off it is
+//! `#![no_std]` (it needs `alloc`), so a generated model also builds for targets such as
+//! `wasm32-unknown-unknown` or bare-metal.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+extern crate alloc;
 
 pub mod category;
-pub mod codec;
 pub mod linear;
+mod math;
 pub mod model;
-pub mod output;
+#[cfg(feature = "parallel")]
 pub mod parallel;
-pub mod predict;
-pub mod row;
-pub mod scorer;
-pub mod serve;
 pub mod tables;
 pub mod transform;
 
 pub use model::{FeatureInfo, FeatureKind, Float, Model, ModelInfo};
+
+/// `Cow`, for the metadata generated code writes (`alloc::borrow::Cow`, also without `std`).
+#[doc(hidden)]
+pub use alloc::borrow::Cow;
 
 /// Includes a model that `timber_codegen::Config::compile` wrote into `OUT_DIR`:
 /// `timber_runtime::include_model!("churn");` for `models/churn.json`.

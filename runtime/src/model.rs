@@ -1,7 +1,7 @@
 //! The contract between a compiled (or interpreted) model and the code that scores with it.
 
-use std::borrow::Cow;
-use std::fmt::{Debug, Display};
+use alloc::borrow::Cow;
+use core::fmt::{Debug, Display};
 
 /// A floating-point type a model reads or computes in: `f32` (XGBoost; scikit-learn inputs)
 /// or `f64` (LightGBM; scikit-learn sums).

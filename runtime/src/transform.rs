@@ -12,7 +12,7 @@ pub fn xgb_sigmoid(x: f32) -> f32 {
     let neg = -x;
     // Written as a comparison, not `f32::min`, to keep C++ std::min's NaN behaviour.
     let z = if 88.7f32 < neg { 88.7f32 } else { neg };
-    1.0f32 / (z.exp() + 1.0f32)
+    1.0f32 / (crate::math::expf(z) + 1.0f32)
 }
 
 /// XGBoost's softmax (`common::Softmax`): max in `f32`, `exp(x - max)` in `f32`, the sum
@@ -28,7 +28,7 @@ pub fn xgb_softmax(values: &mut [f32]) {
     }
     let mut sum = 0.0f64;
     for v in values.iter_mut() {
-        *v = (*v - max).exp();
+        *v = crate::math::expf(*v - max);
         sum += f64::from(*v);
     }
     let sum = sum as f32;
@@ -62,14 +62,14 @@ pub fn xgb_hinge(x: f32) -> f32 {
 /// `exp` in `f32` (count:poisson, reg:gamma, reg:tweedie, survival:cox, survival:aft).
 #[inline]
 pub fn exp_f32(x: f32) -> f32 {
-    x.exp()
+    crate::math::expf(x)
 }
 
 /// `exp` computed in `f64` and rounded to `f32`, as C's `exp(double)` on a float argument
 /// (XGBoost's survival:aft).
 #[inline]
 pub fn exp_via_f64(x: f32) -> f32 {
-    f64::from(x).exp() as f32
+    crate::math::exp(f64::from(x)) as f32
 }
 
 /// The logistic transform of LightGBM (`binary`, `multiclassova` with their `sigmoid:` factor,
@@ -77,7 +77,7 @@ pub fn exp_via_f64(x: f32) -> f32 {
 /// `1 / (1 + exp(-scale * x))`, the product taken with the negated factor as LightGBM writes it.
 #[inline]
 pub fn logistic(x: f64, scale: f64) -> f64 {
-    1.0 / (1.0 + (-scale * x).exp())
+    1.0 / (1.0 + crate::math::exp(-scale * x))
 }
 
 /// LightGBM's softmax (`Common::Softmax`), all in `f64`: the maximum, `exp(x - max)`, their
@@ -124,7 +124,7 @@ fn exp_shifted(values: &mut [f64]) -> bool {
         }
     }
     for v in values.iter_mut() {
-        *v = (*v - max).exp();
+        *v = crate::math::exp(*v - max);
     }
     true
 }
@@ -168,7 +168,7 @@ pub fn numpy_sum(a: &[f64]) -> f64 {
 /// `exp` in `f64` (LightGBM's `poisson`, `gamma`, `tweedie`).
 #[inline]
 pub fn exp_f64(x: f64) -> f64 {
-    x.exp()
+    crate::math::exp(x)
 }
 
 /// LightGBM's `regression` with `reg_sqrt`: `sign(x) * x * x`, multiplied in that order.
@@ -187,7 +187,7 @@ pub fn signed_square(x: f64) -> f64 {
 /// LightGBM's `cross_entropy_lambda`: `log1p(exp(x))`.
 #[inline]
 pub fn log1p_exp(x: f64) -> f64 {
-    x.exp().ln_1p()
+    crate::math::log1p(crate::math::exp(x))
 }
 
 #[cfg(test)]

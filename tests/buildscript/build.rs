@@ -51,15 +51,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     match pair {
                         ["--objective", v] => {
                             config.objective(*v);
-                            load.objective = Some(v.to_string());
+                            load.dump.objective = Some(v.to_string());
                         }
                         ["--base-score", v] => {
                             config.base_score(*v);
-                            load.base_score = Some(v.to_string());
+                            load.dump.base_score = Some(v.to_string());
                         }
                         ["--num-class", v] => {
                             config.num_class(v.parse()?);
-                            load.num_class = Some(v.parse()?);
+                            load.dump.num_class = Some(v.parse()?);
                         }
                         other => return Err(format!("bad model_dump.args: {other:?}").into()),
                     }

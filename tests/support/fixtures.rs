@@ -54,6 +54,24 @@ impl ModelFile {
             .find(|(f, _)| f == flag)
             .map(|(_, v)| v.as_str())
     }
+
+    /// The options the file is loaded with: its flags, and every tree or up to the best
+    /// iteration.
+    pub fn load_options(&self, all_trees: bool) -> timber_codegen::LoadOptions {
+        timber_codegen::LoadOptions {
+            iterations: if all_trees {
+                timber_codegen::Iterations::All
+            } else {
+                timber_codegen::Iterations::Best
+            },
+            dump: timber_codegen::load::xgboost::dump::DumpOptions {
+                objective: self.arg("--objective").map(str::to_string),
+                base_score: self.arg("--base-score").map(str::to_string),
+                num_class: self.arg("--num-class").map(|n| n.parse().unwrap()),
+            },
+            ..Default::default()
+        }
+    }
 }
 
 /// One input file with its expected outputs.
@@ -193,7 +211,7 @@ impl Fixture {
 pub fn read_rows<F: Float>(input: &Path, info: &ModelInfo) -> Vec<Vec<F>> {
     let file = std::fs::File::open(input).expect("open input");
     let mut rows = Vec::new();
-    timber_runtime::scorer::for_each_row(info, file, |row: &[F]| {
+    timber_serve::scorer::for_each_row(info, file, |row: &[F]| {
         rows.push(row.to_vec());
         Ok(())
     })

@@ -6,7 +6,7 @@
 //!   kernels (`timber_runtime::tables`): several trees at once for a single row, and blocks
 //!   of 64 rows at once (16 per AVX-512 instruction where available) for batches, which the
 //!   generated type routes through `Model::predict_batch`/`predict_margin_batch`;
-//! - **nested** ([`tree`]): one function per tree as nested `if`/`else` with exact float
+//! - **nested** (`nested`): one function per tree as nested `if`/`else` with exact float
 //!   literals, for trees the tables cannot hold (categorical and zero-as-missing splits,
 //!   vector and linear leaves, very deep or sparse trees), for every tree of a model the
 //!   tables cannot hold at all (`f32` inputs with `f64` sums, averaged predictions: see
@@ -18,18 +18,28 @@
 //! accumulated in the model's sum precision and in the library's tree order, whatever the mix
 //! of layouts: table runs and nested chunks are added in model order. Inputs keep the
 //! model's input precision (`f32` rows for scikit-learn models that sum in `f64`).
+//!
+//! [`emit`] is a sequence of named steps, one module each: `plan` (which tree gets which
+//! layout), `nested` and [`tables`] (each layout's code or data, and the calls that add its
+//! trees), `render` (the type, its transform and its `Model` impl), `metadata` (the header
+//! and `ModelInfo`), and `files` (token streams or pretty-printed files).
 
+mod files;
+mod metadata;
+mod nested;
+mod plan;
+mod render;
 pub mod tables;
-mod tree;
+
+pub use files::{inline_tokens, pretty, render_files};
+pub use plan::CHUNK_NODES;
+pub use tables::TableBlob;
 
 use crate::interp::model_info;
-use crate::ir::{Forest, Precision, Transform};
+use crate::ir::{Forest, Precision};
+use plan::Segment;
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
-use timber_runtime::{FeatureKind, ModelInfo};
-
-/// Nodes per chunk module (and file).
-pub const CHUNK_NODES: usize = 4096;
 
 /// Which layout trees get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -91,28 +101,44 @@ pub struct Emitted {
     pub module: Ident,
     /// One module body per chunk of nested trees, in order.
     pub chunks: Vec<TokenStream>,
-    /// The table blob as a byte-string literal, when some trees are tables; the private
-    /// module holds it as `TABLES`.
-    pub tables: Option<Literal>,
+    /// The table blob, when some trees are tables; the private module holds it as
+    /// `TABLES`.
+    pub tables: Option<TableBlob>,
     /// The runtime crate's path in generated code, e.g. `::timber_runtime`.
     pub runtime: String,
     /// The doc-comment header lines.
     pub header: Vec<String>,
 }
 
-/// What the tree emitter needs to know about the model.
+/// What the layouts' emitters need to know about the model.
 pub(crate) struct Ctx {
     /// The sum type: leaf values, margins, predictions.
     pub fty: TokenStream,
     /// The input type: rows and thresholds.
     pub ity: TokenStream,
+    /// The model's precision.
     pub precision: Precision,
+    /// Input features.
     pub nf: usize,
+    /// Output groups (margins).
     pub ng: usize,
+    /// The runtime crate's path.
     pub rt: TokenStream,
 }
 
 impl Ctx {
+    fn new(forest: &Forest, rt: TokenStream) -> Ctx {
+        let float_type = |f64_type: bool| if f64_type { quote!(f64) } else { quote!(f32) };
+        Ctx {
+            fty: float_type(forest.precision.f64_sum()),
+            ity: float_type(forest.precision.f64_input()),
+            precision: forest.precision,
+            nf: forest.num_features(),
+            ng: forest.num_groups(),
+            rt,
+        }
+    }
+
     /// An exact literal in the model's sum precision; negative values as `-literal`.
     pub fn float(&self, v: f64) -> TokenStream {
         literal(v, self.precision.f64_sum())
@@ -124,8 +150,154 @@ impl Ctx {
     }
 }
 
-/// An exact `f32` or `f64` literal; negative values as `-literal`.
+/// The options' names and paths, checked as Rust.
+struct Names {
+    name: Ident,
+    vis: syn::Visibility,
+    rt: TokenStream,
+    /// The private module holding chunks and tables.
+    module: Ident,
+    /// The `ModelInfo` static.
+    info: Ident,
+}
+
+impl Names {
+    fn parse(options: &EmitOptions) -> Result<Names, EmitError> {
+        let name: Ident = parse(&options.type_name, "type name")?;
+        let rt: syn::Path = parse(&options.runtime_path, "runtime path")?;
+        let vis: syn::Visibility = parse(&options.visibility, "visibility")?;
+        let snake = snake_case(&options.type_name);
+        Ok(Names {
+            name,
+            vis,
+            rt: quote!(#rt),
+            module: format_ident!("__timber_{}", snake),
+            info: format_ident!("__TIMBER_{}_INFO", snake.to_uppercase()),
+        })
+    }
+}
+
+/// Per-row and per-block statements adding the model's trees, in model order, and the
+/// code and data they call.
+#[derive(Default)]
+struct Trees {
+    row_steps: Vec<TokenStream>,
+    block_steps: Vec<TokenStream>,
+    chunks: Vec<TokenStream>,
+    tables: Option<TableBlob>,
+    table_trees: usize,
+}
+
+/// Generates the code for a forest.
+pub fn emit(forest: &Forest, options: &EmitOptions) -> Result<Emitted, EmitError> {
+    // 1. Names and paths, checked as Rust.
+    let names = Names::parse(options)?;
+    // 2. The model's types and sizes.
+    let ctx = Ctx::new(forest, names.rt.clone());
+    // 3. Which layout each tree gets.
+    let plan = plan::plan(forest, options.layout);
+    // 4. Each run's code or data, and the statements that add it to the margins.
+    let trees = emit_trees(&ctx, forest, &plan, &names.module);
+    // 5. The margins' starting values.
+    let base: Vec<TokenStream> = forest.base_margin.iter().map(|&b| ctx.float(b)).collect();
+    // 6. Batch methods: table models score blocks of rows through the kernels; others keep
+    //    the trait's row-by-row defaults.
+    let batch_methods = match &trees.tables {
+        Some(_) => tables::batch_methods(
+            &ctx,
+            &names.module,
+            &base,
+            &trees.block_steps,
+            forest.num_outputs(),
+        ),
+        None => quote!(),
+    };
+    // 7. From margins to predictions.
+    let finish = render::finish(&ctx, forest);
+    // 8. Metadata: the doc header and `ModelInfo`.
+    let no_tables = match (options.layout, &plan.table_type) {
+        (Layout::Auto, Err(why)) => Some(*why),
+        _ => None,
+    };
+    let header = metadata::header_lines(forest, &options.type_name, trees.table_trees, no_tables);
+    let info = metadata::info_tokens(&model_info(forest, options.type_name.clone()), &ctx.rt);
+    // 9. The model type.
+    let root = render::model(
+        &ctx,
+        forest,
+        render::Parts {
+            name: &names.name,
+            vis: &names.vis,
+            header: &header,
+            base: &base,
+            row_setup: match trees.tables {
+                Some(_) => tables::keys_setup(&ctx),
+                None => quote!(),
+            },
+            row_steps: &trees.row_steps,
+            finish,
+            batch_methods,
+            info,
+            info_ident: names.info.clone(),
+        },
+    );
+    Ok(Emitted {
+        root,
+        module: names.module,
+        chunks: trees.chunks,
+        tables: trees.tables,
+        runtime: options.runtime_path.clone(),
+        header,
+    })
+}
+
+/// Emits every run of the plan in order: nested chunks, and one table blob for all table
+/// runs (each run a range of its trees).
+fn emit_trees(ctx: &Ctx, forest: &Forest, plan: &plan::Plan, module: &Ident) -> Trees {
+    let mut out = Trees::default();
+    let mut table_trees = Vec::new();
+    for segment in &plan.segments {
+        match segment {
+            Segment::Tables(range) => {
+                let first = table_trees.len();
+                table_trees.extend(range.clone().map(|t| &forest.trees[t]));
+                let run = first..table_trees.len();
+                out.row_steps.push(tables::row_step(module, run.clone()));
+                out.block_steps.push(tables::block_step(run));
+            }
+            Segment::Nested(chunks) => {
+                let first = out.chunks.len();
+                for range in chunks {
+                    out.chunks.push(nested::chunk(ctx, forest, range.clone()));
+                }
+                let run = first..out.chunks.len();
+                out.row_steps.push(nested::row_step(module, run.clone()));
+                out.block_steps.push(nested::block_step(ctx, module, run));
+            }
+        }
+    }
+    if let (Ok(ty), false) = (plan.table_type, table_trees.is_empty()) {
+        out.tables = Some(TableBlob::new(ctx, ty, &table_trees));
+    }
+    out.table_trees = table_trees.len();
+    out
+}
+
+/// An exact `f32` or `f64` literal; negative values as `-literal`, infinities as
+/// `f64::INFINITY` (thresholds may be infinite).
 fn literal(v: f64, f64_literal: bool) -> TokenStream {
+    if v.is_infinite() {
+        let ty = if f64_literal {
+            quote!(f64)
+        } else {
+            quote!(f32)
+        };
+        return if v > 0.0 {
+            quote!(#ty::INFINITY)
+        } else {
+            quote!(#ty::NEG_INFINITY)
+        };
+    }
     let lit = if f64_literal {
         Literal::f64_suffixed(v.abs())
     } else {
@@ -143,449 +315,6 @@ fn parse<T: syn::parse::Parse>(value: &str, what: &'static str) -> Result<T, Emi
         what,
         value: value.into(),
     })
-}
-
-/// Generates the code for a forest.
-pub fn emit(forest: &Forest, options: &EmitOptions) -> Result<Emitted, EmitError> {
-    let name: Ident = parse(&options.type_name, "type name")?;
-    let rt_path: syn::Path = parse(&options.runtime_path, "runtime path")?;
-    let vis: syn::Visibility = parse(&options.visibility, "visibility")?;
-    let rt = quote!(#rt_path);
-    let float_type = |f64_type: bool| if f64_type { quote!(f64) } else { quote!(f32) };
-    let fty = float_type(forest.precision.f64_sum());
-    let ity = float_type(forest.precision.f64_input());
-    let ctx = Ctx {
-        fty: fty.clone(),
-        ity: ity.clone(),
-        precision: forest.precision,
-        nf: forest.num_features(),
-        ng: forest.num_groups(),
-        rt: rt.clone(),
-    };
-    let module = format_ident!("__timber_{}", snake_case(&options.type_name));
-    let (nf, ng, no) = (
-        lit(forest.num_features()),
-        lit(forest.num_groups()),
-        lit(forest.num_outputs()),
-    );
-
-    // Tables only for models whose input and sum types are one (see `tables::model_tables`):
-    // everything below that touches tables relies on `ity == fty`.
-    let table_type = match options.layout {
-        Layout::Auto => tables::model_tables(forest),
-        Layout::Nested => Err("nested layout asked for"),
-    };
-    let plan = plan(forest, table_type.is_ok());
-    let mut chunks = Vec::new();
-    // Per segment: the statements adding it to one row's `m` (given `x` and, for tables,
-    // `keys`), and the statements adding it to a batch block `b`.
-    let mut row_steps = Vec::new();
-    let mut block_steps = Vec::new();
-    let mut table_trees = Vec::new();
-    for segment in &plan {
-        match segment {
-            Segment::Tables(range) => {
-                let (a, b) = (lit(table_trees.len()), lit(table_trees.len() + range.len()));
-                table_trees.extend(range.clone().map(|t| &forest.trees[t]));
-                row_steps.push(quote!(Self::__tables().add_row(#a..#b, &keys, &mut m);));
-                block_steps.push(quote!(b.trees(#a..#b);));
-            }
-            Segment::Nested(range) => {
-                let mut calls = Vec::new();
-                let mut block_calls = Vec::new();
-                for sub in chunk_trees(forest, range.clone()) {
-                    let c = chunk_ident(chunks.len());
-                    chunks.push(emit_chunk(&ctx, forest, sub));
-                    calls.push(quote!(#module::#c::add(x, &mut m);));
-                    block_calls.push(quote!(#module::#c::add(x, m);));
-                }
-                row_steps.push(quote!(#(#calls)*));
-                block_steps.push(quote! {
-                    b.rows(|x, m| {
-                        let x: &[#ity; #nf] = x.try_into().expect("block rows have the model's feature count");
-                        let m: &mut [#fty; #ng] = m.try_into().expect("block margins have the model's group count");
-                        #(#block_calls)*
-                    });
-                });
-            }
-        }
-    }
-    let tables_blob = match table_type {
-        Ok(ty) if !table_trees.is_empty() => Some(Literal::byte_string(&tables::blob(
-            ty,
-            &table_trees,
-            ctx.nf,
-            ctx.ng,
-        ))),
-        _ => None,
-    };
-    let has_tables = tables_blob.is_some();
-    let runtime_path = options.runtime_path.clone();
-
-    let base = forest
-        .base_margin
-        .iter()
-        .map(|&b| ctx.float(b))
-        .collect::<Vec<_>>();
-    // Predictions from margins: the average (when the model averages), then the transform.
-    let average = forest.average_over.map(|n| {
-        let n = ctx.float(f64::from(n));
-        quote!(for v in m.iter_mut() { *v /= #n; })
-    });
-    let each = |f: TokenStream| {
-        quote! {
-            for v in m.iter_mut() { *v = #f; }
-            m
-        }
-    };
-    let transform_body = match forest.transform {
-        Transform::Identity => quote!(m),
-        Transform::Sigmoid => each(quote!(#rt::transform::xgb_sigmoid(*v))),
-        Transform::Exp if forest.precision.f64_sum() => each(quote!(#rt::transform::exp_f64(*v))),
-        Transform::Exp => each(quote!(#rt::transform::exp_f32(*v))),
-        Transform::ExpF64 => each(quote!(#rt::transform::exp_via_f64(*v))),
-        Transform::Hinge => each(quote!(#rt::transform::xgb_hinge(*v))),
-        Transform::Logistic { scale } => {
-            let scale = literal(scale, true);
-            each(quote!(#rt::transform::logistic(*v, #scale)))
-        }
-        Transform::SignedSquare => each(quote!(#rt::transform::signed_square(*v))),
-        Transform::Log1pExp => each(quote!(#rt::transform::log1p_exp(*v))),
-        Transform::Softmax => quote! {
-            #rt::transform::xgb_softmax(&mut m);
-            m
-        },
-        Transform::SoftmaxF64 => quote! {
-            #rt::transform::softmax_f64(&mut m);
-            m
-        },
-        Transform::SoftmaxPairwise => quote! {
-            #rt::transform::softmax_numpy(&mut m);
-            m
-        },
-        Transform::ArgMax => quote! {
-            [#rt::transform::argmax(&m) as #fty]
-        },
-    };
-    let finish_doc = match forest.average_over {
-        None => " The objective's transform, from margins to predictions.".to_string(),
-        Some(n) => format!(
-            " The average over {n}, then the objective's transform: from margins to predictions."
-        ),
-    };
-    let finish_mut = match forest.transform {
-        Transform::Identity | Transform::ArgMax if average.is_none() => quote!(),
-        _ => quote!(mut),
-    };
-    let keys_setup = if has_tables {
-        let nk = lit(2 * forest.num_features());
-        quote! {
-            let mut keys = [<#ity as #rt::tables::TableFloat>::Key::default(); #nk];
-            #rt::tables::row_keys(x, &mut keys);
-        }
-    } else {
-        quote!()
-    };
-    let tables_fn = if has_tables {
-        quote! {
-            /// The model's complete-tree tables (checked once, on first use).
-            #[doc(hidden)]
-            #[inline]
-            fn __tables() -> &'static #rt::tables::Tables<#fty> {
-                static TABLES: ::std::sync::OnceLock<#rt::tables::Tables<#fty>> = ::std::sync::OnceLock::new();
-                TABLES.get_or_init(|| {
-                    #rt::tables::Tables::new(&#module::TABLES.0)
-                        .expect("Timber-generated tables are valid")
-                })
-            }
-        }
-    } else {
-        quote!()
-    };
-    // Only table models route batches through the block kernels; their input and output
-    // types are the same (`Tables<F>`), so these match the trait's `Input`/`Output`. Other
-    // models keep the trait's row-by-row defaults.
-    let batch_fns = if has_tables {
-        quote! {
-            fn predict_margin_batch(&self, rows: &[#ity], margins: &mut [#fty]) {
-                Self::__tables().batch(&[#(#base),*], rows, margins, #ng, |b| { #(#block_steps)* }, |m, o| o.copy_from_slice(m));
-            }
-
-            fn predict_batch(&self, rows: &[#ity], out: &mut [#fty]) {
-                Self::__tables().batch(&[#(#base),*], rows, out, #no, |b| { #(#block_steps)* }, |m, o| {
-                    let m: [#fty; #ng] = m.try_into().expect("one margin per group");
-                    o.copy_from_slice(&Self::finish(m));
-                });
-            }
-        }
-    } else {
-        quote!()
-    };
-    let margins_mut = if row_steps.is_empty() {
-        quote!()
-    } else {
-        quote!(mut)
-    };
-    let info = model_info(forest, options.type_name.clone());
-    let info_tokens = info_tokens(&info, &rt);
-    let no_tables = match (options.layout, table_type) {
-        (Layout::Auto, Err(why)) => Some(why),
-        _ => None,
-    };
-    let header = header_lines(forest, &options.type_name, table_trees.len(), no_tables);
-    let docs = header.iter().map(|l| quote!(#[doc = #l]));
-    let info_ident = format_ident!(
-        "__TIMBER_{}_INFO",
-        snake_case(&options.type_name).to_uppercase()
-    );
-
-    let root = quote! {
-        #(#docs)*
-        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-        #vis struct #name;
-
-        // Literals are the model's exact values: clippy's float lints do not apply.
-        #[allow(clippy::all, clippy::pedantic)]
-        impl #name {
-            /// Number of input features; a row holds them in model order.
-            pub const NUM_FEATURES: usize = #nf;
-            /// Values per row written by `predict`.
-            pub const NUM_OUTPUTS: usize = #no;
-            /// Raw margins per row (output groups).
-            pub const NUM_MARGINS: usize = #ng;
-
-            /// Raw margins for one row, before the objective's transform.
-            #[inline]
-            pub fn margins(x: &[#ity; #nf]) -> [#fty; #ng] {
-                let #margins_mut m = [#(#base),*];
-                #keys_setup
-                #(#row_steps)*
-                m
-            }
-
-            /// Predictions for one row, after the objective's transform.
-            #[inline]
-            pub fn predict_row(x: &[#ity; #nf]) -> [#fty; #no] {
-                Self::finish(Self::margins(x))
-            }
-
-            #[doc = #finish_doc]
-            #[inline]
-            fn finish(#finish_mut m: [#fty; #ng]) -> [#fty; #no] {
-                #average
-                #transform_body
-            }
-
-            #tables_fn
-        }
-
-        #[doc(hidden)]
-        static #info_ident: #rt::ModelInfo = #info_tokens;
-
-        #[allow(clippy::all, clippy::pedantic)]
-        impl #rt::Model for #name {
-            type Input = #ity;
-            type Output = #fty;
-
-            fn info(&self) -> &#rt::ModelInfo {
-                &#info_ident
-            }
-
-            fn predict_margin(&self, row: &[#ity], margins: &mut [#fty]) {
-                let x: &[#ity; #nf] = row.try_into().expect("row length must equal the model's feature count");
-                margins.copy_from_slice(&Self::margins(x));
-            }
-
-            fn predict(&self, row: &[#ity], out: &mut [#fty]) {
-                let x: &[#ity; #nf] = row.try_into().expect("row length must equal the model's feature count");
-                out.copy_from_slice(&Self::predict_row(x));
-            }
-
-            #batch_fns
-        }
-    };
-    Ok(Emitted {
-        root,
-        module,
-        chunks,
-        tables: tables_blob,
-        runtime: runtime_path,
-        header,
-    })
-}
-
-fn chunk_ident(i: usize) -> Ident {
-    format_ident!("chunk_{:03}", i)
-}
-
-/// A run of consecutive trees in one layout.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
-    /// Trees (IR indices) stored as tables.
-    Tables(std::ops::Range<usize>),
-    /// Trees (IR indices) emitted as nested `if`/`else`.
-    Nested(std::ops::Range<usize>),
-}
-
-/// The model's trees as runs of one layout each, in model order; tables only when
-/// `model_tables` (the model as a whole can have them) and only for [`tables::eligible`] trees.
-fn plan(forest: &Forest, model_tables: bool) -> Vec<Segment> {
-    let mut segments: Vec<Segment> = Vec::new();
-    for (t, tree) in forest.trees.iter().enumerate() {
-        let table = model_tables && tables::eligible(tree);
-        match segments.last_mut() {
-            Some(Segment::Tables(r)) if table => r.end = t + 1,
-            Some(Segment::Nested(r)) if !table => r.end = t + 1,
-            _ => segments.push(if table {
-                Segment::Tables(t..t + 1)
-            } else {
-                Segment::Nested(t..t + 1)
-            }),
-        }
-    }
-    segments
-}
-
-/// Consecutive runs of `trees`, each within the node budget (a bigger tree gets a chunk
-/// alone).
-fn chunk_trees(forest: &Forest, trees: std::ops::Range<usize>) -> Vec<std::ops::Range<usize>> {
-    let mut chunks = Vec::new();
-    let (mut start, mut nodes) = (trees.start, 0);
-    for t in trees.clone() {
-        let tree = &forest.trees[t];
-        if nodes > 0 && nodes + tree.nodes.len() > CHUNK_NODES {
-            chunks.push(start..t);
-            start = t;
-            nodes = 0;
-        }
-        nodes += tree.nodes.len();
-    }
-    if start < trees.end {
-        chunks.push(start..trees.end);
-    }
-    chunks
-}
-
-fn emit_chunk(ctx: &Ctx, forest: &Forest, range: std::ops::Range<usize>) -> TokenStream {
-    let (fty, ity, nf, ng) = (&ctx.fty, &ctx.ity, lit(ctx.nf), lit(ctx.ng));
-    let mut adds = Vec::new();
-    let mut fns = Vec::new();
-    for t in range {
-        let tree = &forest.trees[t];
-        fns.push(tree::tree_fns(ctx, t, tree));
-        let f = tree::fn_name(t, 0);
-        let g = lit(tree.group);
-        adds.push(match (tree::shape(tree), tree.weight) {
-            (tree::Shape::Scalar, None) => quote!(m[#g] += #f(x);),
-            (tree::Shape::Scalar, Some(w)) => {
-                let w = ctx.float(w);
-                quote!(m[#g] += #f(x) * #w;)
-            }
-            // Weighted vector leaves do not occur in any supported format.
-            (tree::Shape::Vector, _) => quote!(#f(x, m);),
-        });
-    }
-    quote! {
-        /// Adds this chunk's trees to the margins, in model order.
-        #[inline]
-        pub(crate) fn add(x: &[#ity; #nf], m: &mut [#fty; #ng]) {
-            #(#adds)*
-        }
-        #(#fns)*
-    }
-}
-
-fn header_lines(
-    forest: &Forest,
-    type_name: &str,
-    table_trees: usize,
-    no_tables: Option<&str>,
-) -> Vec<String> {
-    let o = &forest.origin;
-    let file = std::path::Path::new(&o.path)
-        .file_name()
-        .map_or_else(|| o.path.clone(), |f| f.to_string_lossy().into_owned());
-    vec![
-        format!(" `{type_name}`: scoring code generated by Timber from `{file}`. Do not edit."),
-        String::new(),
-        format!(" - source: `{}`", o.path),
-        format!(" - sha256: `{}`", o.sha256),
-        format!(" - format: {}", o.format),
-        format!(
-            " - objective: {} (transform: {})",
-            forest.objective,
-            forest.transform.name()
-        ),
-        format!(
-            " - trees: {} ({} nodes, max depth {})",
-            forest.trees.len(),
-            forest.num_nodes(),
-            forest.max_depth()
-        ),
-        format!(" - features: {}", forest.num_features()),
-        format!(
-            " - outputs: {} (margins: {})",
-            forest.num_outputs(),
-            forest.num_groups()
-        ),
-        format!(" - precision: {}", forest.precision),
-        format!(
-            " - layout: {table_trees} trees as complete-tree tables, {} as nested if/else{}",
-            forest.trees.len() - table_trees,
-            no_tables.map_or_else(String::new, |why| format!(" (no tables for {why})"))
-        ),
-        format!(" - timber: {}", env!("CARGO_PKG_VERSION")),
-    ]
-}
-
-fn info_tokens(info: &ModelInfo, rt: &TokenStream) -> TokenStream {
-    let cow = quote!(::std::borrow::Cow::Borrowed);
-    let s = |v: &str| quote!(#cow(#v));
-    let features = info.features.iter().map(|f| {
-        let name = s(&f.name);
-        let kind = match f.kind {
-            FeatureKind::Numerical => quote!(#rt::FeatureKind::Numerical),
-            FeatureKind::Categorical => quote!(#rt::FeatureKind::Categorical),
-        };
-        let cats = f.categories.iter().map(|c| s(c));
-        quote!(#rt::FeatureInfo { name: #name, kind: #kind, categories: #cow(&[#(#cats),*]) })
-    });
-    let (name, format, objective, transform) = (
-        s(&info.name),
-        s(&info.format),
-        s(&info.objective),
-        s(&info.transform),
-    );
-    let (source, sha, precision, version) = (
-        s(&info.source),
-        s(&info.source_sha256),
-        s(&info.precision),
-        s(&info.timber_version),
-    );
-    let (trees, nodes, depth) = (
-        lit(info.num_trees),
-        lit(info.num_nodes),
-        lit(info.max_depth),
-    );
-    let (outputs, margins) = (lit(info.num_outputs), lit(info.num_margins));
-    quote! {
-        #rt::ModelInfo {
-            name: #name,
-            format: #format,
-            objective: #objective,
-            transform: #transform,
-            source: #source,
-            source_sha256: #sha,
-            num_trees: #trees,
-            num_nodes: #nodes,
-            max_depth: #depth,
-            features: #cow(&[#(#features),*]),
-            num_outputs: #outputs,
-            num_margins: #margins,
-            precision: #precision,
-            timber_version: #version,
-        }
-    }
 }
 
 /// An unsuffixed integer literal (`3`, not `3usize`), for readable output.
@@ -607,88 +336,4 @@ pub fn snake_case(name: &str) -> String {
         }
     }
     out
-}
-
-/// The whole model as one token stream (chunks as inline modules), for the proc macro.
-pub fn inline_tokens(e: &Emitted) -> TokenStream {
-    let module = &e.module;
-    let chunks = e.chunks.iter().enumerate().map(|(i, body)| {
-        let c = chunk_ident(i);
-        quote!(pub(crate) mod #c { #body })
-    });
-    let root = &e.root;
-    let tables = e.tables.as_ref().map(|blob| {
-        let rt = runtime_tokens(e);
-        tables_static(e, quote!(&#rt::tables::Aligned(*#blob)))
-    });
-    quote! {
-        #root
-        #[doc(hidden)]
-        #[allow(clippy::all, clippy::pedantic, unused_parens, unused_variables)]
-        mod #module { #tables #(#chunks)* }
-    }
-}
-
-fn runtime_tokens(e: &Emitted) -> TokenStream {
-    // Parsed successfully once already, in `emit`.
-    e.runtime
-        .parse()
-        .unwrap_or_else(|_| quote!(::timber_runtime))
-}
-
-/// `static TABLES` in the private module, with the blob given as `value`.
-fn tables_static(e: &Emitted, value: TokenStream) -> TokenStream {
-    let rt = runtime_tokens(e);
-    quote! {
-        /// The complete-tree tables (see `timber_runtime::tables`).
-        pub(crate) static TABLES: &#rt::tables::Aligned<[u8]> = #value;
-    }
-}
-
-/// The model as source files: the root file (first), then under `dir` (relative to the
-/// root file) the table blob (`tables.rs`, one byte-string expression) when there is one and
-/// one pretty-printed file per chunk of nested trees.
-pub fn render_files(e: &Emitted, dir: &str) -> Result<Vec<(String, String)>, EmitError> {
-    let module = &e.module;
-    let includes = (0..e.chunks.len()).map(|i| {
-        let c = chunk_ident(i);
-        let file = format!("{dir}/{c}.rs");
-        quote!(pub(crate) mod #c { include!(#file); })
-    });
-    let root = &e.root;
-    let tables_file = format!("{dir}/tables.rs");
-    let tables = e
-        .tables
-        .as_ref()
-        .map(|_| tables_static(e, quote!(include!(#tables_file))));
-    let tables_text = e
-        .tables
-        .as_ref()
-        .map(|blob| format!("{GENERATED}&{}::tables::Aligned(*{blob})\n", e.runtime));
-    let root_file = quote! {
-        #root
-        #[doc(hidden)]
-        #[allow(clippy::all, clippy::pedantic, unused_parens, unused_variables)]
-        mod #module { #tables #(#includes)* }
-    };
-    let mut files = vec![(String::new(), pretty(root_file)?)];
-    if let Some(text) = tables_text {
-        files.push((tables_file, text));
-    }
-    for (i, body) in e.chunks.iter().enumerate() {
-        files.push((
-            format!("{dir}/{}.rs", chunk_ident(i)),
-            pretty(body.clone())?,
-        ));
-    }
-    Ok(files)
-}
-
-const GENERATED: &str =
-    "// @generated by Timber. Do not edit: regenerate from the model file instead.\n";
-
-/// Pretty-prints tokens that form a list of items.
-pub fn pretty(tokens: TokenStream) -> Result<String, EmitError> {
-    let file = syn::parse2::<syn::File>(tokens).map_err(|e| EmitError::Internal(e.to_string()))?;
-    Ok(format!("{GENERATED}{}", prettyplease::unparse(&file)))
 }

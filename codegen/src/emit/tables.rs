@@ -10,6 +10,9 @@
 //! | `x < t`, left  | left  | `x`  | `t` |
 //! | `x < t`, right | right (`x >= t` ⇔ `-x <= -t` ⇔ `-x < next_up(-t)`) | `-x` | `next_up(-t)` |
 //! | `x <= t`, left | left (`x <= t` ⇔ `x < next_up(t)`) | `x` | `next_up(t)` |
+//!
+//! (`next_up(+inf)` does not exist: there the threshold key is the largest key, above every
+//! value's, so `x <= inf` holds for every number as it should.)
 //! | `x <= t`, right | right (`x > t` ⇔ `-x < -t`) | `-x` | `-t` |
 //!
 //! Keys make NaN the smallest value, so a missing input always takes child `2i + 1`: its
@@ -25,7 +28,11 @@
 //!   splits (either category coding), LightGBM's zero-as-missing splits, linear leaves and
 //!   vector leaves stay nested, and so do trees too deep or too sparse to pad.
 
+use super::{lit, Ctx};
 use crate::ir::{Comparison, Forest, Leaf, Node, Precision, Test, Tree};
+use proc_macro2::{Ident, Literal, TokenStream};
+use quote::quote;
+use std::ops::Range;
 use timber_runtime::tables::{TableFloat, TreeTable};
 
 /// Trees up to this depth are always padded.
@@ -90,6 +97,10 @@ pub(crate) trait EmitFloat: TableFloat {
     fn from_ir(v: f64) -> Self;
     /// The next value towards +infinity (`-0` and `+0` both step to the smallest positive).
     fn next_up(self) -> Self;
+    /// The smallest key above the key of every value `<= self`: `key(x) < key_above(t)`
+    /// exactly when `x <= t`. For `+inf` (which has no next value) the largest key, which
+    /// no value's key reaches.
+    fn key_above(self) -> Self::Key;
     /// `self * w`, rounded once, as the nested code computes a weighted leaf.
     fn times(self, w: Self) -> Self;
 }
@@ -100,6 +111,13 @@ impl EmitFloat for f32 {
     }
     fn next_up(self) -> f32 {
         f32::next_up(self)
+    }
+    fn key_above(self) -> u32 {
+        if self == f32::INFINITY {
+            u32::MAX
+        } else {
+            EmitFloat::next_up(self).key()
+        }
     }
     fn times(self, w: f32) -> f32 {
         self * w
@@ -112,6 +130,13 @@ impl EmitFloat for f64 {
     }
     fn next_up(self) -> f64 {
         f64::next_up(self)
+    }
+    fn key_above(self) -> u64 {
+        if self == f64::INFINITY {
+            u64::MAX
+        } else {
+            EmitFloat::next_up(self).key()
+        }
     }
     fn times(self, w: f64) -> f64 {
         self * w
@@ -152,14 +177,14 @@ pub(crate) fn tree_table<F: EmitFloat>(tree: &Tree, nf: usize) -> TreeTable<F> {
                     unreachable!("eligible() admits numerical splits only");
                 };
                 let t = F::from_ir(*threshold);
-                let (negate, t, default_child, other_child) = match (comparison, s.default_left) {
-                    (Comparison::Less, true) => (false, t, s.left, s.right),
-                    (Comparison::Less, false) => (true, (-t).next_up(), s.right, s.left),
-                    (Comparison::LessOrEqual, true) => (false, t.next_up(), s.left, s.right),
-                    (Comparison::LessOrEqual, false) => (true, -t, s.right, s.left),
+                let (negate, key, default_child, other_child) = match (comparison, s.default_left) {
+                    (Comparison::Less, true) => (false, t.key(), s.left, s.right),
+                    (Comparison::Less, false) => (true, (-t).key_above(), s.right, s.left),
+                    (Comparison::LessOrEqual, true) => (false, t.key_above(), s.left, s.right),
+                    (Comparison::LessOrEqual, false) => (true, (-t).key(), s.right, s.left),
                 };
                 table.features[slot] = (s.feature + if negate { nf } else { 0 }) as u32;
-                table.thresholds[slot] = t.key();
+                table.thresholds[slot] = key;
                 stack.push((other_child, 2 * slot, level + 1));
                 stack.push((default_child, 2 * slot + 1, level + 1));
             }
@@ -183,6 +208,90 @@ pub(crate) fn blob(
     match ty {
         TableType::F32 => build::<f32>(trees, num_features, num_groups),
         TableType::F64 => build::<f64>(trees, num_features, num_groups),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The glue: how generated code embeds the blob and calls the runtime's kernels.
+// ---------------------------------------------------------------------------------------
+
+/// A model's table blob, as generated code embeds it.
+#[derive(Debug, Clone)]
+pub struct TableBlob {
+    /// The blob, as a byte-string literal.
+    pub bytes: Literal,
+    /// The tables' float type (`f32` or `f64`).
+    pub float: TokenStream,
+}
+
+impl TableBlob {
+    /// The blob of `trees` (the model's table trees, in order) in `ty`.
+    pub(crate) fn new(ctx: &Ctx, ty: TableType, trees: &[&Tree]) -> TableBlob {
+        TableBlob {
+            bytes: Literal::byte_string(&blob(ty, trees, ctx.nf, ctx.ng)),
+            float: ctx.fty.clone(),
+        }
+    }
+
+    /// `static TABLES` in the model's private module: the blob (`value`, an
+    /// `&Aligned<[u8]>` expression), checked on first use.
+    pub(crate) fn static_item(&self, rt: &TokenStream, value: TokenStream) -> TokenStream {
+        let f = &self.float;
+        // A `const` initializer extends the blob's borrow to `'static`; a function argument
+        // in a `static` initializer would not.
+        quote! {
+            /// The complete-tree tables' bytes (see `timber_runtime::tables`).
+            const BLOB: &#rt::tables::Aligned<[u8]> = #value;
+            /// The complete-tree tables, checked on first use.
+            pub(crate) static TABLES: #rt::tables::LazyTables<#f> = #rt::tables::LazyTables::new(BLOB);
+        }
+    }
+}
+
+/// Statements computing a row's keys `keys` from `x`, before any table run is added.
+pub(crate) fn keys_setup(ctx: &Ctx) -> TokenStream {
+    let (rt, ity) = (&ctx.rt, &ctx.ity);
+    let nk = lit(2 * ctx.nf);
+    quote! {
+        let mut keys = [<#ity as #rt::tables::TableFloat>::Key::default(); #nk];
+        #rt::tables::row_keys(x, &mut keys);
+    }
+}
+
+/// Adds table trees `trees` (indices into the blob) to one row's margins `m`.
+pub(crate) fn row_step(module: &Ident, trees: Range<usize>) -> TokenStream {
+    let (a, b) = (lit(trees.start), lit(trees.end));
+    quote!(#module::TABLES.get().add_row(#a..#b, &keys, &mut m);)
+}
+
+/// Adds table trees `trees` to a batch's block `b`.
+pub(crate) fn block_step(trees: Range<usize>) -> TokenStream {
+    let (a, b) = (lit(trees.start), lit(trees.end));
+    quote!(b.trees(#a..#b);)
+}
+
+/// The `Model` batch methods of a model with tables: blocks of rows through the kernels,
+/// `block_steps` adding the model's trees in order. Their input and output types are the
+/// same (`Tables<F>`), which [`model_tables`] guarantees.
+pub(crate) fn batch_methods(
+    ctx: &Ctx,
+    module: &Ident,
+    base: &[TokenStream],
+    block_steps: &[TokenStream],
+    num_outputs: usize,
+) -> TokenStream {
+    let (ity, fty, ng, no) = (&ctx.ity, &ctx.fty, lit(ctx.ng), lit(num_outputs));
+    quote! {
+        fn predict_margin_batch(&self, rows: &[#ity], margins: &mut [#fty]) {
+            #module::TABLES.get().batch(&[#(#base),*], rows, margins, #ng, |b| { #(#block_steps)* }, |m, o| o.copy_from_slice(m));
+        }
+
+        fn predict_batch(&self, rows: &[#ity], out: &mut [#fty]) {
+            #module::TABLES.get().batch(&[#(#base),*], rows, out, #no, |b| { #(#block_steps)* }, |m, o| {
+                let m: [#fty; #ng] = m.try_into().expect("one margin per group");
+                o.copy_from_slice(&Self::finish(m));
+            });
+        }
     }
 }
 
@@ -271,16 +380,30 @@ mod tests {
     }
 
     fn check<F: EmitFloat>(comparison: Comparison) {
-        let thresholds = [0.0, -1.5, 2.5e-40, 1.0e30, -0.0];
+        let thresholds = [
+            0.0,
+            -1.5,
+            2.5e-40,
+            1.0e30,
+            -0.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
         for defaults in 0..8u32 {
-            for (i, t) in [[0.0, -1.5, 2.5e-40], [1.0e30, -0.0, 0.0]]
-                .iter()
-                .enumerate()
+            // Infinite thresholds split the missing values from every number (LightGBM,
+            // scikit-learn): `x <= inf` must hold for `x = inf` too.
+            for (i, t) in [
+                [0.0, -1.5, 2.5e-40],
+                [1.0e30, -0.0, 0.0],
+                [f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY],
+            ]
+            .iter()
+            .enumerate()
             {
                 let dl = [defaults & 1 != 0, defaults & 2 != 0, defaults & 4 != 0];
                 // f32 models hold f32 values only.
                 let t = t.map(|v| F::from_ir(v).to_f64());
-                let w = (i == 1).then_some(0.75);
+                let w = (i != 0).then_some(0.75);
                 let ir = tree(comparison, dl, t, w);
                 // Make the right subtree shallower: node 2's left child a leaf already is
                 // depth 2; prune node 2 to a leaf in half the cases to exercise padding.
@@ -455,26 +578,24 @@ mod tests {
                 kind: FeatureKind::Numerical,
             })
             .collect();
-        let forest = Forest::new(
+        Forest {
             features,
-            vec![tree(
+            trees: vec![tree(
                 Comparison::LessOrEqual,
                 [true; 3],
                 [0.0, 1.0, 2.0],
                 None,
             )],
-            vec![0.0],
-            Transform::Identity,
-            "test".into(),
+            base_margin: vec![0.0],
+            transform: Transform::Identity,
+            objective: "test".into(),
             precision,
-            false,
-            Origin::default(),
-        )
-        .expect("valid forest");
-        match average_over {
-            Some(n) => forest.averaged_over(n).expect("positive count"),
-            None => forest,
+            has_feature_names: false,
+            origin: Origin::default(),
+            average_over,
         }
+        .validated()
+        .expect("valid forest")
     }
 
     #[test]

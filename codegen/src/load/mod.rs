@@ -1,127 +1,131 @@
-//! Frontends: one module per model file format, each producing a validated [`Forest`].
+//! Frontends: one per model file format, each producing a [`Forest`] that the loader then
+//! validates. A frontend knows nothing about code generation.
 //!
-//! A frontend knows nothing about code generation. The format is chosen by the file's
-//! content, not its name ([`Format::sniff`]).
+//! Every format is one [`Frontend`] — its name, how its files are recognised, its loader —
+//! listed once in [`FRONTENDS`]. The format is chosen by the file's content, not its name:
+//! the first frontend whose `sniff` accepts the file loads it. A new format is one new file
+//! here and one line in that list.
 
+pub mod json;
 pub mod lightgbm;
 pub mod sklearn;
-pub mod ubjson;
 pub mod xgboost;
-pub mod xgboost_dump;
 
 use crate::ir::{Forest, IrError};
 use serde::de::IgnoredAny;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::OnceLock;
 
-/// The formats Timber reads, as listed in errors about files it does not recognise.
-pub const SUPPORTED_FORMATS: &str = "XGBoost JSON or UBJSON (`save_model`), XGBoost JSON dump \
-(`dump_model(..., dump_format=\"json\")`), LightGBM text or JSON (`save_model`, `dump_model`), \
-scikit-learn JSON (`tools/export_sklearn.py`)";
+/// Every format Timber reads, in the order they are tried.
+pub const FRONTENDS: &[&Frontend] = &[
+    &xgboost::json::FRONTEND,
+    &xgboost::ubjson::FRONTEND,
+    &xgboost::dump::FRONTEND,
+    &lightgbm::TEXT,
+    &lightgbm::JSON,
+    &sklearn::FRONTEND,
+];
 
-/// A model file format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// XGBoost `save_model("model.json")`.
-    XgboostJson,
-    /// XGBoost `save_model("model.ubj")`: the same tree in UBJSON.
-    XgboostUbjson,
-    /// XGBoost `dump_model(path, dump_format="json")`: nested trees, without objective or
-    /// base score.
-    XgboostDump,
-    /// LightGBM `save_model("model.txt")`.
-    LightgbmText,
-    /// LightGBM `dump_model()` written as JSON.
-    LightgbmJson,
-    /// The JSON written by `tools/export_sklearn.py`.
-    SklearnJson,
-}
-
-impl Format {
+/// One model file format.
+pub struct Frontend {
     /// A short name, e.g. `lightgbm-text`, as generated code and `inspect` report it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::XgboostJson => "xgboost-json",
-            Format::XgboostUbjson => "xgboost-ubjson",
-            Format::XgboostDump => "xgboost-dump",
-            Format::LightgbmText => "lightgbm-text",
-            Format::LightgbmJson => "lightgbm-json",
-            Format::SklearnJson => "sklearn-json",
-        }
-    }
+    pub name: &'static str,
+    /// What the user saves to get such a file, for messages (`XGBoost JSON (save_model)`).
+    pub description: &'static str,
+    /// How its files are recognised, for messages (`a JSON object with a learner key`).
+    pub signature: &'static str,
+    /// Whether a file is of this format, from its content.
+    pub sniff: fn(&Probe<'_>) -> bool,
+    /// Parses a file of this format; `path` is only for messages.
+    pub load: fn(&[u8], &str, &LoadOptions) -> Result<Forest, LoadError>,
+    /// Whether it reads [`LoadOptions::dump`] (formats that do not record the objective).
+    pub takes_dump_options: bool,
+}
 
-    /// Recognises a file's format from its content. A JSON object is told apart by its
-    /// top-level keys, so it is parsed (without building values) and may be invalid JSON.
-    pub fn sniff(bytes: &[u8]) -> Result<Format, SniffError> {
-        let Some(start) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
-            return Err(SniffError::Unknown("the file is empty".into()));
-        };
-        let rest = &bytes[start..];
-        match rest[0] {
-            // UBJSON objects start with `{` and a key-length marker, JSON's with `"`, `}` or
-            // whitespace.
-            b'{' if start == 0
-                && matches!(
-                    bytes.get(1),
-                    Some(b'i' | b'U' | b'I' | b'l' | b'L' | b'$' | b'#')
-                ) =>
-            {
-                Ok(Format::XgboostUbjson)
-            }
-            b'{' => {
-                let text = xgboost::replace_bare_nan(bytes);
-                let keys: HashMap<String, IgnoredAny> =
-                    serde_json::from_slice(&text).map_err(SniffError::Json)?;
-                if keys.contains_key("learner") {
-                    Ok(Format::XgboostJson)
-                } else if keys.contains_key("timber_sklearn") {
-                    Ok(Format::SklearnJson)
-                } else if keys.contains_key("tree_info") && keys.contains_key("max_feature_idx") {
-                    Ok(Format::LightgbmJson)
-                } else {
-                    Err(SniffError::Unknown(
-                        "a JSON object without the top-level keys of any supported model \
-                            (`learner`, `tree_info`, `timber_sklearn`)"
-                            .into(),
-                    ))
-                }
-            }
-            b'[' if rest[1..]
-                .iter()
-                .find(|b| !b.is_ascii_whitespace())
-                .is_some_and(|&b| b == b'{') =>
-            {
-                Ok(Format::XgboostDump)
-            }
-            b'[' => Err(SniffError::Unknown(
-                "a JSON array that is not a list of tree objects".into(),
-            )),
-            _ if first_line(rest) == "tree" => Ok(Format::LightgbmText),
-            _ => Err(SniffError::Unknown(
-                "it is neither JSON, UBJSON nor a LightGBM text model (whose first line is `tree`)"
-                    .into(),
-            )),
-        }
+impl std::fmt::Debug for Frontend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
     }
 }
 
-/// Why [`Format::sniff`] recognised no format.
-#[derive(Debug)]
-pub enum SniffError {
-    /// The content is of no supported format; the reason says what was seen.
-    Unknown(String),
-    /// The file is a JSON object but not valid JSON.
-    Json(serde_json::Error),
-}
-
-/// The first line of some bytes, without its line ending (empty when not UTF-8).
-fn first_line(bytes: &[u8]) -> &str {
-    let end = bytes
+/// The formats Timber reads and how each is recognised, as listed in errors about files it
+/// does not recognise.
+pub fn supported_formats() -> String {
+    FRONTENDS
         .iter()
-        .position(|&b| b == b'\n')
-        .unwrap_or(bytes.len());
-    std::str::from_utf8(&bytes[..end]).map_or("", |l| l.trim_end_matches('\r'))
+        .map(|f| format!("{}: {}", f.description, f.signature))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A file's content, as the frontends' `sniff` functions look at it: the bytes, and the
+/// top-level keys of a JSON object, parsed once for every frontend.
+pub struct Probe<'a> {
+    bytes: &'a [u8],
+    keys: OnceLock<Result<HashMap<String, IgnoredAny>, String>>,
+}
+
+impl<'a> Probe<'a> {
+    /// A probe of `bytes`.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Probe {
+            bytes,
+            keys: OnceLock::new(),
+        }
+    }
+
+    /// The whole file.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The file from its first non-whitespace byte (empty for a blank file).
+    pub fn content(&self) -> &'a [u8] {
+        let start = self
+            .bytes
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .unwrap_or(self.bytes.len());
+        &self.bytes[start..]
+    }
+
+    /// The first line of the content, without its line ending (empty when not UTF-8).
+    pub fn first_line(&self) -> &'a str {
+        let content = self.content();
+        let end = content
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap_or(content.len());
+        std::str::from_utf8(&content[..end]).map_or("", |l| l.trim_end_matches('\r'))
+    }
+
+    /// Whether the content is a JSON (text) object: it starts with `{` followed by a key,
+    /// whitespace or `}` (a UBJSON object's `{` is followed by a type marker).
+    pub fn is_json_object(&self) -> bool {
+        let content = self.content();
+        content.first() == Some(&b'{')
+            && content
+                .get(1)
+                .is_none_or(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'}'))
+    }
+
+    /// Whether the top-level JSON object has `key` (false when the content is not a valid
+    /// JSON object). The object is parsed once, without building its values.
+    pub fn has_key(&self, key: &str) -> bool {
+        matches!(self.json_keys(), Some(Ok(keys)) if keys.contains_key(key))
+    }
+
+    /// The top-level keys, or the parse error, when the content is a JSON object.
+    fn json_keys(&self) -> Option<&Result<HashMap<String, IgnoredAny>, String>> {
+        if !self.is_json_object() {
+            return None;
+        }
+        Some(self.keys.get_or_init(|| {
+            serde_json::from_slice(&json::standard_numbers(self.bytes)).map_err(|e| e.to_string())
+        }))
+    }
 }
 
 /// Which trees of an early-stopped model to use.
@@ -142,30 +146,8 @@ pub struct LoadOptions {
     /// Accept an objective Timber does not know; predictions are then the raw margins and
     /// the stored base score is taken as a margin. For `--margin` output only.
     pub margin_only: bool,
-    /// For an XGBoost JSON dump, which does not record it: the objective, e.g.
-    /// `binary:logistic`.
-    pub objective: Option<String>,
-    /// For an XGBoost JSON dump: the model's `base_score` as XGBoost stores it (in probability
-    /// space for logistic objectives), one value or one per output separated by commas.
-    pub base_score: Option<String>,
-    /// For an XGBoost JSON dump: the number of classes (or targets); trees are assigned to
-    /// them in turn. Default 1.
-    pub num_class: Option<usize>,
-}
-
-impl LoadOptions {
-    /// The first of the dump-only options that is set, by its CLI flag.
-    fn dump_option(&self) -> Option<&'static str> {
-        if self.objective.is_some() {
-            Some("--objective")
-        } else if self.base_score.is_some() {
-            Some("--base-score")
-        } else if self.num_class.is_some() {
-            Some("--num-class")
-        } else {
-            None
-        }
-    }
+    /// What a file that does not record its objective needs given (an XGBoost JSON dump).
+    pub dump: xgboost::dump::DumpOptions,
 }
 
 /// Why a model file could not be loaded. Every variant names the file.
@@ -180,7 +162,10 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// The content is not any supported format.
-    #[error("{path}: not a supported model file ({reason}); supported: {SUPPORTED_FORMATS}")]
+    #[error(
+        "{path}: not a supported model file ({reason}). Timber reads {}",
+        supported_formats()
+    )]
     UnknownFormat {
         /// The file.
         path: String,
@@ -248,43 +233,48 @@ pub fn load_file(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Forest
 
 /// Loads a model from bytes; `path` is only used in messages and metadata.
 pub fn load_bytes(bytes: &[u8], path: &str, options: &LoadOptions) -> Result<Forest, LoadError> {
-    let sha256 = hex(&Sha256::digest(bytes));
-    let format = match Format::sniff(bytes) {
-        Ok(format) => format,
-        Err(SniffError::Unknown(reason)) => {
-            return Err(LoadError::UnknownFormat {
-                path: path.into(),
-                reason,
-            })
-        }
-        Err(SniffError::Json(e)) => {
-            return Err(LoadError::Malformed {
-                path: path.into(),
-                detail: format!("invalid JSON: {e}"),
-            })
-        }
-    };
-    if format != Format::XgboostDump {
-        if let Some(option) = options.dump_option() {
+    let frontend = recognise(bytes, path)?;
+    if !frontend.takes_dump_options {
+        if let Some(option) = options.dump.first_set() {
             return Err(LoadError::UnusedOption {
                 path: path.into(),
                 option,
-                format: format.name(),
+                format: frontend.name,
             });
         }
     }
-    let mut forest = match format {
-        Format::XgboostJson => xgboost::load_json(bytes, path, options)?,
-        Format::XgboostUbjson => xgboost::load_ubjson(bytes, path, options)?,
-        Format::XgboostDump => xgboost_dump::load(bytes, path, options)?,
-        Format::LightgbmText => lightgbm::load_text(bytes, path, options)?,
-        Format::LightgbmJson => lightgbm::load_json(bytes, path, options)?,
-        Format::SklearnJson => sklearn::load(bytes, path, options)?,
-    };
-    forest.origin.format = format.name().into();
+    let mut forest = (frontend.load)(bytes, path, options)?;
+    forest.validate().map_err(|source| LoadError::Invalid {
+        path: path.into(),
+        source,
+    })?;
+    forest.origin.format = frontend.name.into();
     forest.origin.path = path.to_string();
-    forest.origin.sha256 = sha256;
+    forest.origin.sha256 = hex(&Sha256::digest(bytes));
     Ok(forest)
+}
+
+/// The frontend for a file's content, or why there is none.
+pub fn recognise(bytes: &[u8], path: &str) -> Result<&'static Frontend, LoadError> {
+    let probe = Probe::new(bytes);
+    if let Some(frontend) = FRONTENDS.iter().find(|f| (f.sniff)(&probe)) {
+        return Ok(frontend);
+    }
+    let unknown = |reason: String| LoadError::UnknownFormat {
+        path: path.into(),
+        reason,
+    };
+    let content = probe.content();
+    if content.is_empty() {
+        return Err(unknown("the file is empty".into()));
+    }
+    match probe.json_keys() {
+        Some(Err(e)) => Err(json::malformed(path, format!("invalid JSON: {e}"))),
+        Some(Ok(_)) => Err(unknown(
+            "a JSON object without the keys of any model format".into(),
+        )),
+        None => Err(unknown("its content is of no model format".into())),
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -14,7 +14,8 @@
 //!   prediction, computed by scikit-learn itself at export time); `transform` maps the raw
 //!   sums to predictions.
 
-use super::{LoadError, LoadOptions};
+use super::json::{self, f64_of, finite_f64_of as number, malformed};
+use super::{Frontend, LoadError, LoadOptions, Probe};
 use crate::ir::{
     Comparison, Feature, FeatureKind, Forest, Leaf, Node, Origin, Precision, Split, Test,
     Transform, Tree,
@@ -75,24 +76,23 @@ struct TreeExport {
     value: Vec<Vec<Number>>,
 }
 
-fn malformed(path: &str, detail: impl Into<String>) -> LoadError {
-    LoadError::Malformed {
-        path: path.into(),
-        detail: detail.into(),
-    }
-}
-
-fn number(n: &Number, path: &str, what: &dyn Fn() -> String) -> Result<f64, LoadError> {
-    let text = n.to_string();
-    text.parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite())
-        .ok_or_else(|| malformed(path, format!("{}: `{text}` is not a finite number", what())))
-}
+/// The frontend.
+pub const FRONTEND: Frontend = Frontend {
+    name: "sklearn-json",
+    description: "scikit-learn JSON (`tools/export_sklearn.py`)",
+    signature: "a JSON object with a `timber_sklearn` key",
+    sniff: |probe: &Probe<'_>| probe.has_key("timber_sklearn"),
+    load,
+    takes_dump_options: false,
+};
 
 /// The largest `f32` not above `t`: for an `f32` input `x`, `x as f64 <= t` exactly when
-/// `x <= f32_threshold(t)`. `None` when no `f32` is that small.
+/// `x <= f32_threshold(t)`. `None` when no `f32` is that small. Infinite thresholds stay
+/// infinite (`+inf` splits the missing values from every number).
 pub fn f32_threshold(t: f64) -> Option<f32> {
+    if t.is_infinite() {
+        return Some(t as f32);
+    }
     let r = t as f32;
     let down = if f64::from(r) > t {
         // `t as f32` rounded up (or overflowed to infinity): take the next f32 down.
@@ -111,10 +111,7 @@ pub fn f32_threshold(t: f64) -> Option<f32> {
 
 /// Loads a `tools/export_sklearn.py` JSON file.
 pub fn load(bytes: &[u8], path: &str, _options: &LoadOptions) -> Result<Forest, LoadError> {
-    let text = super::xgboost::replace_bare_nan(bytes);
-    let de = &mut serde_json::Deserializer::from_slice(&text);
-    let e: Export = serde_path_to_error::deserialize(de)
-        .map_err(|e| malformed(path, format!("at `{}`: {}", e.path(), e.inner())))?;
+    let e: Export = json::parse(bytes, path)?;
     if e.timber_sklearn != SCHEMA_VERSION {
         return Err(malformed(
             path,
@@ -210,27 +207,23 @@ pub fn load(bytes: &[u8], path: &str, _options: &LoadOptions) -> Result<Forest, 
             kind: FeatureKind::Numerical,
         })
         .collect();
-    let forest = Forest::new(
+    let average_over = match e.ensemble {
+        Ensemble::Mean => Some(
+            u32::try_from(n_trees)
+                .map_err(|_| malformed(path, format!("{n_trees} trees are too many")))?,
+        ),
+        Ensemble::Boosting => None,
+    };
+    Ok(Forest {
         features,
         trees,
-        base,
+        base_margin: base,
         transform,
-        e.estimator.clone(),
-        Precision::F32InF64Sum,
-        e.feature_names.is_some(),
-        Origin::default(),
-    );
-    let forest = match (forest, e.ensemble) {
-        (Ok(f), Ensemble::Mean) => {
-            let n = u32::try_from(n_trees)
-                .map_err(|_| malformed(path, format!("{n_trees} trees are too many")))?;
-            f.averaged_over(n)
-        }
-        (result, _) => result,
-    };
-    forest.map_err(|source| LoadError::Invalid {
-        path: path.into(),
-        source,
+        objective: e.estimator.clone(),
+        precision: Precision::F32InF64Sum,
+        has_feature_names: e.feature_names.is_some(),
+        origin: Origin::default(),
+        average_over,
     })
 }
 
@@ -307,7 +300,8 @@ fn build_tree(
         let (left, right) = (child(l, "children_left")?, child(r, "children_right")?);
         let feature = usize::try_from(tree.feature[i])
             .map_err(|_| node_at(format!("`feature` = {} is negative", tree.feature[i])))?;
-        let threshold = number(&tree.threshold[i], path, &|| {
+        // A NaN threshold is refused by the IR's checks; ±infinity is a number.
+        let threshold = f64_of(&tree.threshold[i], path, &|| {
             format!("tree {t}, node {i}: `threshold`")
         })?;
         let threshold = f32_threshold(threshold)

@@ -22,19 +22,24 @@ unsafe fn walk_rows<F: TableFloat, const K: usize>(
     keys: *const F::Key,
     r0: usize,
 ) -> [F; K] {
-    let feat = t.features.as_ptr().add(tree.offset);
-    let thr = t.thresholds.as_ptr().add(tree.offset);
-    let mut i = [1usize; K];
-    for _ in 0..tree.depth {
-        for (k, i) in i.iter_mut().enumerate() {
-            let n = *i;
-            let x = *keys.add(*feat.add(n) as usize * BLOCK_ROWS + r0 + k);
-            *i = descend(n, x, *thr.add(n));
+    // SAFETY: the tree's slots lie inside the arrays and its feature indices are below
+    // `2 * num_features` (`Tables::new`); every walk stays in slots `1..2^(depth+1)`, and
+    // the key read is in the block (`r0 + k < BLOCK_ROWS`).
+    unsafe {
+        let feat = t.features.as_ptr().add(tree.offset);
+        let thr = t.thresholds.as_ptr().add(tree.offset);
+        let mut i = [1usize; K];
+        for _ in 0..tree.depth {
+            for (k, i) in i.iter_mut().enumerate() {
+                let n = *i;
+                let x = *keys.add(*feat.add(n) as usize * BLOCK_ROWS + r0 + k);
+                *i = descend(n, x, *thr.add(n));
+            }
         }
+        let leaves = t.leaves.as_ptr().add(tree.offset);
+        let first = 1usize << tree.depth;
+        core::array::from_fn(|k| *leaves.add(i[k] - first))
     }
-    let leaves = t.leaves.as_ptr().add(tree.offset);
-    let first = 1usize << tree.depth;
-    std::array::from_fn(|k| *leaves.add(i[k] - first))
 }
 
 /// Adds `trees` to rows `0..len` of consecutive blocks (`acc` is block-major, then
@@ -52,7 +57,7 @@ pub(super) fn add_block<F: TableFloat>(
         keys.len() == blocks * key_block && acc.len() == blocks * acc_block,
         "block buffer sizes"
     );
-    for chunk in super::tree_chunks(trees) {
+    for chunk in super::batch::tree_chunks(trees) {
         for b in 0..blocks {
             let kp = keys[b * key_block..].as_ptr();
             let len = (len - b * BLOCK_ROWS).min(BLOCK_ROWS);
@@ -87,18 +92,18 @@ pub(super) fn add_block<F: TableFloat>(
 fn descend<K: Ord + Copy>(i: usize, x: K, t: K) -> usize {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::mem::size_of::<K>() == 4 {
+        if core::mem::size_of::<K>() == 4 {
             // SAFETY: reads two 4-byte keys as u32 (their type is u32 when 4 bytes long).
             let (x, t) = unsafe {
                 (
-                    std::mem::transmute_copy::<K, u32>(&x),
-                    std::mem::transmute_copy::<K, u32>(&t),
+                    core::mem::transmute_copy::<K, u32>(&x),
+                    core::mem::transmute_copy::<K, u32>(&t),
                 )
             };
             let mut i = i;
             // SAFETY: register-only arithmetic: CF = (x < t) unsigned; i = i + i + CF.
             unsafe {
-                std::arch::asm!(
+                core::arch::asm!(
                     "cmp {x:e}, {t:e}",
                     "adc {i}, {i}",
                     x = in(reg) x,
@@ -127,15 +132,19 @@ unsafe fn walk_trees<F: TableFloat, const D: u32, const K: usize>(
     leaves: *const F,
     keys: *const F::Key,
 ) -> [F; K] {
-    let mut i = [1usize; K];
-    for _ in 0..D {
-        for (k, i) in i.iter_mut().enumerate() {
-            let s = (k << D) + *i;
-            let x = *keys.add(*feat.add(s) as usize);
-            *i = descend(*i, x, *thr.add(s));
+    // SAFETY: tree `k` occupies slots `k * 2^D..(k + 1) * 2^D` (the caller's contract); its
+    // walk stays in them and reads checked feature indices' keys.
+    unsafe {
+        let mut i = [1usize; K];
+        for _ in 0..D {
+            for (k, i) in i.iter_mut().enumerate() {
+                let s = (k << D) + *i;
+                let x = *keys.add(*feat.add(s) as usize);
+                *i = descend(*i, x, *thr.add(s));
+            }
         }
+        core::array::from_fn(|k| *leaves.add((k << D) + i[k] - (1usize << D)))
     }
-    std::array::from_fn(|k| *leaves.add((k << D) + i[k] - (1usize << D)))
 }
 
 /// Adds a run of consecutive trees of depth `D` to one row's margins, in order.
@@ -152,11 +161,14 @@ unsafe fn add_run<F: TableFloat, const D: u32>(
 ) {
     let slots = 1usize << D;
     let at = trees[0].offset;
-    let (feat, thr, leaves) = (
-        t.features.as_ptr().add(at),
-        t.thresholds.as_ptr().add(at),
-        t.leaves.as_ptr().add(at),
-    );
+    // SAFETY: the run's first tree starts at slot `at`, inside the arrays.
+    let (feat, thr, leaves) = unsafe {
+        (
+            t.features.as_ptr().add(at),
+            t.thresholds.as_ptr().add(at),
+            t.leaves.as_ptr().add(at),
+        )
+    };
     // One output group: keep the running sum in a register. Through memory, each addition
     // would wait for the previous store (the sum is serial: tree order is kept exactly).
     let single = t.num_groups == 1;
@@ -165,7 +177,9 @@ unsafe fn add_run<F: TableFloat, const D: u32>(
     let mut j = 0;
     for chunk in &mut chunks {
         let o = j * slots;
-        let v = walk_trees::<F, D, ROW_LANES>(feat.add(o), thr.add(o), leaves.add(o), keys);
+        // SAFETY: trees `j..j + ROW_LANES` of the run follow each other from slot `o`.
+        let v =
+            unsafe { walk_trees::<F, D, ROW_LANES>(feat.add(o), thr.add(o), leaves.add(o), keys) };
         if single {
             for v in v {
                 sum += v;
@@ -184,7 +198,8 @@ unsafe fn add_run<F: TableFloat, const D: u32>(
     let mut rest = chunks.remainder().chunks_exact(4);
     for chunk in &mut rest {
         let o = j * slots;
-        let v = walk_trees::<F, D, 4>(feat.add(o), thr.add(o), leaves.add(o), keys);
+        // SAFETY: as above, 4 trees.
+        let v = unsafe { walk_trees::<F, D, 4>(feat.add(o), thr.add(o), leaves.add(o), keys) };
         for (tree, v) in chunk.iter().zip(v) {
             margins[tree.group] += v;
         }
@@ -192,7 +207,8 @@ unsafe fn add_run<F: TableFloat, const D: u32>(
     }
     for tree in rest.remainder() {
         let o = j * slots;
-        let [v] = walk_trees::<F, D, 1>(feat.add(o), thr.add(o), leaves.add(o), keys);
+        // SAFETY: as above, one tree.
+        let [v] = unsafe { walk_trees::<F, D, 1>(feat.add(o), thr.add(o), leaves.add(o), keys) };
         margins[tree.group] += v;
         j += 1;
     }

@@ -6,8 +6,8 @@
 mod common;
 
 use common::*;
-use timber_runtime::codec::{Batch, Codec, CodecOptions, Format, RowFailure};
 use timber_runtime::Model;
+use timber_serve::codec::{Batch, Codec, CodecOptions, Format, RowFailure};
 use timber_stream_tests::{BinaryLogistic, CategoricalSmall, MultiSoftprob};
 
 /// Lines that no model accepts, in either format.

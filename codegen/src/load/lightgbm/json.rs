@@ -11,6 +11,7 @@ use super::{
     MissingType, Model,
 };
 use crate::ir::{Forest, Node};
+use crate::load::json::f64_of as number;
 use crate::load::{LoadError, LoadOptions};
 use serde::Deserialize;
 use serde_json::{Number, Value};
@@ -83,17 +84,8 @@ enum Threshold {
 
 /// Loads a LightGBM `dump_model()` JSON file.
 pub fn load_json(bytes: &[u8], path: &str, options: &LoadOptions) -> Result<Forest, LoadError> {
-    let text = crate::load::xgboost::replace_bare_nan(bytes);
-    let de = &mut serde_json::Deserializer::from_slice(&text);
-    let dump: Dump = serde_path_to_error::deserialize(de)
-        .map_err(|e| malformed(path, format!("at `{}`: {}", e.path(), e.inner())))?;
+    let dump: Dump = crate::load::json::parse(bytes, path)?;
     model(dump, path)?.build(path, options)
-}
-
-fn number(n: &Number, path: &str, what: &dyn Fn() -> String) -> Result<f64, LoadError> {
-    let text = n.to_string();
-    text.parse::<f64>()
-        .map_err(|_| malformed(path, format!("{}: `{text}` is not a number", what())))
 }
 
 fn model(dump: Dump, path: &str) -> Result<Model, LoadError> {

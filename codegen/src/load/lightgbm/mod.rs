@@ -22,7 +22,8 @@ mod text;
 pub use json::load_json;
 pub use text::load_text;
 
-use super::{LoadError, LoadOptions};
+pub(crate) use super::json::malformed;
+use super::{Frontend, LoadError, LoadOptions, Probe};
 use crate::ir::{
     CategoryCode, Comparison, Feature, FeatureKind, Forest, Leaf, LinearLeaf, Node, Origin,
     Precision, Side, Split, Test, Transform, Tree,
@@ -133,12 +134,25 @@ impl Header {
     }
 }
 
-pub(crate) fn malformed(path: &str, detail: impl Into<String>) -> LoadError {
-    LoadError::Malformed {
-        path: path.into(),
-        detail: detail.into(),
-    }
-}
+/// `Booster.save_model("model.txt")`.
+pub const TEXT: Frontend = Frontend {
+    name: "lightgbm-text",
+    description: "LightGBM text (`save_model`)",
+    signature: "text whose first line is `tree`",
+    sniff: |probe: &Probe<'_>| probe.first_line() == "tree",
+    load: load_text,
+    takes_dump_options: false,
+};
+
+/// `Booster.dump_model()` written as JSON.
+pub const JSON: Frontend = Frontend {
+    name: "lightgbm-json",
+    description: "LightGBM JSON (`dump_model`)",
+    signature: "a JSON object with `tree_info` and `max_feature_idx` keys",
+    sniff: |probe: &Probe<'_>| probe.has_key("tree_info") && probe.has_key("max_feature_idx"),
+    load: load_json,
+    takes_dump_options: false,
+};
 
 /// The `decision_type` byte: bit 0 categorical, bit 1 default left, bits 2-3 missing type.
 pub(crate) fn decode_decision_type(
@@ -400,31 +414,26 @@ impl Model {
                 weight: None,
             })
             .collect();
-        let forest = Forest::new(
+        let average_over = if h.average_output {
+            Some(u32::try_from(n_trees / groups).map_err(|_| {
+                malformed(
+                    path,
+                    format!("{n_trees} trees are too many to average over"),
+                )
+            })?)
+        } else {
+            None
+        };
+        Ok(Forest {
             features,
             trees,
-            vec![0.0; groups],
+            base_margin: vec![0.0; groups],
             transform,
             objective,
-            Precision::F64,
-            true,
-            Origin::default(),
-        );
-        let forest = match (forest, h.average_output) {
-            (Ok(f), true) => {
-                let iterations = u32::try_from(n_trees / groups).map_err(|_| {
-                    malformed(
-                        path,
-                        format!("{n_trees} trees are too many to average over"),
-                    )
-                })?;
-                f.averaged_over(iterations)
-            }
-            (result, _) => result,
-        };
-        forest.map_err(|source| LoadError::Invalid {
-            path: path.into(),
-            source,
+            precision: Precision::F64,
+            has_feature_names: true,
+            origin: Origin::default(),
+            average_over,
         })
     }
 }

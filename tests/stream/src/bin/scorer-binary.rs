@@ -1,5 +1,5 @@
 //! The scorer CLI over `BinaryLogistic`, exactly as a generated crate's `main.rs`.
 
 fn main() -> std::process::ExitCode {
-    timber_runtime::scorer::main(timber_stream_tests::BinaryLogistic)
+    timber_serve::scorer::main(timber_stream_tests::BinaryLogistic)
 }

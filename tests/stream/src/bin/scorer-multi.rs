@@ -1,5 +1,5 @@
 //! The scorer CLI over `MultiSoftprob`, exactly as a generated crate's `main.rs`.
 
 fn main() -> std::process::ExitCode {
-    timber_runtime::scorer::main(timber_stream_tests::MultiSoftprob)
+    timber_serve::scorer::main(timber_stream_tests::MultiSoftprob)
 }

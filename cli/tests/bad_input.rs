@@ -1,0 +1,309 @@
+//! The `timber` CLI on bad input: damaged model files and CSV rows give one clean error
+//! (`error: ...`, non-zero exit, no panic) naming the file, line, column or flag.
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn assert_contains(haystack: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(
+            haystack.contains(needle),
+            "expected {needle:?} in the message:\n{haystack}"
+        );
+    }
+}
+
+fn fixture_bytes(name: &str) -> Vec<u8> {
+    std::fs::read(workspace().join("models").join(name).join("model.json")).unwrap()
+}
+
+fn fixture(name: &str) -> Value {
+    serde_json::from_slice(&fixture_bytes(name)).unwrap()
+}
+
+/// Tree `t` of an XGBoost model.
+fn tree(v: &mut Value, t: usize) -> &mut Value {
+    &mut v["learner"]["gradient_booster"]["model"]["trees"][t]
+}
+
+/// `timber ARGS...`: whether it succeeded, and its standard error.
+fn status(args: &[&str]) -> (bool, String) {
+    let run = timber(args);
+    (run.success, run.stderr)
+}
+
+/// A fresh scratch directory for one test.
+fn scratch(test: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("bad_input")
+        .join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+struct Run {
+    success: bool,
+    stdout: String,
+    stderr: String,
+}
+
+fn timber(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_timber"))
+        .args(args)
+        .current_dir(workspace())
+        .output()
+        .expect("run timber");
+    Run {
+        success: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The run failed cleanly: non-zero exit, `error:` first, no panic, and every needle named.
+fn assert_clean_failure(run: &Run, needles: &[&str]) {
+    assert!(!run.success, "expected failure; stderr:\n{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("error:"),
+        "stderr should start with `error:`:\n{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("panicked"),
+        "timber panicked:\n{}",
+        run.stderr
+    );
+    assert_contains(&run.stderr, needles);
+}
+
+fn write(dir: &Path, name: &str, contents: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+const TINY: &str = "models/tiny_reg/model.json";
+const TINY_INPUT: &str = "models/tiny_reg/input.csv";
+
+#[test]
+fn cli_predict_on_a_truncated_model_fails_cleanly() {
+    let dir = scratch("cli_predict_truncated");
+    let bytes = fixture_bytes("tiny_reg");
+    let model = write(&dir, "truncated.json", &bytes[..bytes.len() / 2]);
+    let run = timber(&["predict", &model, "--input", TINY_INPUT]);
+    assert_clean_failure(&run, &[&model, "EOF while parsing", "line 1 column"]);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+}
+
+#[test]
+fn cli_compile_on_a_truncated_model_fails_cleanly_and_writes_nothing() {
+    let dir = scratch("cli_compile_truncated");
+    let bytes = fixture_bytes("tiny_reg");
+    let model = write(&dir, "truncated.json", &bytes[..bytes.len() / 2]);
+    let out = dir.join("crate");
+    let run = timber(&["compile", &model, "--out", out.to_str().unwrap()]);
+    assert_clean_failure(&run, &[&model, "EOF while parsing"]);
+    assert!(
+        !out.exists(),
+        "compile wrote {} for a bad model",
+        out.display()
+    );
+}
+
+#[test]
+fn cli_inspect_on_a_structurally_invalid_model_fails_cleanly() {
+    let dir = scratch("cli_inspect_invalid");
+    let mut v = fixture("tiny_reg");
+    tree(&mut v, 1)["left_children"][2] = json!(99);
+    let model = write(&dir, "cyclic.json", &serde_json::to_vec(&v).unwrap());
+    let run = timber(&["inspect", &model]);
+    assert_clean_failure(&run, &[&model, "tree 1, node 2: child index 99"]);
+}
+
+#[test]
+fn cli_missing_model_file_names_it() {
+    let dir = scratch("cli_missing_model");
+    let model = dir.join("nope.json");
+    let run = timber(&["predict", model.to_str().unwrap(), "--input", TINY_INPUT]);
+    assert_clean_failure(&run, &[model.to_str().unwrap(), "cannot read the file"]);
+}
+
+#[test]
+fn cli_unknown_objective_suggests_margin_and_margin_works() {
+    let dir = scratch("cli_unknown_objective");
+    let mut v = fixture("tiny_reg");
+    v["learner"]["objective"]["name"] = json!("reg:frobnicate");
+    let model = write(&dir, "frob.json", &serde_json::to_vec(&v).unwrap());
+    let run = timber(&["predict", &model, "--input", TINY_INPUT]);
+    assert_clean_failure(&run, &[&model, "reg:frobnicate", "--margin"]);
+
+    let run = timber(&["predict", &model, "--input", TINY_INPUT, "--margin"]);
+    assert!(run.success, "{}", run.stderr);
+    let expected =
+        std::fs::read_to_string(workspace().join("models/tiny_reg/expected_margin.csv")).unwrap();
+    assert_eq!(run.stdout.lines().count(), expected.lines().count());
+}
+
+/// Runs `timber predict` on the tiny model with `csv` as input; returns the run and the path.
+fn predict_csv(test: &str, csv: &[u8]) -> (Run, String) {
+    let dir = scratch(test);
+    let input = write(&dir, "BAD.csv", csv);
+    (timber(&["predict", TINY, "--input", &input]), input)
+}
+
+#[test]
+fn cli_csv_good_input_is_scored() {
+    // The control for the CSV tests below: the same shape of file, without the defect.
+    let (run, _) = predict_csv("cli_csv_good", b"f0,f1,f2\n0.5,1,2\n,nan,NaN\n");
+    assert!(run.success, "{}", run.stderr);
+    assert_eq!(run.stdout.lines().count(), 2);
+}
+
+#[test]
+fn cli_csv_row_with_wrong_column_count_names_the_line() {
+    let (run, input) = predict_csv("cli_csv_width", b"f0,f1,f2\n0.5,1,2\n0.5,1\n1,2,3\n");
+    assert_clean_failure(&run, &[&input, "line 3: expected 3 columns, found 2"]);
+}
+
+#[test]
+fn cli_csv_non_numeric_cell_names_line_column_and_feature() {
+    let (run, input) = predict_csv("cli_csv_cell", b"f0,f1,f2\n0.5,1,2\n0.5,abc,2\n");
+    assert_clean_failure(
+        &run,
+        &[&input, "line 3, column 2 (f1): `abc` is not a number"],
+    );
+}
+
+#[test]
+fn cli_csv_infinite_cell_is_rejected() {
+    let (run, _) = predict_csv("cli_csv_inf", b"f0,f1,f2\n0.5,1,inf\n");
+    assert_clean_failure(&run, &["line 2, column 3 (f2)", "not a finite number"]);
+}
+
+#[test]
+fn cli_csv_header_without_feature_names_and_wrong_width_names_the_header() {
+    let (run, input) = predict_csv("cli_csv_header", b"a,b\n1,2\n");
+    assert_clean_failure(
+        &run,
+        &[
+            &input,
+            "header (line 1)",
+            "the model has 3 features but the header has 2 columns",
+            "(missing: f0, f1, f2)",
+        ],
+    );
+}
+
+#[test]
+fn cli_csv_duplicate_header_column_is_named() {
+    let (run, _) = predict_csv("cli_csv_dup", b"f0,f1,f2,f1\n1,2,3,4\n");
+    assert_clean_failure(&run, &["header (line 1)", "`f1` appears twice"]);
+}
+
+#[test]
+fn cli_csv_empty_file_names_the_header() {
+    let (run, _) = predict_csv("cli_csv_empty", b"");
+    assert_clean_failure(&run, &["header (line 1)", "0 columns"]);
+}
+
+#[test]
+fn cli_csv_line_numbers_count_physical_lines() {
+    // A quoted cell spanning two lines shifts every later row by one line.
+    let (run, _) = predict_csv(
+        "cli_csv_multiline",
+        b"f0,f1,f2\n1,2,3\n\"4\n\",5,6\n7,x,9\n",
+    );
+    assert_clean_failure(&run, &["line 5, column 2 (f1)"]);
+}
+
+#[test]
+fn cli_csv_invalid_utf8_names_the_line() {
+    let (run, _) = predict_csv("cli_csv_utf8", b"f0,f1,f2\n1,2,3\n4,\xff\xfe,6\n");
+    assert_clean_failure(&run, &["line 3"]);
+}
+
+#[test]
+fn cli_csv_by_name_with_shuffled_and_extra_columns_matches_positional() {
+    // named_features: columns by name in any order, extra columns ignored.
+    let model = "models/named_features/model.json";
+    let original =
+        std::fs::read_to_string(workspace().join("models/named_features/input.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = original
+        .lines()
+        .take(20)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let mut shuffled = String::new();
+    for (i, row) in rows.iter().enumerate() {
+        let mut cells: Vec<&str> = row.iter().rev().copied().collect();
+        cells.insert(3, if i == 0 { "id" } else { "zz" });
+        shuffled.push_str(&cells.join(","));
+        shuffled.push('\n');
+    }
+    let dir = scratch("cli_csv_by_name");
+    let a = write(
+        &dir,
+        "a.csv",
+        original
+            .lines()
+            .take(20)
+            .collect::<Vec<_>>()
+            .join("\n")
+            .as_bytes(),
+    );
+    let b = write(&dir, "b.csv", shuffled.as_bytes());
+    let ra = timber(&["predict", model, "--input", &a]);
+    let rb = timber(&["predict", model, "--input", &b]);
+    assert!(ra.success && rb.success, "{}{}", ra.stderr, rb.stderr);
+    assert_eq!(ra.stdout, rb.stdout);
+    assert_eq!(ra.stdout.lines().count(), 19);
+}
+
+#[test]
+fn cli_dump_without_options_names_the_flags() {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bad_input_formats_dump_crate");
+    let _ = std::fs::remove_dir_all(&out);
+    let (ok, stderr) = status(&[
+        "compile",
+        "models/binary_logistic/model_dump.json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && stderr.starts_with("error:") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+    assert_contains(&stderr, &["model_dump.json", "--objective"]);
+    assert!(!out.exists(), "nothing is written");
+    let (ok, stderr) = status(&[
+        "predict",
+        "models/lgb_binary/model.txt",
+        "--objective",
+        "binary:logistic",
+        "--input",
+        "models/lgb_binary/input.csv",
+    ]);
+    assert!(!ok, "{stderr}");
+    assert_contains(
+        &stderr,
+        &[
+            "--objective applies only to XGBoost JSON dumps",
+            "lightgbm-text",
+        ],
+    );
+    let (ok, stderr) = status(&["inspect", "models/README.md"]);
+    assert!(!ok, "{stderr}");
+    assert_contains(
+        &stderr,
+        &["not a supported model file", "LightGBM text (`save_model`)"],
+    );
+}

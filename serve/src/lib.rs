@@ -1,0 +1,24 @@
+//! `timber-serve`: the scorer of Timber-compiled models.
+//!
+//! Everything here is about moving rows in and results out; the scoring itself is the
+//! model's ([`timber_runtime::Model`]). A generated crate's library links only
+//! `timber-runtime`; its binary is one call to [`scorer::main`].
+//!
+//! - [`row`]: decoding CSV rows into model inputs (by feature name or by position).
+//! - [`codec`]: stream rows (CSV lines, JSON arrays and objects) in, results out.
+//! - [`predict`]: bulk scoring of files and standard input, streaming, on all cores.
+//! - [`stream`]: what every live mode shares (arguments, shutdown on signals, counters);
+//!   [`socket`] serves a TCP socket (server or client), `kafka` a Kafka consumer group
+//!   (cargo feature `kafka`).
+//! - [`scorer`]: the command-line scorer (`predict`, `serve`, `info`, `bench`).
+
+#![warn(missing_docs)]
+
+pub mod codec;
+#[cfg(feature = "kafka")]
+pub mod kafka;
+pub mod predict;
+pub mod row;
+pub mod scorer;
+pub mod socket;
+pub mod stream;
