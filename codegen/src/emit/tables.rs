@@ -105,43 +105,32 @@ pub(crate) trait EmitFloat: TableFloat {
     fn times(self, w: Self) -> Self;
 }
 
-impl EmitFloat for f32 {
-    fn from_ir(v: f64) -> f32 {
-        v as f32
-    }
-    fn next_up(self) -> f32 {
-        f32::next_up(self)
-    }
-    fn key_above(self) -> u32 {
-        if self == f32::INFINITY {
-            u32::MAX
-        } else {
-            EmitFloat::next_up(self).key()
+/// `EmitFloat` for a float type and its key type.
+macro_rules! emit_float {
+    ($float:ty, $key:ty) => {
+        impl EmitFloat for $float {
+            fn from_ir(v: f64) -> $float {
+                v as $float
+            }
+            fn next_up(self) -> $float {
+                <$float>::next_up(self)
+            }
+            fn key_above(self) -> $key {
+                if self == <$float>::INFINITY {
+                    <$key>::MAX
+                } else {
+                    EmitFloat::next_up(self).key()
+                }
+            }
+            fn times(self, w: $float) -> $float {
+                self * w
+            }
         }
-    }
-    fn times(self, w: f32) -> f32 {
-        self * w
-    }
+    };
 }
 
-impl EmitFloat for f64 {
-    fn from_ir(v: f64) -> f64 {
-        v
-    }
-    fn next_up(self) -> f64 {
-        f64::next_up(self)
-    }
-    fn key_above(self) -> u64 {
-        if self == f64::INFINITY {
-            u64::MAX
-        } else {
-            EmitFloat::next_up(self).key()
-        }
-    }
-    fn times(self, w: f64) -> f64 {
-        self * w
-    }
-}
+emit_float!(f32, u32);
+emit_float!(f64, u64);
 
 /// The padded table of an [`eligible`] tree.
 pub(crate) fn tree_table<F: EmitFloat>(tree: &Tree, nf: usize) -> TreeTable<F> {
@@ -298,10 +287,12 @@ pub(crate) fn batch_methods(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::interp::{Interpreter, Sum};
     use crate::ir::{
         CategoryCode, Feature, FeatureKind, LinearLeaf, Origin, Side, Split, Transform,
     };
     use timber_runtime::tables::{row_keys, with_kernel, Kernel, Tables};
+    use timber_runtime::Model;
 
     /// A complete tree of depth 2 on features 0 and 1 with the given tests, plus a leaf
     /// above full depth (left child of the root's right child is a leaf) to exercise padding.
@@ -333,34 +324,32 @@ mod tests {
         }
     }
 
-    /// Walks the IR with the libraries' semantics.
-    fn reference(tree: &Tree, x: &[f64]) -> f64 {
-        let mut n = 0;
-        loop {
-            match &tree.nodes[n] {
-                Node::Leaf(Leaf::Scalar(v)) => return *v,
-                Node::Split(s) => {
-                    let Test::Numerical {
-                        threshold,
-                        comparison,
-                    } = &s.test
-                    else {
-                        unreachable!()
-                    };
-                    let v = x[s.feature];
-                    let left = if v.is_nan() {
-                        s.default_left
-                    } else {
-                        match comparison {
-                            Comparison::Less => v < *threshold,
-                            Comparison::LessOrEqual => v <= *threshold,
-                        }
-                    };
-                    n = s.child(if left { Side::Left } else { Side::Right });
-                }
-                Node::Leaf(_) => unreachable!(),
-            }
-        }
+    /// The reference interpreter's margin for one row of a one-tree forest (base 0).
+    fn reference<F: EmitFloat + Sum>(tree: &Tree, row: &[F]) -> F {
+        let forest = Forest {
+            features: (0..2)
+                .map(|i| Feature {
+                    name: format!("f{i}"),
+                    kind: FeatureKind::Numerical,
+                })
+                .collect(),
+            trees: vec![tree.clone()],
+            base_margin: vec![0.0],
+            transform: Transform::Identity,
+            objective: "test".into(),
+            precision: if F::IS_F64 {
+                Precision::F64
+            } else {
+                Precision::F32
+            },
+            has_feature_names: false,
+            origin: Origin::default(),
+            average_over: None,
+        };
+        let interp = Interpreter::<F, F>::typed(forest.validated().expect("valid")).unwrap();
+        let mut m = [F::default()];
+        interp.predict_margin(row, &mut m);
+        m[0]
     }
 
     fn edge_values<F: EmitFloat>(thresholds: &[f64]) -> Vec<f64> {
@@ -379,7 +368,7 @@ mod tests {
         v
     }
 
-    fn check<F: EmitFloat>(comparison: Comparison) {
+    fn check<F: EmitFloat + Sum>(comparison: Comparison) {
         let thresholds = [
             0.0,
             -1.5,
@@ -446,8 +435,8 @@ mod tests {
                 );
                 for (r, row) in rows.iter().enumerate() {
                     let x = [row[0].to_f64(), row[1].to_f64()];
-                    let leaf = F::from_ir(reference(&ir, &x));
-                    let want = w.map_or(leaf, |w| leaf.times(F::from_ir(w)));
+                    // The base margin is 0 and no leaf is -0: the margin is the weighted leaf.
+                    let want = reference(&ir, row);
                     let mut keys = vec![F::Key::default(); 4];
                     row_keys(row, &mut keys);
                     let mut m = [F::default()];

@@ -167,14 +167,17 @@ impl<F: TableFloat> Block<'_, F> {
     #[inline]
     pub fn trees(&mut self, trees: Range<usize>) {
         let trees = &self.tables.trees[trees];
-        if !F::simd_blocks(
-            self.tables,
-            trees,
-            self.keys,
-            self.acc,
-            self.blocks,
-            self.kernel,
-        ) {
+        let simd = F::simd_blocks().is_some_and(|simd| {
+            simd(
+                self.tables,
+                trees,
+                self.keys,
+                self.acc,
+                self.blocks,
+                self.kernel,
+            )
+        });
+        if !simd {
             scalar::add_block(self.tables, trees, self.keys, self.acc, self.len);
         }
     }

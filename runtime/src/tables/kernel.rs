@@ -77,14 +77,30 @@ impl Simd {
     }
 }
 
+/// Whether the CPU has an x86 feature: detected at run time with `std`, else whether the
+/// build targets it.
+#[cfg(target_arch = "x86_64")]
+macro_rules! cpu_has {
+    ($feature:tt) => {{
+        #[cfg(feature = "std")]
+        {
+            std::arch::is_x86_feature_detected!($feature)
+        }
+        #[cfg(not(feature = "std"))]
+        {
+            cfg!(target_feature = $feature)
+        }
+    }};
+}
+
 /// The SIMD kernel `kernel` allows on this CPU, if any.
 fn simd(kernel: Kernel) -> Option<Simd> {
     #[cfg(target_arch = "x86_64")]
     {
-        if kernel == Kernel::Auto && avx512::available() {
+        if kernel == Kernel::Auto && cpu_has!("avx512f") {
             return Some(Simd::Avx512);
         }
-        if kernel != Kernel::Scalar && avx2::available() {
+        if kernel != Kernel::Scalar && cpu_has!("avx2") {
             return Some(Simd::Avx2);
         }
     }

@@ -37,99 +37,59 @@ pub trait TableFloat: Float + AddAssign + Neg<Output = Self> + sealed::Sealed {
     /// A value's little-endian bytes, appended to `out`.
     fn value_to_le(self, out: &mut Vec<u8>);
 
-    /// Adds trees to a batch's blocks with a SIMD kernel that `kernel` allows for this
-    /// precision on this CPU; `false` when there is none (the caller then runs the scalar
-    /// kernel). See [`super::kernel`].
+    /// The SIMD block kernel for this precision, if there is one (see [`super::kernel`]).
     #[doc(hidden)]
-    fn simd_blocks(
-        tables: &Tables<Self>,
-        trees: &[TreeRef],
-        keys: &[Self::Key],
-        acc: &mut [Self],
-        blocks: usize,
-        kernel: Kernel,
-    ) -> bool;
+    fn simd_blocks() -> Option<SimdBlocks<Self>>;
 }
 
-impl TableFloat for f32 {
-    type Key = u32;
-    const BYTES: usize = 4;
+/// A SIMD block kernel: adds trees to a batch's blocks with a kernel that `kernel` allows on
+/// this CPU, or returns `false` when there is none (the caller then runs the scalar one).
+#[doc(hidden)]
+pub type SimdBlocks<F> =
+    fn(&Tables<F>, &[TreeRef], &[<F as TableFloat>::Key], &mut [F], usize, Kernel) -> bool;
 
-    #[inline(always)]
-    fn key(self) -> u32 {
-        // `+ 0.0` turns -0 into +0; flipping the sign bit (positives) or every bit
-        // (negatives) makes the unsigned order the float order.
-        let b = (self + 0.0).to_bits();
-        let k = b ^ (((b as i32 >> 31) as u32) | 0x8000_0000);
-        if self.is_nan() {
-            0
-        } else {
-            k
+/// `TableFloat` for a float type, its key type and the signed integer of that width.
+macro_rules! table_float {
+    ($float:ty, $key:ty, $signed:ty, $simd:expr) => {
+        impl TableFloat for $float {
+            type Key = $key;
+            const BYTES: usize = core::mem::size_of::<$float>();
+
+            #[inline(always)]
+            fn key(self) -> $key {
+                // `+ 0.0` turns -0 into +0; flipping the sign bit (positives) or every bit
+                // (negatives) makes the unsigned order the float order.
+                let b = (self + 0.0).to_bits();
+                let top = <$key>::BITS - 1;
+                let k = b ^ (((b as $signed >> top) as $key) | (1 << top));
+                if self.is_nan() {
+                    0
+                } else {
+                    k
+                }
+            }
+            fn key_from_le(bytes: &[u8]) -> $key {
+                <$key>::from_le_bytes(bytes.try_into().unwrap_or_default())
+            }
+            fn key_to_le(key: $key, out: &mut Vec<u8>) {
+                out.extend_from_slice(&key.to_le_bytes());
+            }
+            fn value_from_le(bytes: &[u8]) -> $float {
+                <$float>::from_le_bytes(bytes.try_into().unwrap_or_default())
+            }
+            fn value_to_le(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+            fn simd_blocks() -> Option<SimdBlocks<$float>> {
+                $simd
+            }
         }
-    }
-    fn key_from_le(bytes: &[u8]) -> u32 {
-        u32::from_le_bytes(bytes.try_into().unwrap_or_default())
-    }
-    fn key_to_le(key: u32, out: &mut Vec<u8>) {
-        out.extend_from_slice(&key.to_le_bytes());
-    }
-    fn value_from_le(bytes: &[u8]) -> f32 {
-        f32::from_le_bytes(bytes.try_into().unwrap_or_default())
-    }
-    fn value_to_le(self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
-    #[inline]
-    fn simd_blocks(
-        tables: &Tables<f32>,
-        trees: &[TreeRef],
-        keys: &[u32],
-        acc: &mut [f32],
-        blocks: usize,
-        kernel: Kernel,
-    ) -> bool {
-        super::kernel::simd_blocks_f32(tables, trees, keys, acc, blocks, kernel)
-    }
+    };
 }
 
-impl TableFloat for f64 {
-    type Key = u64;
-    const BYTES: usize = 8;
-
-    #[inline(always)]
-    fn key(self) -> u64 {
-        let b = (self + 0.0).to_bits();
-        let k = b ^ (((b as i64 >> 63) as u64) | 0x8000_0000_0000_0000);
-        if self.is_nan() {
-            0
-        } else {
-            k
-        }
-    }
-    fn key_from_le(bytes: &[u8]) -> u64 {
-        u64::from_le_bytes(bytes.try_into().unwrap_or_default())
-    }
-    fn key_to_le(key: u64, out: &mut Vec<u8>) {
-        out.extend_from_slice(&key.to_le_bytes());
-    }
-    fn value_from_le(bytes: &[u8]) -> f64 {
-        f64::from_le_bytes(bytes.try_into().unwrap_or_default())
-    }
-    fn value_to_le(self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
-    fn simd_blocks(
-        _: &Tables<f64>,
-        _: &[TreeRef],
-        _: &[u64],
-        _: &mut [f64],
-        _: usize,
-        _: Kernel,
-    ) -> bool {
-        // No SIMD kernel for 64-bit keys: the scalar one runs.
-        false
-    }
-}
+table_float!(f32, u32, i32, Some(super::kernel::simd_blocks_f32));
+// No SIMD kernel for 64-bit keys: the scalar one runs.
+table_float!(f64, u64, i64, None);
 
 /// Fills `keys` (`2 * row.len()` long) with the keys of `row` followed by those of `-row`.
 ///

@@ -59,15 +59,15 @@ pub struct Scorer {
 impl Scorer {
     /// Starts `bin` with `args`, standard output piped, logging at `info`
     /// (or `$TIMBER_TEST_LOG`).
-    pub fn start(bin: &str, args: &[&str]) -> Scorer {
+    pub fn start<S: AsRef<str>>(bin: &str, args: &[S]) -> Scorer {
         let filter = std::env::var("TIMBER_TEST_LOG").unwrap_or_else(|_| "info".into());
         Self::start_logged(bin, args, &filter)
     }
 
     /// Starts `bin` with `args` and the `RUST_LOG` filter `filter`.
-    pub fn start_logged(bin: &str, args: &[&str], filter: &str) -> Scorer {
+    pub fn start_logged<S: AsRef<str>>(bin: &str, args: &[S], filter: &str) -> Scorer {
         let mut child = Command::new(bin)
-            .args(args)
+            .args(args.iter().map(AsRef::as_ref))
             .env("RUST_LOG", filter)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -95,20 +95,36 @@ impl Scorer {
 
     /// Waits until the log contains `needle`; returns the first line containing it.
     pub fn wait_for_log(&mut self, needle: &str, timeout: Duration) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(line) = self.log().lines().find(|l| l.contains(needle)) {
-                return line.to_string();
+        self.poll(timeout, &format!("no `{needle}` in the log"), |s| {
+            if let Some(line) = s.log().lines().find(|l| l.contains(needle)) {
+                return Some(line.to_string());
             }
-            if let Ok(Some(status)) = self.child.try_wait() {
+            if let Ok(Some(status)) = s.child.try_wait() {
                 panic!(
                     "scorer exited ({status}) before logging `{needle}`:\n{}",
-                    self.log()
+                    s.log()
                 );
+            }
+            None
+        })
+    }
+
+    /// Calls `f` every 20 ms until it returns something, failing with `what` and the log
+    /// after `timeout`.
+    fn poll<T>(
+        &mut self,
+        timeout: Duration,
+        what: &str,
+        mut f: impl FnMut(&mut Self) -> Option<T>,
+    ) -> T {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(v) = f(self) {
+                return v;
             }
             assert!(
                 Instant::now() < deadline,
-                "no `{needle}` in the log after {timeout:?}:\n{}",
+                "{what} after {timeout:?}:\n{}",
                 self.log()
             );
             std::thread::sleep(Duration::from_millis(20));
@@ -134,18 +150,9 @@ impl Scorer {
 
     /// Waits for the process to exit.
     pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "scorer still running after {timeout:?}:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.poll(timeout, "scorer still running", |s| {
+            s.child.try_wait().unwrap()
+        })
     }
 
     /// Reads all of standard output (after the process exited or closed it).
@@ -163,4 +170,27 @@ impl Drop for Scorer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `serve kafka` arguments: topic `in` to topic `out` as a member of `group`, fetches that
+/// wait at most 10 ms (Tansu waits inside every fetch), then `extra`.
+pub fn serve_kafka_args(brokers: &str, group: &str, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "serve",
+        "kafka",
+        "--brokers",
+        brokers,
+        "--input-topic",
+        "in",
+        "--output-topic",
+        "out",
+        "--group",
+        group,
+        "-X",
+        "consumer.fetch.wait.max.ms=10",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(extra.iter().map(|a| a.to_string()));
+    args
 }

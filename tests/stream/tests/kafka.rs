@@ -118,26 +118,12 @@ fn check_results(
 }
 
 fn scorer(broker: &str, group: &str, extra: &[&str]) -> Scorer {
-    let mut args = vec![
-        "serve",
-        "kafka",
-        "--brokers",
-        broker,
-        "--input-topic",
-        "in",
-        "--output-topic",
-        "out",
-        "--group",
-        group,
-        "--dead-letter-topic",
-        "dead",
-        "--stats-interval",
-        "1",
-        "-X",
-        "consumer.fetch.wait.max.ms=10",
-    ];
+    let mut args = vec!["--dead-letter-topic", "dead", "--stats-interval", "1"];
     args.extend_from_slice(extra);
-    Scorer::start(scorer_bin("binary"), &args)
+    Scorer::start(
+        scorer_bin("binary"),
+        &serve_kafka_args(broker, group, &args),
+    )
 }
 
 fn topics(broker: &Broker, input_partitions: u32) {
@@ -180,22 +166,7 @@ fn without_a_dead_letter_topic_errors_go_to_the_output_topic() {
         topics(&broker, 1);
         let rows = input_rows(1, 20);
         produce(&producer(&broker.addr()), "in", &rows);
-        let args = [
-            "serve",
-            "kafka",
-            "--brokers",
-            &broker.addr(),
-            "--input-topic",
-            "in",
-            "--output-topic",
-            "out",
-            "--group",
-            "g",
-            "--format",
-            "csv",
-            "-X",
-            "consumer.fetch.wait.max.ms=10",
-        ];
+        let args = serve_kafka_args(&broker.addr(), "g", &["--format", "csv"]);
         let _s = Scorer::start(scorer_bin("binary"), &args);
         let out = consume(&broker.addr(), "out", rows.len(), Duration::from_secs(90));
         assert_eq!(out.len(), rows.len());
@@ -267,25 +238,9 @@ fn two_scorers_share_the_work_and_survive_one_being_killed() {
             "consumer.debug=cgrp",
         ];
         let start = |_| {
-            let mut args = vec![
-                "serve",
-                "kafka",
-                "--brokers",
-                &addr,
-                "--input-topic",
-                "in",
-                "--output-topic",
-                "out",
-                "--group",
-                "pair",
-                "--dead-letter-topic",
-                "dead",
-                "--stats-interval",
-                "1",
-                "-X",
-                "consumer.fetch.wait.max.ms=10",
-            ];
-            args.extend_from_slice(&group_args);
+            let mut extra = vec!["--dead-letter-topic", "dead", "--stats-interval", "1"];
+            extra.extend_from_slice(&group_args);
+            let args = serve_kafka_args(&addr, "pair", &extra);
             Scorer::start_logged(scorer_bin("binary"), &args, "info,librdkafka=debug")
         };
         let mut scorers = [start(0), start(1)];

@@ -2,43 +2,11 @@
 //! vector, comparisons as all-ones lanes, 8-entry permutations (levels 4-5 and leaves of
 //! trees up to depth 5 come from registers; deeper levels are gathered).
 
-use super::super::{Tables, TreeRef, BLOCK_ROWS};
+use super::super::BLOCK_ROWS;
 use super::Lanes;
 use core::arch::x86_64::*;
 
-/// Whether this CPU can run the kernel.
-#[inline]
-pub(crate) fn available() -> bool {
-    #[cfg(feature = "std")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(feature = "std"))]
-    {
-        cfg!(target_feature = "avx2")
-    }
-}
-
-// Gather offsets are `feature << 6`.
-const _: () = assert!(BLOCK_ROWS == 64);
-
-/// Adds `trees` to every row of `blocks` consecutive blocks (see [`super::add_block`]).
-///
-/// # Safety
-///
-/// The CPU supports AVX2 ([`available`]); `t` passed [`Tables::new`] and `trees` are its
-/// own.
-#[target_feature(enable = "avx2")]
-pub(crate) unsafe fn add_block(
-    t: &Tables<f32>,
-    trees: &[TreeRef],
-    keys: &[u32],
-    acc: &mut [f32],
-    blocks: usize,
-) {
-    // SAFETY: forwarded contract; AVX2 is enabled for the inlined walk.
-    unsafe { super::add_block::<V>(t, trees, keys, acc, blocks) }
-}
+super::entry!("avx2", "AVX2");
 
 /// 8 lanes of `u32`.
 #[derive(Clone, Copy)]

@@ -20,6 +20,34 @@ pub(super) mod avx512;
 
 use super::{Tables, TreeRef, BLOCK_ROWS};
 
+// Gather offsets are `feature << 6`.
+const _: () = assert!(BLOCK_ROWS == 64);
+
+/// An ISA's entry point: `add_block` with the ISA's target feature enabled, so the generic
+/// walk and the ISA's `Lanes` methods inline into it with their instructions available.
+macro_rules! entry {
+    ($feature:literal, $name:literal) => {
+        /// Adds `trees` to every row of `blocks` consecutive blocks (see
+        /// [`super::add_block`]).
+        ///
+        /// # Safety
+        ///
+        #[doc = concat!("The CPU supports ", $name, "; `t` passed [`Tables::new`](super::super::Tables::new) and `trees` are its own.")]
+        #[target_feature(enable = $feature)]
+        pub(crate) unsafe fn add_block(
+            t: &super::super::Tables<f32>,
+            trees: &[super::super::TreeRef],
+            keys: &[u32],
+            acc: &mut [f32],
+            blocks: usize,
+        ) {
+            // SAFETY: forwarded contract; the feature is enabled for the inlined walk.
+            unsafe { super::add_block::<V>(t, trees, keys, acc, blocks) }
+        }
+    };
+}
+use entry;
+
 /// One ISA's vector of `u32` lanes (a row each) and the operations the walk needs.
 ///
 /// # Safety

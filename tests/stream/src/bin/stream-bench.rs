@@ -23,7 +23,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 use timber_runtime::Model;
-use timber_stream_tests::harness::{rows, Scorer};
+use timber_stream_tests::harness::{rows, serve_kafka_args, Scorer};
 use timber_stream_tests::kafka::{batching_producer, consume, produce, Broker};
 use timber_stream_tests::BinaryLogistic;
 
@@ -253,22 +253,7 @@ fn kafka(scorer: &str, n: usize, partitions: u32) -> Result<()> {
     let addr = broker.addr();
     let mut member = Scorer::start(
         scorer,
-        &[
-            "serve",
-            "kafka",
-            "--brokers",
-            &addr,
-            "--input-topic",
-            "in",
-            "--output-topic",
-            "out",
-            "--group",
-            "bench",
-            "--stats-interval",
-            "0",
-            "-X",
-            "consumer.fetch.wait.max.ms=10",
-        ],
+        &serve_kafka_args(&addr, "bench", &["--stats-interval", "0"]),
     );
     member.wait_for_log("partitions assigned: in[", Duration::from_secs(60));
     let start = Instant::now();
