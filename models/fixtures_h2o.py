@@ -23,16 +23,17 @@ value is computed from the exported model.zip by H2O's MOJO scorer in h2o-genmod
     SharedTreeMojoModel.scoreTreeRange plus the additions GbmMojoModel.unifyPreds makes
     before its inverse link), and MojoModel.score0's output, which must equal PredictCsv's.
 
-Then an independent walker in this file (read the MOJO bytes, route rows as
-/work/notes/h2o-mojo.md specifies) must reproduce H2O's raw rows and margins bit for bit;
+Then an independent walker in this file (class Mojo, decode_tree: read the MOJO bytes and
+route rows by H2O's rules) must reproduce H2O's raw rows and margins bit for bit;
 its transforms use the C library's exp, and the number of rows where that differs from
 H2O's output (Java's Math.exp is not glibc's exp) is recorded in meta.json as
 `rows_differing_with_glibc_exp`.
 
 H2O training is not byte-reproducible as a zip (model.ini has a uuid and timestamp, the zip
-entry times change, experimental/modelDetails.json has run times), so model.zip differs on
-every run; the trees themselves are deterministic with one thread and fixed seeds. The
-references are always made from the committed model.zip, so they agree with it.
+entry times change, experimental/modelDetails.json has run times), but the trees and the
+rest of model.ini are deterministic with one thread and fixed seeds: the committed model.zip
+is kept when a new export holds the same model, so a re-run rewrites every file byte for
+byte. The references are always made from the committed model.zip.
 
 Files in models/h2o_NAME/:
   model.zip            the MOJO (download_mojo)
@@ -44,6 +45,8 @@ Files in models/h2o_NAME/:
   expected_margin.csv  link-space values (see H2oMojoMargin.java), repr(float64)
   predictcsv.csv       PredictCsv --decimal output, verbatim (label + class probabilities
                        for classifiers)
+  input_quirks.csv ... (some fixtures) cells PredictCsv reads its own way, with
+                       expected_quirks.csv, expected_quirks_margin.csv, predictcsv_quirks.csv
   meta.json            h2o_version, algorithm, distribution, mojo_version, description,
                        num_rows, tree statistics
 """
@@ -71,11 +74,6 @@ HARNESS_DIR = os.path.join(VENV, "h2o-harness")
 # --------------------------------------------------------------------------------------
 # Small numeric helpers
 # --------------------------------------------------------------------------------------
-
-
-def f32(x):
-    """The float32 nearest to x, as a Python float."""
-    return struct.unpack("<f", struct.pack("<f", x))[0]
 
 
 def f32_next(x, up):
@@ -112,16 +110,12 @@ def java_exp(x):
 
 
 # --------------------------------------------------------------------------------------
-# Independent MOJO reader and walker (the semantics of /work/notes/h2o-mojo.md)
+# Independent MOJO reader and walker (H2O 3.46 genmodel semantics, MOJO format >= 1.20)
 # --------------------------------------------------------------------------------------
 
 
 class MojoError(Exception):
     pass
-
-
-def parse_value(text):
-    return text.strip()
 
 
 class Mojo:
@@ -348,22 +342,6 @@ class Mojo:
                 stack.append((s["right"], depth + 1))
         return st
 
-    def numerical_thresholds(self):
-        """(column index, float32 split value) of every numerical split on a numeric column."""
-        out = []
-        for root in self.trees.values():
-            stack = [root]
-            while stack:
-                node = stack.pop()
-                if node[0] == "leaf":
-                    continue
-                s = node[1]
-                if s["kind"] == "num" and not s["na_vs_rest"] and self.domains[s["col"]] is None:
-                    out.append((s["col"], s["split"]))
-                stack.append(s["left"])
-                stack.append(s["right"])
-        return sorted(set(out))
-
 
 NA_DIRS = {0: "None", 1: "NAvsREST", 2: "NALeft", 3: "NARight", 4: "Left", 5: "Right"}
 
@@ -376,16 +354,18 @@ def parse_double_list(text):
 
 
 def unescape_newlines(s):
-    # StringEscapeUtils.unescapeNewlines: "\\n" -> newline, "\\\\" -> backslash
-    out, i = [], 0
-    while i < len(s):
-        if s[i] == "\\" and i + 1 < len(s):
-            nxt = s[i + 1]
-            out.append("\n" if nxt == "n" else nxt)
-            i += 2
+    """StringEscapeUtils.unescapeNewlines: backslash-n, backslash-r and double backslash
+    become newline, carriage return and backslash; a backslash before any other character is
+    dropped, as is a trailing one."""
+    out, slash = [], False
+    for ch in s:
+        if slash:
+            out.append({"n": "\n", "r": "\r"}.get(ch, ch))
+            slash = False
+        elif ch == "\\":
+            slash = True
         else:
-            out.append(s[i])
-            i += 1
+            out.append(ch)
     return "".join(out)
 
 
