@@ -41,7 +41,7 @@ enum Command {
         /// else the published crates).
         #[arg(long, value_name = "DIR")]
         timber_source: Option<PathBuf>,
-        /// Code layout: `auto` (the fastest per tree), `tables`, `nodes` or `nested`.
+        /// Code layout: `auto` (the fastest per tree), `tables`, `quick`, `nodes` or `nested`.
         #[arg(long, value_enum, default_value_t = LayoutArg::Auto)]
         layout: LayoutArg,
         #[command(flatten)]
@@ -82,6 +82,9 @@ enum LayoutArg {
     Auto,
     /// Complete-tree tables where they apply, node arrays for the rest.
     Tables,
+    /// QuickScorer bit vectors where they apply (at most 64 leaves, numerical splits),
+    /// node arrays for the rest.
+    Quick,
     /// Node arrays for every tree.
     Nodes,
     /// Nested if/else for every tree (slow to compile on big models).
@@ -174,6 +177,7 @@ fn run(cli: Cli) -> Result<()> {
                     layout: match layout {
                         LayoutArg::Auto => Layout::Auto,
                         LayoutArg::Tables => Layout::Tables,
+                        LayoutArg::Quick => Layout::Quick,
                         LayoutArg::Nodes => Layout::Nodes,
                         LayoutArg::Nested => Layout::Nested,
                     },

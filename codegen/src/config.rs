@@ -205,7 +205,7 @@ pub(crate) fn write_files(
 
 /// Removes files an earlier run generated in the directories of `files` that this run does
 /// not (a model recompiled in another layout leaves no stale blobs or chunks behind). Only
-/// Timber's own file names are touched: `chunk_*.rs`, `tables.*`, `nodes.*`.
+/// Timber's own file names are touched: `chunk_*.rs`, `tables.*`, `quick.*`, `nodes.*`.
 fn remove_stale(dir: &Path, files: &[emit::GeneratedFile]) {
     let keep: std::collections::HashSet<PathBuf> =
         files.iter().skip(1).map(|f| dir.join(&f.path)).collect();
@@ -221,6 +221,7 @@ fn remove_stale(dir: &Path, files: &[emit::GeneratedFile]) {
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
             let ours = (name.starts_with("chunk_") && name.ends_with(".rs"))
                 || name.starts_with("tables.")
+                || name.starts_with("quick.")
                 || name.starts_with("nodes.");
             if ours && !keep.contains(&path) {
                 let _ = std::fs::remove_file(&path);

@@ -5,8 +5,8 @@
 //! timber::model!(ChurnNested, "models/churn.json", layout = "nested");
 //! ```
 //!
-//! `layout` is `"auto"` (the default: the fastest layout per tree), `"tables"`, `"nodes"` or
-//! `"nested"`; see `timber_codegen::emit::Layout`.
+//! `layout` is `"auto"` (the default: the fastest layout per tree), `"tables"`, `"quick"`,
+//! `"nodes"` or `"nested"`; see `timber_codegen::emit::Layout`.
 //!
 //! The path is relative to the crate's `CARGO_MANIFEST_DIR`. The expansion includes the
 //! model file with `include_bytes!`, so Cargo rebuilds when the file changes. All the work
@@ -48,7 +48,7 @@ impl Parse for Invocation {
                 syn::Error::new(
                     value.span(),
                     format!(
-                        "unknown layout `{}` (expected \"auto\", \"tables\", \"nodes\" or \"nested\")",
+                        "unknown layout `{}` (expected \"auto\", \"tables\", \"quick\", \"nodes\" or \"nested\")",
                         value.value()
                     ),
                 )
@@ -66,7 +66,8 @@ impl Parse for Invocation {
 
 /// `model!(VIS NAME, "PATH")`: defines the unit struct `NAME` implementing
 /// `timber::Model` for the model file at `PATH` (relative to `CARGO_MANIFEST_DIR`).
-/// An optional `layout = "auto" | "tables" | "nodes" | "nested"` picks the code layout.
+/// An optional `layout = "auto" | "tables" | "quick" | "nodes" | "nested"` picks the code
+/// layout.
 #[proc_macro]
 pub fn model(input: TokenStream) -> TokenStream {
     let inv = syn::parse_macro_input!(input as Invocation);

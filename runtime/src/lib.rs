@@ -30,6 +30,7 @@ pub mod model;
 pub mod nodes;
 #[cfg(feature = "parallel")]
 pub mod parallel;
+pub mod quick;
 pub mod tables;
 pub mod transform;
 

@@ -1,6 +1,5 @@
 //! Compiles every model file of every fixture under `models/` with `timber_codegen::Config`,
-//! exactly as a user's build script would — in the default layout (tables where they apply,
-//! node arrays for the rest), all node arrays, and all nested `if`/`else` — and writes
+//! exactly as a user's build script would — in every layout (`Layout::ALL`) — and writes
 //! `all.rs` listing them.
 
 use std::fmt::Write as _;
@@ -77,11 +76,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 variants.push((format!("{name}_{kind}_all"), Iterations::All, true));
             }
             for (out_name, iterations, all_trees) in variants {
-                for (layout, suffix) in [
-                    (Layout::Auto, ""),
-                    (Layout::Nodes, "_nodes"),
-                    (Layout::Nested, "_nested"),
-                ] {
+                for layout in Layout::ALL {
+                    let suffix = match layout {
+                        Layout::Auto => String::new(),
+                        other => format!("_{}", other.name()),
+                    };
                     let out_name = format!("{out_name}{suffix}");
                     let ty = type_name_for(&out_name);
                     config

@@ -45,12 +45,16 @@ pub fn inline_tokens(e: &Emitted) -> TokenStream {
         .nodes
         .as_ref()
         .map(|n| n.static_item(&rt, inline(&n.bytes)));
-    private_module(e, quote!(#tables #nodes #(#chunks)*))
+    let quick = e
+        .quick
+        .as_ref()
+        .map(|q| q.static_item(&rt, inline(&q.bytes)));
+    private_module(e, quote!(#tables #nodes #quick #(#chunks)*))
 }
 
 /// The model as files: the root file (first), then under `dir` (relative to the root file)
-/// the table and node blobs (`tables.bin`, `nodes.bin`, which the root file includes with
-/// `include_bytes!`) when there are some, and one pretty-printed file per chunk of nested
+/// the data layouts' blobs (`tables.bin`, `quick.bin`, `nodes.bin`, which the root file
+/// includes with `include_bytes!`) when there are some, and one pretty-printed file per chunk of nested
 /// trees. Data is a few bytes per node: a forest of millions of nodes is megabytes of blob
 /// and a few kilobytes of source.
 pub fn render_files(e: &Emitted, dir: &str) -> Result<Vec<GeneratedFile>, EmitError> {
@@ -72,9 +76,16 @@ pub fn render_files(e: &Emitted, dir: &str) -> Result<Vec<GeneratedFile>, EmitEr
         .nodes
         .as_ref()
         .map(|n| n.static_item(&rt, blob("nodes.bin")));
+    let quick = e
+        .quick
+        .as_ref()
+        .map(|q| q.static_item(&rt, blob("quick.bin")));
     let mut files = vec![GeneratedFile::text(
         String::new(),
-        pretty(private_module(e, quote!(#tables #nodes #(#includes)*)))?,
+        pretty(private_module(
+            e,
+            quote!(#tables #nodes #quick #(#includes)*),
+        ))?,
     )];
     if let Some(t) = &e.tables {
         files.push(GeneratedFile {
@@ -86,6 +97,12 @@ pub fn render_files(e: &Emitted, dir: &str) -> Result<Vec<GeneratedFile>, EmitEr
         files.push(GeneratedFile {
             path: format!("{dir}/nodes.bin"),
             contents: n.bytes.clone(),
+        });
+    }
+    if let Some(q) = &e.quick {
+        files.push(GeneratedFile {
+            path: format!("{dir}/quick.bin"),
+            contents: q.bytes.clone(),
         });
     }
     for (i, body) in e.chunks.iter().enumerate() {

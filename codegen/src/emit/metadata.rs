@@ -10,6 +10,7 @@ use timber_runtime::{FeatureKind, ModelInfo};
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct LayoutCounts {
     pub tables: usize,
+    pub quick: usize,
     pub nodes: usize,
     pub nested: usize,
 }
@@ -52,9 +53,10 @@ pub(crate) fn header_lines(
         ),
         format!(" - precision: {}", forest.precision),
         format!(
-            " - layout: {} trees as complete-tree tables, {} as node arrays, {} as nested \
-             if/else{}",
+            " - layout: {} trees as complete-tree tables, {} as bit vectors, {} as node \
+             arrays, {} as nested if/else{}",
             counts.tables,
+            counts.quick,
             counts.nodes,
             counts.nested,
             no_tables.map_or_else(String::new, |why| format!(" (no tables: {why})"))

@@ -34,16 +34,18 @@ mod metadata;
 mod nested;
 pub mod nodes;
 mod plan;
+pub mod quick;
 mod render;
 pub mod tables;
 
 pub use files::{inline_tokens, pretty, render_files, GeneratedFile};
 pub use nodes::NodeBlob;
 pub use plan::CHUNK_NODES;
+pub use quick::QuickBlob;
 pub use tables::TableBlob;
 
 use crate::interp::model_info;
-use crate::ir::{Forest, Precision};
+use crate::ir::{Forest, Precision, Tree};
 use plan::Segment;
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
@@ -53,12 +55,15 @@ use quote::{format_ident, quote};
 pub enum Layout {
     /// The fastest layout for each tree: complete-tree tables for every tree they can hold
     /// ([`tables::eligible`], in models that can have tables at all:
-    /// [`tables::model_tables`]), node arrays for the rest.
+    /// [`tables::model_tables`]), QuickScorer bit vectors for other trees of at most 64
+    /// leaves ([`quick::eligible`]), node arrays for the rest.
     #[default]
     Auto,
-    /// Complete-tree tables wherever they apply, node arrays for the rest (today the same
-    /// as `Auto`).
+    /// Complete-tree tables wherever they apply, node arrays for the rest.
     Tables,
+    /// QuickScorer bit vectors where they apply (trees of at most 64 leaves with numerical
+    /// splits), node arrays for the rest.
+    Quick,
     /// Node arrays for every tree.
     Nodes,
     /// Nested `if`/`else` for every tree (for comparison and tests: compiles slowly on big
@@ -68,13 +73,20 @@ pub enum Layout {
 
 impl Layout {
     /// Every layout, for options and tests.
-    pub const ALL: [Layout; 4] = [Layout::Auto, Layout::Tables, Layout::Nodes, Layout::Nested];
+    pub const ALL: [Layout; 5] = [
+        Layout::Auto,
+        Layout::Tables,
+        Layout::Quick,
+        Layout::Nodes,
+        Layout::Nested,
+    ];
 
     /// The layout's name: `auto`, `tables`, `nodes` or `nested`.
     pub fn name(self) -> &'static str {
         match self {
             Layout::Auto => "auto",
             Layout::Tables => "tables",
+            Layout::Quick => "quick",
             Layout::Nodes => "nodes",
             Layout::Nested => "nested",
         }
@@ -140,6 +152,9 @@ pub struct Emitted {
     /// The node blob, when some trees are node arrays; the private module holds it as
     /// `NODES`.
     pub nodes: Option<NodeBlob>,
+    /// The bit-vector blob, when some trees are bit vectors; the private module holds it as
+    /// `QUICK`.
+    pub quick: Option<QuickBlob>,
     /// The runtime crate's path in generated code, e.g. `::timber_runtime`.
     pub runtime: String,
     /// The doc-comment header lines.
@@ -222,7 +237,8 @@ struct Trees {
     chunks: Vec<TokenStream>,
     tables: Option<TableBlob>,
     nodes: Option<NodeBlob>,
-    /// Trees per layout: tables, nodes, nested.
+    quick: Option<QuickBlob>,
+    /// Trees per layout.
     counts: metadata::LayoutCounts,
 }
 
@@ -240,7 +256,7 @@ pub fn emit(forest: &Forest, options: &EmitOptions) -> Result<Emitted, EmitError
     let base: Vec<TokenStream> = forest.base_margin.iter().map(|&b| ctx.float(b)).collect();
     // 6. Batch methods: models with data layouts score blocks of rows through their
     //    kernels; all-nested models keep the trait's row-by-row defaults.
-    let data_layouts = trees.tables.is_some() || trees.nodes.is_some();
+    let data_layouts = trees.tables.is_some() || trees.nodes.is_some() || trees.quick.is_some();
     let batch_methods = if data_layouts {
         render::batch_methods(&ctx, &base, &trees.block_steps, forest.num_outputs())
     } else {
@@ -282,6 +298,7 @@ pub fn emit(forest: &Forest, options: &EmitOptions) -> Result<Emitted, EmitError
         chunks: trees.chunks,
         tables: trees.tables,
         nodes: trees.nodes,
+        quick: trees.quick,
         runtime: options.runtime_path.clone(),
         header,
     })
@@ -292,6 +309,8 @@ pub fn emit(forest: &Forest, options: &EmitOptions) -> Result<Emitted, EmitError
 fn emit_trees(ctx: &Ctx, forest: &Forest, plan: &plan::Plan, module: &Ident) -> Trees {
     let mut out = Trees::default();
     let (mut table_trees, mut node_trees) = (Vec::new(), Vec::new());
+    let mut quick_runs: Vec<Vec<&Tree>> = Vec::new();
+    let mut quick_trees = 0;
     for segment in &plan.segments {
         match segment {
             Segment::Tables(range) => {
@@ -300,6 +319,14 @@ fn emit_trees(ctx: &Ctx, forest: &Forest, plan: &plan::Plan, module: &Ident) -> 
                 let run = first..table_trees.len();
                 out.row_steps.push(tables::row_step(module, run.clone()));
                 out.block_steps.push(tables::block_step(module, run));
+            }
+            Segment::Quick(range) => {
+                let run: Vec<&Tree> = range.clone().map(|t| &forest.trees[t]).collect();
+                let trees = quick_trees..quick_trees + run.len();
+                quick_trees += run.len();
+                quick_runs.push(run);
+                out.row_steps.push(quick::row_step(module, trees.clone()));
+                out.block_steps.push(quick::block_step(module, trees));
             }
             Segment::Nodes(range) => {
                 let first = node_trees.len();
@@ -326,7 +353,11 @@ fn emit_trees(ctx: &Ctx, forest: &Forest, plan: &plan::Plan, module: &Ident) -> 
     if !node_trees.is_empty() {
         out.nodes = Some(NodeBlob::new(ctx, &node_trees));
     }
+    if !quick_runs.is_empty() {
+        out.quick = Some(QuickBlob::new(ctx, &quick_runs));
+    }
     out.counts.tables = table_trees.len();
+    out.counts.quick = quick_trees;
     out.counts.nodes = node_trees.len();
     out
 }

@@ -4,7 +4,7 @@
 //! a layout ([`Segment`]), and generated code adds the runs in that order, so the margins
 //! are summed exactly as the training library sums them whatever the mix of layouts.
 
-use super::{nodes, tables, Layout};
+use super::{nodes, quick, tables, Layout};
 use crate::ir::{Forest, Tree};
 use std::ops::Range;
 
@@ -18,6 +18,8 @@ pub(crate) enum Segment {
     Tables(Range<usize>),
     /// Trees (IR indices) stored as node arrays.
     Nodes(Range<usize>),
+    /// Trees (IR indices) stored as QuickScorer bit vectors.
+    Quick(Range<usize>),
     /// Trees (IR indices) emitted as nested `if`/`else`, in chunks of at most
     /// [`CHUNK_NODES`] nodes (a bigger tree alone).
     Nested(Vec<Range<usize>>),
@@ -27,6 +29,7 @@ pub(crate) enum Segment {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Tables,
+    Quick,
     Nodes,
     Nested,
 }
@@ -41,9 +44,12 @@ pub(crate) struct Plan {
 
 /// Plans `forest` for `layout`:
 ///
-/// - [`Layout::Auto`] and [`Layout::Tables`]: complete tables for every tree they hold
-///   ([`tables::eligible`], in models that can have tables at all:
-///   [`tables::model_tables`]), node arrays for the rest;
+/// - [`Layout::Auto`]: complete tables for every tree they hold ([`tables::eligible`], in
+///   models that can have tables at all: [`tables::model_tables`]), QuickScorer bit vectors
+///   for the other trees of at most 64 leaves ([`quick::eligible`]), node arrays for the
+///   rest;
+/// - [`Layout::Tables`]: tables where they apply, node arrays for the rest;
+/// - [`Layout::Quick`]: bit vectors where they apply, node arrays for the rest;
 /// - [`Layout::Nodes`]: node arrays for every tree;
 /// - [`Layout::Nested`]: nested `if`/`else` for every tree.
 ///
@@ -51,12 +57,16 @@ pub(crate) struct Plan {
 pub(crate) fn plan(forest: &Forest, layout: Layout) -> Plan {
     let table_type = match layout {
         Layout::Auto | Layout::Tables => tables::model_tables(forest),
+        Layout::Quick => Err("bit vectors asked for"),
         Layout::Nodes => Err("node arrays asked for"),
         Layout::Nested => Err("nested layout asked for"),
     };
+    let quick = matches!(layout, Layout::Auto | Layout::Quick);
     let kind = |tree: &Tree| {
         if table_type.is_ok() && tables::eligible(tree) {
             Kind::Tables
+        } else if quick && quick::eligible(tree) {
+            Kind::Quick
         } else if layout != Layout::Nested && nodes::eligible(tree) {
             Kind::Nodes
         } else {
@@ -75,6 +85,7 @@ pub(crate) fn plan(forest: &Forest, layout: Layout) -> Plan {
         .into_iter()
         .map(|(kind, range)| match kind {
             Kind::Tables => Segment::Tables(range),
+            Kind::Quick => Segment::Quick(range),
             Kind::Nodes => Segment::Nodes(range),
             Kind::Nested => Segment::Nested(chunk_trees(forest, range)),
         })

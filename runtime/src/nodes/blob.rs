@@ -13,6 +13,7 @@
 use super::{LinearRec, NodeRec, Nodes, Special, SpecialKind, Term, TreeRef, LEAF, SPECIAL};
 use crate::float::{KeyFloat, SumFloat};
 use alloc::borrow::Cow;
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
@@ -222,32 +223,34 @@ pub fn encode<I: KeyFloat, O: SumFloat>(
         assert!(v < LEAF, "too many nodes or leaves for 31-bit indices");
         v
     };
+    // Equal leaf values (or value vectors) are stored once: a fully grown classifier's
+    // leaves are mostly the same few class distributions, and fewer distinct values keep
+    // more of them in the cache.
+    let mut distinct: BTreeMap<Vec<u64>, u32> = BTreeMap::new();
     for t in trees {
-        let (node_base, kind) = (nodes.len(), leaf_kind(&t.leaves));
-        // A leaf's global index: into `values` (scalar, vector) or `linear`.
-        let leaf_base = match &t.leaves {
-            Leaves::Scalar(_) | Leaves::Vector(_) => values.len(),
-            Leaves::Linear(_) => linear.len(),
+        let node_base = nodes.len();
+        // Each leaf's global index: into `values` (scalar, vector) or `linear`.
+        let leaf_index: Vec<u32> = match &t.leaves {
+            Leaves::Scalar(v) => v
+                .iter()
+                .map(|&x| value_index(&mut distinct, &mut values, &[x], &index))
+                .collect(),
+            Leaves::Vector(v) => v
+                .iter()
+                .map(|x| {
+                    assert_eq!(x.len(), num_groups, "a vector leaf has a value per group");
+                    value_index(&mut distinct, &mut values, x, &index)
+                })
+                .collect(),
+            Leaves::Linear(v) => (0..v.len()).map(|j| index(linear.len() + j)).collect(),
         };
-        let leaf_count = match &t.leaves {
-            Leaves::Scalar(v) => v.len(),
-            Leaves::Vector(v) => v.len(),
-            Leaves::Linear(v) => v.len(),
-        };
+        let kind = leaf_kind(&t.leaves);
         let child = |c: Child| match c {
             Child::Node(i) => {
                 assert!((i as usize) < t.nodes.len(), "child node out of range");
                 index(node_base + i as usize)
             }
-            Child::Leaf(j) => {
-                assert!((j as usize) < leaf_count, "leaf out of range");
-                let stride = if kind == LeafKind::Vector {
-                    num_groups
-                } else {
-                    1
-                };
-                LEAF | index(leaf_base + j as usize * stride)
-            }
+            Child::Leaf(j) => LEAF | leaf_index[j as usize],
         };
         let mut special = false;
         for n in &t.nodes {
@@ -306,17 +309,7 @@ pub fn encode<I: KeyFloat, O: SumFloat>(
         }
         let root = child(t.root);
         match &t.leaves {
-            Leaves::Scalar(v) => values.extend_from_slice(v),
-            Leaves::Vector(v) => {
-                for leaf in v {
-                    assert_eq!(
-                        leaf.len(),
-                        num_groups,
-                        "a vector leaf has a value per group"
-                    );
-                    values.extend_from_slice(leaf);
-                }
-            }
+            Leaves::Scalar(_) | Leaves::Vector(_) => {}
             Leaves::Linear(v) => {
                 for l in v {
                     linear.push(LinearRec {
@@ -415,6 +408,22 @@ pub fn encode<I: KeyFloat, O: SumFloat>(
     }
     debug_assert_eq!(out.len(), s.end);
     out
+}
+
+/// The index in `values` of a leaf's values `x`, appending them if no earlier leaf had the
+/// same (bit for bit).
+fn value_index<O: SumFloat>(
+    distinct: &mut BTreeMap<Vec<u64>, u32>,
+    values: &mut Vec<O>,
+    x: &[O],
+    index: &impl Fn(usize) -> u32,
+) -> u32 {
+    let bits: Vec<u64> = x.iter().map(|v| v.to_f64().to_bits()).collect();
+    *distinct.entry(bits).or_insert_with(|| {
+        let at = index(values.len());
+        values.extend_from_slice(x);
+        at
+    })
 }
 
 fn leaf_kind<O>(leaves: &Leaves<O>) -> LeafKind {

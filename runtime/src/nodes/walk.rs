@@ -2,9 +2,8 @@
 //! tree with [`LANES`] walks in flight ([`Nodes::add_block`]).
 //!
 //! A step is a node record load, a key load and one comparison choosing a child. On a big
-//! forest those loads miss the caches, so a batch keeps several independent walks going at
-//! once and the CPU overlaps their misses; a lane whose walk reaches a leaf adds it and takes
-//! the next row of the block, so short and long paths waste no steps of each other.
+//! forest those loads miss the caches, so a batch walks [`LANES`] rows at once in lockstep,
+//! with no branch that depends on one walk, and the CPU overlaps their misses.
 
 use super::{Nodes, SpecialKind, TreeRef, LEAF, SPECIAL};
 use crate::batch::{Block, BLOCK_ROWS};
@@ -93,7 +92,7 @@ impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
         }
     }
 
-    /// Adds one tree to every row of `block`, block by block.
+    /// Adds one tree to every row of `block`, block by block, [`LANES`] rows at a time.
     fn add_tree<const SPECIALS: bool>(&self, block: &mut Block<'_, I, O>, tree: TreeRef) {
         let (nf, ng, len) = (self.num_features, self.num_groups, block.len());
         let key_block = 2 * nf * BLOCK_ROWS;
@@ -115,46 +114,60 @@ impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
             }
             // SAFETY: block `b` exists, so its keys start inside the buffer.
             let kb = unsafe { keys.add(b * key_block) };
-            // Lanes 0..active hold (node, row) walks in flight; rows are handed out in order.
-            let mut node = [tree.root; LANES];
-            let mut lane_row = [0usize; LANES];
-            let mut active = n.min(LANES);
-            for (k, r) in lane_row.iter_mut().enumerate().take(active) {
-                *r = k;
-            }
-            let mut next = active;
-            while active > 0 {
-                let mut k = 0;
-                while k < active {
-                    let r = lane_row[k];
-                    // SAFETY: `node[k]` is a node (leaves leave the lanes) of checked arrays;
-                    // key feature `f < 2nf` (checked) and `r < BLOCK_ROWS`, so the key is in
-                    // the block.
-                    let child = unsafe {
-                        self.step::<SPECIALS>(
-                            node[k],
-                            |f| *kb.add(f * BLOCK_ROWS + r),
-                            |f| row(r)[f],
-                        )
-                    };
-                    if child & LEAF == 0 {
-                        node[k] = child;
-                        k += 1;
-                        continue;
-                    }
-                    self.add_leaf(tree, child & !LEAF, row(r), acc, acc_at + r, BLOCK_ROWS);
-                    if next < n {
-                        node[k] = tree.root;
-                        lane_row[k] = next;
-                        next += 1;
-                        k += 1;
-                    } else {
-                        // The lane is done: the last active lane takes its place.
-                        active -= 1;
-                        node[k] = node[active];
-                        lane_row[k] = lane_row[active];
-                    }
+            for r0 in (0..n).step_by(LANES) {
+                let lanes = (n - r0).min(LANES);
+                // SAFETY: `kb` is block `b`'s keys and `r0 + lanes <= n <= BLOCK_ROWS`.
+                let leaves = unsafe {
+                    self.walk_lanes::<SPECIALS>(tree.root, kb, r0, lanes, |r, f| row(r)[f])
+                };
+                for (k, &leaf) in leaves.iter().enumerate().take(lanes) {
+                    let r = r0 + k;
+                    self.add_leaf(tree, leaf & !LEAF, row(r), acc, acc_at + r, BLOCK_ROWS);
                 }
+            }
+        }
+    }
+
+    /// Walks rows `r0..r0 + lanes` of a block from `root` in lockstep, one level per round
+    /// for every walk still going, until every walk has reached a leaf; returns the leaves
+    /// (with the `LEAF` bit). No branch depends on a walk, so a walk ending does not stall
+    /// the others (a mispredicted exit would throw away every load in flight); a lane whose
+    /// walk has ended re-reads the root and keeps its leaf.
+    ///
+    /// # Safety
+    ///
+    /// `root` is a node of these (checked) arrays; `kb` points at a block's
+    /// `2 * num_features * BLOCK_ROWS` keys; `r0 + lanes <= BLOCK_ROWS`.
+    #[inline(always)]
+    unsafe fn walk_lanes<const SPECIALS: bool>(
+        &self,
+        root: u32,
+        kb: *const I::Key,
+        r0: usize,
+        lanes: usize,
+        value: impl Fn(usize, usize) -> I,
+    ) -> [u32; LANES] {
+        // Lanes past `lanes` start at a leaf: they take no step.
+        let mut state = [LEAF; LANES];
+        state[..lanes].fill(root);
+        loop {
+            let mut all_leaves = LEAF;
+            for (k, s) in state.iter_mut().enumerate() {
+                let at_leaf = *s & LEAF != 0;
+                let node = if at_leaf { root } else { *s };
+                // Lanes past `lanes` read the last row (and discard the step).
+                let r = r0 + k.min(lanes - 1);
+                // SAFETY: `node` is `root` or a child that is not a leaf, a node of checked
+                // arrays; key features are below `2 * num_features` and `r < BLOCK_ROWS`, so
+                // the key lies in the block.
+                let child = unsafe {
+                    self.step::<SPECIALS>(node, |f| *kb.add(f * BLOCK_ROWS + r), |f| value(r, f))
+                };
+                *s = if at_leaf { *s } else { child };
+                all_leaves &= *s;
+            }
+            if all_leaves & LEAF != 0 {
+                return state;
             }
         }
     }

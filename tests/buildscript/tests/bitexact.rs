@@ -68,7 +68,7 @@ fn generated_code_is_bit_exact_on_every_fixture_and_model_file_in_every_layout_a
                 layouts.sort_unstable();
                 assert_eq!(
                     layouts,
-                    ["Auto", "Nested", "Nodes"],
+                    ["Auto", "Nested", "Nodes", "Quick", "Tables"],
                     "{} ({}) was not compiled by build.rs in every layout",
                     case.label,
                     file.kind
@@ -102,12 +102,13 @@ fn find_in(fixture: &str, kind: &str, layout: &str) -> Compiled {
         .unwrap_or_else(|| panic!("{fixture} {kind} {layout}"))
 }
 
-/// Which layouts build.rs wrote for a compiled model: (some trees as tables, some as node
-/// arrays, some nested).
-fn layouts_used(c: &Compiled) -> (bool, bool, bool) {
+/// Which layouts build.rs wrote for a compiled model: (some trees as tables, some as bit
+/// vectors, some as node arrays, some nested).
+fn layouts_used(c: &Compiled) -> (bool, bool, bool, bool) {
     let dir = Path::new(env!("OUT_DIR")).join(c.output);
     (
         dir.join("tables.bin").is_file(),
+        dir.join("quick.bin").is_file(),
         dir.join("nodes.bin").is_file(),
         dir.join("chunk_000.rs").is_file(),
     )
@@ -116,26 +117,28 @@ fn layouts_used(c: &Compiled) -> (bool, bool, bool) {
 #[test]
 fn each_layout_holds_the_trees_it_should() {
     for c in timber_buildscript_tests::all() {
-        let used = layouts_used(&c);
+        let (tables, quick, nodes, nested) = layouts_used(&c);
         match c.layout {
-            "Nested" => assert_eq!(used, (false, false, true), "{}", c.output),
-            "Nodes" => assert_eq!(used, (false, true, false), "{}", c.output),
+            "Nested" => assert!(!tables && !quick && !nodes && nested, "{}", c.output),
+            "Nodes" => assert!(!tables && !quick && nodes && !nested, "{}", c.output),
+            "Quick" => assert!(!tables && !nested, "{}", c.output),
+            "Tables" => assert!(!quick && !nested, "{}", c.output),
             // Never tables for f32-input/f64-sum models (the tables read and sum in one
             // float type); never nested code.
             _ => {
-                assert!(!used.2, "{}: nested code in the default layout", c.output);
+                assert!(!nested, "{}: nested code in the default layout", c.output);
                 if matches!(c.model, Scorer::F32InF64Sum(_)) {
-                    assert!(!used.0, "{}: tables", c.output);
+                    assert!(!tables, "{}: tables", c.output);
                 }
             }
         }
     }
-    let expect = |fixture: &str, kind: &str, want: (bool, bool, bool)| {
+    let expect = |fixture: &str, kind: &str, want: (bool, bool, bool, bool)| {
         let c = find_in(fixture, kind, "Auto");
         assert_eq!(
             layouts_used(&c),
             want,
-            "{} (tables?, nodes?, nested?)",
+            "{} (tables?, bit vectors?, nodes?, nested?)",
             c.output
         );
     };
@@ -151,29 +154,27 @@ fn each_layout_holds_the_trees_it_should() {
         ("lgb_missing_none", "txt"),
         ("lgb_stump", "txt"),
     ] {
-        expect(fixture, kind, (true, false, false));
+        expect(fixture, kind, (true, false, false, false));
     }
     // Mixed: tables for the plain trees, node arrays for the categorical ones, in model
     // order.
-    expect("categorical_small", "json", (true, true, false));
-    expect("lgb_multiclassova", "txt", (true, true, false));
+    expect("categorical_small", "json", (true, false, true, false));
+    // Leaf-wise trees too deep to pad and of at most 64 leaves: bit vectors.
+    expect("lgb_multiclassova", "txt", (true, true, false, false));
     // All node arrays: categorical splits (both codings), zero-as-missing splits, linear
-    // leaves, averaged predictions (LightGBM random forests), scikit-learn (f32 in, f64
-    // sums), and trees too deep to pad.
+    // leaves, scikit-learn's vector leaves (f32 in, f64 sums), a chain of more than 64
+    // leaves.
     for (fixture, kind) in [
+        ("deep_chain", "json"),
         ("categorical_large", "json"),
         ("lgb_categorical", "txt"),
         ("lgb_missing_zero", "txt"),
         ("lgb_linear", "txt"),
         ("lgb_linear_binary", "json"),
         ("lgb_tiny", "txt"),
-        ("lgb_rf", "txt"),
-        ("lgb_rf_multiclass", "json"),
-        ("sk_gb_regressor", "json"),
         ("sk_rf_classifier", "json"),
-        ("deep_chain", "json"),
     ] {
-        expect(fixture, kind, (false, true, false));
+        expect(fixture, kind, (false, false, true, false));
     }
 }
 
