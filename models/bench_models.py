@@ -9,7 +9,9 @@ written at bench time into target/bench-data/NAME/ by `make_fixtures.py --bench-
                  max_leaves 63 (no depth limit), 500 trees, 30 features, 2% NaN
   sk_rf_full     scikit-learn RandomForestClassifier(n_estimators=100), fully grown
                  (max_depth=None), 3 classes, 30 features, trained on 100,000 rows, 2% NaN
-  sk_rf_huge     the same with 300 trees on SK_RF_HUGE_ROWS rows: ~19 million nodes
+  sk_rf_huge     RandomForestClassifier(n_estimators=300), fully grown, 3 classes with
+                 oblique boundaries (a noisy linear signal), on SK_RF_HUGE_ROWS rows: ~19
+                 million nodes (for the compile-cost target; ~10 min of training)
 
 Each NAME/ holds:
   model.txt | model.json | model.pkl   the model as its library saves it (sklearn: the pickled
@@ -45,15 +47,17 @@ EXPORTER = os.path.join(os.path.dirname(HERE), "tools", "export_sklearn.py")
 P = 30
 BENCH_ROWS = 100_000
 NAN = 0.02
-# Training rows of sk_rf_huge: fully grown trees on this distribution have ~0.106 nodes per
-# training row (bootstrap), so 300 trees on 600,000 rows hold ~19 million nodes.
-SK_RF_HUGE_ROWS = 600_000
+# Training rows of sk_rf_huge: fully grown trees on its distribution (oblique_label) have ~0.295
+# nodes per training row (bootstrap), so 300 trees on 215,000 rows hold ~19 million nodes
+# (probe: 3 trees on 220,000 rows had 66,077, 63,173 and 66,045 nodes, depth 33-35, ~2 s each;
+# forest_label would need ~800,000 rows and ~25 s per tree).
+SK_RF_HUGE_ROWS = 215_000
 
 SPECS = {
     "lgb_leafwise": dict(n_train=50_000),
     "xgb_lossguide": dict(n_train=50_000),
-    "sk_rf_full": dict(n_train=100_000, n_estimators=100, json=True),
-    "sk_rf_huge": dict(n_train=SK_RF_HUGE_ROWS, n_estimators=300, json=False),
+    "sk_rf_full": dict(n_train=100_000, n_estimators=100, json=True, label="forest"),
+    "sk_rf_huge": dict(n_train=SK_RF_HUGE_ROWS, n_estimators=300, json=False, label="oblique"),
 }
 
 
@@ -107,6 +111,16 @@ def forest_label(X, rng):
     flip = rng.uniform(size=len(y)) < 0.03
     y[flip] = rng.integers(0, 3, int(flip.sum()))
     return y
+
+
+def oblique_label(X, rng):
+    """3 equal classes from quantiles of a noisy linear signal over all features: fully grown
+    trees need many axis-aligned splits per boundary (~0.3 nodes per training row)."""
+    Z = np.nan_to_num(X)
+    w = np.linspace(1.0, -1.0, Z.shape[1])
+    s = (Z - Z.mean(0)) / (Z.std(0) + 1e-9) @ w / np.sqrt(Z.shape[1])
+    s = s + 0.8 * np.sin(Z[:, 0] * 1.5) + rng.normal(0, 0.3, size=len(s))
+    return np.searchsorted(np.quantile(s, [1 / 3, 2 / 3]), s)
 
 
 def data(name, label):
@@ -251,7 +265,7 @@ def sk_forest(d, name):
     import sklearn
     from sklearn.ensemble import RandomForestClassifier
     spec = SPECS[name]
-    Xtr, y, rows = data(name, forest_label)
+    Xtr, y, rows = data(name, forest_label if spec["label"] == "forest" else oblique_label)
     model = RandomForestClassifier(n_estimators=spec["n_estimators"], random_state=0, n_jobs=1)
     t0 = time.perf_counter()
     model.fit(Xtr, y)

@@ -19,8 +19,8 @@
 #   xgb_lossguide   XGBoost binary:logistic, grow_policy lossguide, max_leaves 63, 500 trees
 #   sk_rf_full      RandomForestClassifier, 100 fully grown trees, 3 classes, 100,000 rows
 #                   (model.pkl + model.npz + model.json from tools/export_sklearn.py)
-#   sk_rf_huge      the same with 300 trees on 600,000 rows: ~19 million nodes (model.pkl +
-#                   model.npz; ~30 min of training on one core)
+#   sk_rf_huge      RandomForestClassifier, 300 fully grown trees on 215,000 rows: ~19 million
+#                   nodes (model.pkl + model.npz; ~10-15 min of training on one core)
 #
 # Deterministic and cached: a stamp per model records its generators' hash, so re-runs do
 # nothing until models/make_fixtures.py (or, for the peer models, models/bench_models.py or
