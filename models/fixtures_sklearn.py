@@ -250,9 +250,9 @@ def fixture(fn):
 
 
 def standard(outdir, name, model, label, description, nan=True, use_joblib=False,
-             names=None):
+             names=None, n_train=N_TRAIN):
     rng = np.random.default_rng(zlib_seed(name))
-    X = make_X(rng, N_TRAIN, P)
+    X = make_X(rng, n_train, P)
     y = label(signal(X, rng), rng)
     Xtr = sprinkle_nan(rng, X) if nan else X
     header = names or [f"f{i}" for i in range(P)]
@@ -351,6 +351,15 @@ simple("sk_tiny",
        lambda: ensemble.RandomForestClassifier(n_estimators=2, max_depth=2, random_state=0),
        classes(3), "Golden-file model (codegen/tests/golden): 2 trees of depth 2, 3 classes, "
        "NaN in training.")
+
+simple("sk_rf_full_classifier",
+       lambda: ensemble.RandomForestClassifier(n_estimators=10, random_state=0),
+       classes(3), "RandomForestClassifier, 10 fully grown trees (max_depth=None), 3 classes, "
+       "400 training rows with NaN: deep unbalanced trees, leaves of one class.", n_train=400)
+simple("sk_rf_full_regressor",
+       lambda: ensemble.RandomForestRegressor(n_estimators=10, random_state=0),
+       reg, "RandomForestRegressor, 10 fully grown trees (max_depth=None), 400 training rows "
+       "with NaN: deep unbalanced trees, about one training row per leaf.", n_train=400)
 
 
 def check_exporter_refusals():

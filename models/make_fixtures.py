@@ -394,6 +394,11 @@ simple_objective("multi_softmax", "multi:softmax", lambda s, r: classes_from(s, 
                  "multi:softmax 4 classes: prediction = arg-max class index (as float); "
                  "margin has 4 columns.",
                  {"num_class": 4})
+simple_objective("xgb_lossguide", "binary:logistic", lambda s, r: (s > 0.37).astype(float),
+                 "binary:logistic, tree_method hist, grow_policy lossguide, max_leaves 15, no "
+                 "depth limit (max_depth 0), 20 rounds: leaf-wise, unbalanced trees.",
+                 {"tree_method": "hist", "grow_policy": "lossguide", "max_leaves": 15,
+                  "max_depth": 0})
 
 
 def rank_fixture(name, objective, levels=5):
