@@ -62,6 +62,7 @@ import platform
 import re
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -197,19 +198,23 @@ def build_peer(peer, kind, model_path, workdir, timeout, mem_gib):
 
     log(f"compiling {peer} (limit {timeout} s, {mem_gib} GiB)")
     t0 = time.perf_counter()
+    # A session of its own, so that a timeout ends the compilers the worker started too.
+    proc = subprocess.Popen(
+        [sys.executable, os.path.abspath(__file__), "--compile-worker", peer, kind, model_path,
+         out], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=limit,
+        start_new_session=True)
     try:
-        proc = subprocess.run(
-            [sys.executable, os.path.abspath(__file__), "--compile-worker", peer, kind,
-             model_path, out], capture_output=True, text=True, timeout=timeout,
-            preexec_fn=limit)
+        stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         log(f"  {peer}: not done within {timeout} s")
-        return None, {"error": f"compile not done within {timeout} s"}
+        return None, {"error": f"compile not done within {timeout:.0f} s"}
     wall = time.perf_counter() - t0
-    line = next((l for l in proc.stdout.splitlines() if l.startswith("COMPILE-RESULT ")), None)
+    line = next((l for l in stdout.splitlines() if l.startswith("COMPILE-RESULT ")), None)
     if proc.returncode != 0 or line is None:
-        tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
-        oom = "MemoryError" in proc.stderr or "bad_alloc" in proc.stderr
+        tail = (stderr.strip().splitlines() or ["?"])[-1]
+        oom = "MemoryError" in stderr or "bad_alloc" in stderr or proc.returncode == -9
         what = f"out of memory (limit {mem_gib} GiB)" if oom else f"failed: {tail[:200]}"
         log(f"  {peer}: {what}")
         return None, {"error": what}
