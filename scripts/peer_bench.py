@@ -489,13 +489,17 @@ def main():
         out = s.batch(1)
         frac, err = exact_fraction(out, reference)
         rounded = rounded_fraction(out, reference)
+        # all threads may add up in another order (scikit-learn's n_jobs > 1 does)
+        frac_all = exact_fraction(s.batch(ALL), reference)[0]
         results[key] = {"name": s.name, "dtypes": s.dtype_note, "compile": s.compile_info,
                         "exact_fraction": frac, "exact_error": err,
+                        "exact_fraction_all_threads": frac_all,
                         "exact_after_rounding_library_to_f32": rounded,
                         "batch_1": [], "batch_all": [], "one_row": []}
         log(f"{s.name}: bit-exact rows {('%.2f%%' % (100 * frac)) if frac is not None else err}"
             + (f" (equal to the library's output rounded to f32: {rounded:.2%})"
-               if rounded is not None else ""))
+               if rounded is not None else "")
+            + (f"; on {ALL} threads {frac_all:.2%}" if frac_all is not None else ""))
     for key, info in compile_infos.items():
         if key not in results:
             results[key] = {"name": key, "compile": info, "exact_fraction": None,
@@ -583,6 +587,9 @@ def table(doc):
         comp = c.get("error") or (f"{c['seconds']} s, {c['peak_mib']} MiB" if c else "–")
         ex = r.get("exact_fraction")
         exs = f"{100 * ex:.2f}%" if ex is not None else (r.get("exact_error") or "–")
+        fa = r.get("exact_fraction_all_threads")
+        if fa is not None and ex is not None and fa != ex:
+            exs += f", {100 * fa:.2f}% on {doc['cores']} threads"
         if r.get("exact_after_rounding_library_to_f32") is not None:
             exs += f" ({100 * r['exact_after_rounding_library_to_f32']:.2f}% as f32)"
         row = [r["name"], comp, fmt(r.get("batch_1_median"), 3),
