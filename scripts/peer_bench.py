@@ -394,8 +394,8 @@ def timber_outputs(binary, csv, workdir, dtype):
         # Timber prints the shortest text that reads back to its f32; check that reading it
         # through float64 gave that f32 (it does unless the text sits on a rounding boundary).
         v32 = vals.astype(np.float32)
-        back = np.array([[float(np.format_float_positional(v, unique=True)) for v in r]
-                         for r in v32.tolist()], dtype=np.float64)
+        back = np.array([float(np.format_float_positional(v, unique=True))
+                         for v in v32.ravel()], dtype=np.float64).reshape(vals.shape)
         assert (back == vals).all(), "f32 text did not read back through float64"
         return v32
     return vals
