@@ -214,7 +214,8 @@ def build_peer(peer, kind, model_path, workdir, timeout, mem_gib):
     line = next((l for l in stdout.splitlines() if l.startswith("COMPILE-RESULT ")), None)
     if proc.returncode != 0 or line is None:
         tail = (stderr.strip().splitlines() or ["?"])[-1]
-        oom = "MemoryError" in stderr or "bad_alloc" in stderr or proc.returncode == -9
+        oom = (any(s in stderr for s in ("MemoryError", "bad_alloc", "Arena alloc failed"))
+               or proc.returncode == -9)
         what = f"out of memory (limit {mem_gib} GiB)" if oom else f"failed: {tail[:200]}"
         log(f"  {peer}: {what}")
         return None, {"error": what}
