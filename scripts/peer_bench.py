@@ -190,6 +190,8 @@ def onnx_convert(kind, model_path):
 def build_peer(peer, kind, model_path, workdir, timeout, mem_gib):
     ext = {"lleaves": ".o", "tl2cgen": ".so", "onnx": ".onnx"}[peer]
     out = os.path.join(workdir, peer + ext)
+    if os.path.exists(out):  # lleaves would load a cached object file instead of compiling
+        os.remove(out)
 
     def limit():
         os.nice(5)
