@@ -353,6 +353,23 @@ def exact_fraction(out, ref):
     return float(same.mean()), None
 
 
+def differences(out, ref, rows):
+    """(largest |difference| from the library, fraction of rows off by more than 1e-4, the same
+    among rows holding a NaN): tells rounding from rows routed differently."""
+    try:
+        o = align(out, ref).astype(np.float64)
+    except ValueError:
+        return None
+    r = ref.reshape(ref.shape[0], -1).astype(np.float64)
+    if o.shape != r.shape:
+        return None
+    d = np.abs(o - r).max(axis=1)
+    nan_rows = np.isnan(rows).any(axis=1)
+    off = d > 1e-4
+    return {"max_abs_diff": float(d.max()), "rows_off_1e-4": float(off.mean()),
+            "nan_rows_off_1e-4": float(off[nan_rows].mean()) if nan_rows.any() else None}
+
+
 def rounded_fraction(out, ref):
     """For a float32 scorer against a float64 library: the fraction of rows equal to the
     library's output rounded to float32 (tells precision loss from wrong routing)."""
@@ -494,15 +511,19 @@ def main():
         rounded = rounded_fraction(out, reference)
         # all threads may add up in another order (scikit-learn's n_jobs > 1 does)
         frac_all = exact_fraction(s.batch(ALL), reference)[0]
+        diff = differences(out, reference, rows)
         results[key] = {"name": s.name, "dtypes": s.dtype_note, "compile": s.compile_info,
                         "exact_fraction": frac, "exact_error": err,
-                        "exact_fraction_all_threads": frac_all,
+                        "exact_fraction_all_threads": frac_all, "differences": diff,
                         "exact_after_rounding_library_to_f32": rounded,
                         "batch_1": [], "batch_all": [], "one_row": []}
         log(f"{s.name}: bit-exact rows {('%.2f%%' % (100 * frac)) if frac is not None else err}"
             + (f" (equal to the library's output rounded to f32: {rounded:.2%})"
                if rounded is not None else "")
-            + (f"; on {ALL} threads {frac_all:.2%}" if frac_all is not None else ""))
+            + (f"; on {ALL} threads {frac_all:.2%}" if frac_all is not None else "")
+            + (f"; max |diff| {diff['max_abs_diff']:.3g}, rows off by > 1e-4: "
+               f"{diff['rows_off_1e-4']:.2%} (rows with NaN: {diff['nan_rows_off_1e-4']:.2%})"
+               if diff and diff["nan_rows_off_1e-4"] is not None else ""))
     for key, info in compile_infos.items():
         if key not in results:
             results[key] = {"name": key, "compile": info, "exact_fraction": None,
@@ -518,6 +539,7 @@ def main():
         frac, err = exact_fraction(tout, reference)
         results["timber"] = {"name": "Timber", "dtypes": "in float32/float64 as the library",
                              "compile": {}, "exact_fraction": frac, "exact_error": err,
+                             "differences": differences(tout, reference, rows),
                              "batch_1": [], "batch_all": [], "one_row": []}
         log(f"Timber: bit-exact rows {('%.2f%%' % (100 * frac)) if frac is not None else err}")
 
@@ -595,6 +617,11 @@ def table(doc):
             exs += f", {100 * fa:.2f}% on {doc['cores']} threads"
         if r.get("exact_after_rounding_library_to_f32") is not None:
             exs += f" ({100 * r['exact_after_rounding_library_to_f32']:.2f}% as f32)"
+        dif = r.get("differences")
+        if dif and dif["max_abs_diff"] > 0:
+            exs += f"; max Δ {dif['max_abs_diff']:.1e}"
+            if dif["rows_off_1e-4"] > 0:
+                exs += f", {100 * dif['rows_off_1e-4']:.1f}% rows off > 1e-4"
         row = [r["name"], comp, fmt(r.get("batch_1_median"), 3),
                fmt(r.get("batch_all_median"), 3), fmt(r.get("one_row_median"), 2), exs]
         if t:
