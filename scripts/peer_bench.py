@@ -515,6 +515,7 @@ def main():
         results[key] = {"name": s.name, "dtypes": s.dtype_note, "compile": s.compile_info,
                         "exact_fraction": frac, "exact_error": err,
                         "exact_fraction_all_threads": frac_all, "differences": diff,
+                        "output_dtype": str(np.asarray(out).dtype),
                         "exact_after_rounding_library_to_f32": rounded,
                         "batch_1": [], "batch_all": [], "one_row": []}
         log(f"{s.name}: bit-exact rows {('%.2f%%' % (100 * frac)) if frac is not None else err}"
