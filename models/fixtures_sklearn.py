@@ -135,9 +135,10 @@ def threshold_rows(rng, base, model, n_exact=40, n_near=40):
     return np.array(rows)
 
 
-def export(model, path, use_joblib=False):
+def export(model, path, use_joblib=False, keep_npz=False):
     """Pickles the model and runs tools/export_sklearn.py on it, as a user would; also exports
-    it as npz and checks that the npz holds the same model as the JSON."""
+    it as npz and checks that the npz holds the same model as the JSON (keeping it beside the
+    JSON as model.npz when `keep_npz`: the fixture then tests Timber's npz reader too)."""
     with tempfile.TemporaryDirectory() as td:
         pkl = os.path.join(td, "model.pkl")
         if use_joblib:
@@ -147,7 +148,7 @@ def export(model, path, use_joblib=False):
             with open(pkl, "wb") as fh:
                 pickle.dump(model, fh)
         subprocess.run([sys.executable, EXPORTER, pkl, path], check=True)
-        npz = os.path.join(td, "model.npz")
+        npz = os.path.join(os.path.dirname(path) if keep_npz else td, "model.npz")
         subprocess.run([sys.executable, EXPORTER, pkl, npz], check=True)
         check_npz_matches_json(npz, path)
 
@@ -213,12 +214,17 @@ def references(model, X):
     return pred, total
 
 
+# Fixtures that also keep their npz export (model.npz), so the npz reader is held to the same
+# references: a fully grown forest of each kind and a boosted multi-class model.
+KEEP_NPZ = {"sk_rf_full_classifier", "sk_rf_full_regressor", "sk_gb_multiclass"}
+
+
 def write_sk_fixture(outdir, name, model, header, X, description, use_joblib=False):
     d = os.path.join(outdir, name)
     if os.path.isdir(d):
         shutil.rmtree(d)
     os.makedirs(d)
-    export(model, os.path.join(d, "model.json"), use_joblib)
+    export(model, os.path.join(d, "model.json"), use_joblib, keep_npz=name in KEEP_NPZ)
     X = np.asarray(X, dtype=np.float64)
     Xp = X
     if hasattr(model, "feature_names_in_"):

@@ -15,7 +15,13 @@ pub const MIN_FIXTURES: usize = 70;
 
 /// The model files a fixture may hold, in this order; the first one present is its primary
 /// file.
-pub const MODEL_FILES: [&str; 4] = ["model.json", "model.txt", "model.ubj", "model_dump.json"];
+pub const MODEL_FILES: [&str; 5] = [
+    "model.json",
+    "model.txt",
+    "model.ubj",
+    "model_dump.json",
+    "model.npz",
+];
 
 /// One fixture directory.
 #[derive(Debug, Clone)]
@@ -154,6 +160,7 @@ impl Fixture {
                         "model.json" => "json",
                         "model.txt" => "txt",
                         "model.ubj" => "ubj",
+                        "model.npz" => "npz",
                         _ => "dump",
                     },
                     args,

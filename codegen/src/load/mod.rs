@@ -25,7 +25,8 @@ pub const FRONTENDS: &[&Frontend] = &[
     &xgboost::dump::FRONTEND,
     &lightgbm::TEXT,
     &lightgbm::JSON,
-    &sklearn::FRONTEND,
+    &sklearn::json::FRONTEND,
+    &sklearn::npz::FRONTEND,
 ];
 
 /// One model file format.
