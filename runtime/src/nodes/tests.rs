@@ -4,6 +4,7 @@
 use super::*;
 use crate::batch::score;
 use crate::float::row_keys;
+use crate::kernel::{with_kernel, Kernel};
 
 /// xorshift64*: deterministic test data without a dependency.
 struct Rng(u64);
@@ -251,21 +252,29 @@ fn check<I: KeyFloat, O: SumFloat>(
         .flat_map(|r| reference(&trees, &base, row(r)))
         .collect();
     let bits = |v: &[O]| v.iter().map(|v| v.to_f64().to_bits()).collect::<Vec<_>>();
-    let mut out = vec![O::default(); rows * ng];
-    score(
-        nf,
-        &base,
-        &x,
-        &mut out,
-        ng,
-        |b| {
-            let half = nodes.num_trees() / 2;
-            nodes.add_block(b, 0..half);
-            nodes.add_block(b, half..nodes.num_trees());
-        },
-        |m, o| o.copy_from_slice(m),
-    );
-    assert_eq!(bits(&out), bits(&expected), "batch, seed {seed}");
+    for kernel in [Kernel::Auto, Kernel::Avx2, Kernel::Scalar] {
+        let mut out = vec![O::default(); rows * ng];
+        with_kernel(kernel, || {
+            score(
+                nf,
+                &base,
+                &x,
+                &mut out,
+                ng,
+                |b| {
+                    let half = nodes.num_trees() / 2;
+                    nodes.add_block(b, 0..half);
+                    nodes.add_block(b, half..nodes.num_trees());
+                },
+                |m, o| o.copy_from_slice(m),
+            )
+        });
+        assert_eq!(
+            bits(&out),
+            bits(&expected),
+            "batch ({kernel:?}), seed {seed}"
+        );
+    }
     for r in 0..rows {
         let mut keys = vec![I::Key::default(); 2 * nf];
         row_keys(row(r), &mut keys);

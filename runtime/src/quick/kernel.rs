@@ -11,7 +11,9 @@
 use super::{ChunkRef, Quick, CHUNK_TREES};
 use crate::batch::{Block, BLOCK_ROWS};
 use crate::float::{KeyFloat, SumFloat};
-use crate::kernel::{self, Simd};
+use crate::kernel;
+#[cfg(target_arch = "x86_64")]
+use crate::kernel::Simd;
 use core::ops::Range;
 
 impl<I: KeyFloat, O: SumFloat> Quick<I, O> {
