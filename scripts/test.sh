@@ -44,10 +44,9 @@ run source scripts/xgboost-lib.sh
 echo "TIMBER_XGBOOST_LIB=$TIMBER_XGBOOST_LIB"
 export TIMBER_REQUIRE_XGBOOST=1
 
-# A fresh CI checkout gains nothing from incremental compilation; skip its overhead there.
-if [[ "${CI:-}" == "true" && -z "${CARGO_INCREMENTAL:-}" ]]; then
-    export CARGO_INCREMENTAL=0
-fi
+# A test run gains little from incremental compilation and its caches cost ~9 GB of disk
+# (a CI run once died of a full disk); set CARGO_INCREMENTAL=1 to keep them.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 run cargo --version
 run rustc --version
