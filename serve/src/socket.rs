@@ -79,7 +79,9 @@ pub async fn run<M: Model + 'static>(
             let timeout = Duration::from_secs_f64(args.connect_timeout.max(0.0));
             let stream = connect(addr, timeout, &shutdown).await?;
             info!("connected to {addr}; results go to standard output");
-            let (reader, _) = stream.into_split();
+            // Keep the write half open: dropping it sends FIN, and a line source such as
+            // OpenBSD `nc -lk` stops sending when it sees one.
+            let (reader, _writer) = stream.into_split();
             let mut stdout = tokio::io::stdout();
             score_lines(&codec, reader, &mut stdout, limits, &shutdown, &stats)
                 .await
