@@ -3,7 +3,8 @@
 #
 #     scripts/test.sh
 #
-# 0. set-up: rustfmt/clippy, the wasm32 target and Node.js, the Tansu Kafka broker, and
+# 0. set-up: rustfmt/clippy, the wasm32 target, Node.js, netcat-openbsd and GNU time, the
+#    Tansu Kafka broker, and
 #    XGBoost's C library (scripts/xgboost-lib.sh)
 # 1. cargo fmt --all -- --check                              formatting
 # 2. cargo clippy --workspace --all-targets -- -D warnings    lints, warnings are errors
@@ -28,6 +29,9 @@ ensure_rust_components rustfmt clippy
 # A compiled model built for WebAssembly without `std`, run by Node.js (cli/tests/wasm.rs).
 ensure_rust_targets wasm32-unknown-unknown
 ensure_commands node=nodejs
+# The stream tests run the real OpenBSD netcat as a line source (`nc -lk`) and measure a
+# scorer's peak memory with GNU time.
+ensure_commands nc.openbsd=netcat-openbsd /usr/bin/time=time
 
 # A real Kafka-protocol broker for the `serve kafka` tests: Tansu, built once with cargo and
 # cached under ~/.cache (a few minutes the first time, nothing after). Each Kafka test starts

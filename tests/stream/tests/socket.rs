@@ -523,13 +523,13 @@ fn client_mode_scores_every_row_of_an_openbsd_nc_lk_source() {
     // `nc -lk PORT < rows.csv` stops sending once it sees the scorer's FIN; the scorer used
     // to send one at once (it dropped its write half) and so got a few hundred rows, then
     // exited 0 as if the stream had ended.
-    let help = Command::new("nc")
+    let help = Command::new("nc.openbsd")
         .arg("-h")
         .output()
-        .expect("`nc` is missing: install Debian's netcat-openbsd (scripts/test.sh does)");
+        .expect("`nc.openbsd` is missing: install Debian's netcat-openbsd (scripts/test.sh does)");
     assert!(
         String::from_utf8_lossy(&help.stderr).contains("OpenBSD netcat"),
-        "`nc` is not OpenBSD netcat (Debian's netcat-openbsd, which scripts/test.sh installs)"
+        "`nc.openbsd -h` does not say OpenBSD netcat"
     );
     let rows = rows("binary_logistic", "input.csv");
     let many: Vec<String> = (0..20_000).map(|i| rows[i % rows.len()].clone()).collect();
@@ -543,7 +543,7 @@ fn client_mode_scores_every_row_of_an_openbsd_nc_lk_source() {
     .unwrap();
     let port = timber_stream_tests::kafka::free_port().to_string();
     let _nc = Killed(
-        Command::new("nc")
+        Command::new("nc.openbsd")
             .args(["-lk", "127.0.0.1", &port])
             .stdin(std::fs::File::open(&file).unwrap())
             .stdout(Stdio::null())
