@@ -243,6 +243,18 @@ pub fn producer(addr: &str) -> BaseProducer {
         .expect("producer")
 }
 
+/// A producer like [`producer`] that sends records of up to 10 MB.
+pub fn big_producer(addr: &str) -> BaseProducer {
+    ClientConfig::new()
+        .set("bootstrap.servers", addr)
+        .set("linger.ms", "0")
+        .set("batch.num.messages", "1")
+        .set("message.max.bytes", "10000000")
+        .set("message.timeout.ms", "60000")
+        .create()
+        .expect("producer")
+}
+
 /// A producer that batches as a real one would (for throughput runs that read every
 /// partition from its start, where Tansu's mid-batch fetch quirk cannot bite).
 pub fn batching_producer(addr: &str) -> BaseProducer {
