@@ -427,13 +427,13 @@ fn a_result_refused_for_good_is_dead_lettered_counted_and_the_partition_moves_on
         let out = consume(&addr, "out", 20, Duration::from_secs(90));
         let dead = consume(&addr, "dead", 1, Duration::from_secs(30));
         let want = expected("binary_logistic", "expected.csv");
-        for i in 0..20 {
+        for (i, want) in want.iter().enumerate().take(20) {
             let got = &out
                 .get(&format!("row-{i}"))
                 .unwrap_or_else(|| panic!("no result for row-{i}:\n{}", s.log()))[0];
             let v: serde_json::Value = serde_json::from_str(&got.value).unwrap();
             assert_eq!(v["id"], serde_json::json!(format!("r{i}")));
-            assert_bits(&got.value, &json_floats(&v, "prediction"), &want[i]);
+            assert_bits(&got.value, &json_floats(&v, "prediction"), want);
         }
         assert!(
             !out.contains_key("huge-id"),
