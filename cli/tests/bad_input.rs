@@ -346,3 +346,22 @@ fn cli_errors_about_files_say_their_cause_once() {
     );
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
 }
+
+#[test]
+fn cli_inspect_refuses_declared_outputs_the_trees_do_not_have() {
+    // `inspect` used to report "outputs: 65536" for this binary model, and scoring 10k rows
+    // took minutes and 2.5 GB.
+    let dir = scratch("cli_inspect_outputs");
+    let mut v = fixture("binary_logistic");
+    v["learner"]["learner_model_param"]["num_target"] = json!("65536");
+    let model = write(&dir, "wide_target.json", &serde_json::to_vec(&v).unwrap());
+    let run = timber(&["inspect", &model]);
+    assert_clean_failure(
+        &run,
+        &[
+            &model,
+            "declares 65536 outputs (classes or targets) but its trees add to only 1 of them",
+        ],
+    );
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+}

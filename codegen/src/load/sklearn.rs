@@ -164,6 +164,12 @@ pub fn load(bytes: &[u8], path: &str, _options: &LoadOptions) -> Result<Forest, 
             };
             Transform::Logistic { scale }
         }
+        TransformName::Softmax if k < 2 => {
+            return Err(malformed(
+                path,
+                format!("`transform` softmax needs 2 or more outputs, but `n_outputs` = {k}"),
+            ))
+        }
         TransformName::Softmax => Transform::SoftmaxPairwise,
     };
     let (base, learning_rate) = match e.ensemble {
