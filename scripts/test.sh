@@ -4,16 +4,17 @@
 #     scripts/test.sh
 #
 # 0. set-up: rustfmt/clippy, the wasm32 target, Node.js, netcat-openbsd and GNU time, the
-#    Tansu Kafka broker, and
-#    XGBoost's C library (scripts/xgboost-lib.sh)
+#    Tansu Kafka broker, and XGBoost's C library (scripts/xgboost-lib.sh)
 # 1. cargo fmt --all -- --check                              formatting
 # 2. cargo clippy --workspace --all-targets -- -D warnings    lints, warnings are errors
 # 3. cargo test --workspace                                   every test of every crate
+# 4. scripts/fuzz.sh --smoke                                  every fuzz target, 40 s each
 #
 # Runs from any directory, needs no input, and is idempotent: it writes only under target/
-# (and installs missing rustup components and targets, Node.js from Debian's packages when
+# and fuzz/ (git-ignored) (and installs missing rustup components and targets, Node.js from Debian's packages when
 # `node` is missing, once the Tansu Kafka broker the Kafka tests run against under ~/.cache,
-# and the xgboost-cpu wheel into .venv-fixtures). The bulk of the
+# the xgboost-cpu wheel into .venv-fixtures, and for the fuzz smoke run the nightly toolchain
+# and cargo-fuzz under ~/.cache). The bulk of the
 # time is compiling the ~120 generated fixture model files (tests/buildscript, in both
 # layouts, and the CLI end-to-end tests).
 set -euo pipefail
@@ -63,11 +64,17 @@ start=$SECONDS
 
 section "format: cargo fmt --check"
 run cargo fmt --all -- --check
+run cargo fmt --all --manifest-path fuzz/Cargo.toml -- --check
 
 section "lint: cargo clippy"
 run cargo clippy --workspace --all-targets -- -D warnings
 
 section "test: cargo test"
 run cargo test --workspace
+
+# Fuzzing stays fixed only if it runs: a short run of every cargo-fuzz target (fuzz/), from
+# seeds built from models/; any crash fails the run (scripts/fuzz.sh runs them for longer).
+section "fuzz: smoke run"
+run scripts/fuzz.sh --smoke
 
 section "all checks passed in $((SECONDS - start)) s"
