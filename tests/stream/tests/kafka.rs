@@ -11,7 +11,7 @@ use common::*;
 use rdkafka::producer::BaseProducer;
 use std::collections::BTreeMap;
 use std::time::Duration;
-use timber_stream_tests::kafka::{self, big_producer, consume, producer, Broker, Got};
+use timber_stream_tests::kafka::{self, big_producer, consume, producer, Broker, Got, Postgres};
 
 /// The longest any one test may run.
 const DEADLINE: Duration = Duration::from_secs(180);
@@ -454,5 +454,67 @@ fn a_result_refused_for_good_is_dead_lettered_counted_and_the_partition_moves_on
         s.signal("TERM");
         let status = s.wait(Duration::from_secs(60));
         assert!(status.success(), "{status}\n{}", s.log());
+    });
+}
+
+/// Needs Tansu's PostgreSQL schema, which is published only in Tansu's repository:
+/// `scripts/kafka-broker.sh install-postgres` fetches it (pinned by SHA-256) and builds Tansu
+/// with its PostgreSQL engine, and `scripts/test.sh` then runs this test; see
+/// docs/reliability.md.
+#[test]
+#[ignore = "needs Tansu's PostgreSQL schema (scripts/kafka-broker.sh install-postgres); scripts/test.sh runs it when present"]
+fn a_broker_restarted_mid_stream_loses_nothing() {
+    with_deadline(|| {
+        // Tansu keeps topics, records and committed offsets in PostgreSQL, so its process
+        // can be stopped and started again as a real broker's is.
+        let postgres = Postgres::start();
+        let mut broker = Broker::start_on(&postgres);
+        topics(&broker, 3);
+        let addr = broker.addr();
+        let reconnect = ["-X", "reconnect.backoff.max.ms=500"];
+        let mut s = scorer(&addr, "restart", &reconnect);
+        s.wait_for_log("partitions assigned: in[", Duration::from_secs(60));
+        let rows = input_rows(6, 40);
+        // Rows keep arriving, a few at a time, while the broker process is stopped and
+        // started again: the scorer is mid-stream whenever the restart comes.
+        let feeder = {
+            let (addr, rows) = (addr.clone(), rows.clone());
+            std::thread::spawn(move || {
+                let p = producer(&addr);
+                for chunk in rows.chunks(60) {
+                    produce(&p, "in", chunk);
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            })
+        };
+        consume(&addr, "out", 200, Duration::from_secs(60));
+        broker.restart();
+        assert!(
+            s.child.try_wait().unwrap().is_none(),
+            "the scorer died with the broker:\n{}",
+            s.log()
+        );
+        feeder.join().unwrap();
+        let out = consume(&addr, "out", good(&rows), Duration::from_secs(120));
+        if out.len() < good(&rows) {
+            eprintln!("broker log:\n{}", broker.log());
+        }
+        let dead = consume(
+            &addr,
+            "dead",
+            rows.len() - good(&rows),
+            Duration::from_secs(30),
+        );
+        if out.len() < good(&rows) {
+            eprintln!("scorer log:\n{}", s.log());
+        }
+        check_results(&rows, &out, &dead);
+        assert!(
+            s.log().contains("Disconnected") || s.log().contains("Connection refused"),
+            "the restart was seen:\n{}",
+            s.log()
+        );
+        s.signal("TERM");
+        assert!(s.wait(Duration::from_secs(60)).success(), "{}", s.log());
     });
 }
