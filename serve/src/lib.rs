@@ -22,3 +22,22 @@ pub mod row;
 pub mod scorer;
 pub mod socket;
 pub mod stream;
+
+/// An error and its causes as one line, `outer: inner: root`, each said once: a cause whose
+/// text is already part of the message is left out. (`thiserror` types that both quote
+/// their source in their message and report it as `source()`, as many do, would otherwise
+/// print it twice with `{:#}`.) `timber` and every scorer print their errors with it.
+pub fn error_message(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
+}

@@ -68,7 +68,7 @@ pub fn main<M: Model + 'static>(model: M) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", crate::error_message(&e));
             ExitCode::FAILURE
         }
     }

@@ -1,4 +1,4 @@
-//! Three fixture models compiled by `build.rs`, each with a scorer binary in `src/bin/`,
+//! Three fixture models (and a wide one made from the first) compiled by `build.rs`, each with a scorer binary in `src/bin/`,
 //! for the socket and Kafka end-to-end tests in `tests/` and the `stream-bench` tool; and the
 //! harness they share: [`harness`] (scorer processes, fixtures) and [`kafka`] (a real broker).
 
@@ -8,3 +8,4 @@ pub mod kafka;
 timber_runtime::include_model!("binary_logistic");
 timber_runtime::include_model!("multi_softprob");
 timber_runtime::include_model!("categorical_small");
+timber_runtime::include_model!("wide");

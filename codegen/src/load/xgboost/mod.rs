@@ -265,6 +265,26 @@ fn build(learner: Learner, path: &str, options: &LoadOptions) -> Result<Forest, 
             format!("`learner.learner_model_param.num_feature` = {num_features} exceeds the limit of {MAX_FEATURES}"),
         ));
     }
+    let objective_name = learner.objective.name.as_str();
+    let multi_class = objective_name.starts_with("multi:");
+    if num_class > 1 && num_target > 1 {
+        return Err(malformed(
+            path,
+            format!("`learner_model_param` declares both num_class = {num_class} and num_target = {num_target}; a model has classes or targets, not both"),
+        ));
+    }
+    if num_class > 1 && !multi_class {
+        return Err(malformed(
+            path,
+            format!("`learner_model_param.num_class` = {num_class} contradicts the objective `{objective_name}`, which has no classes (num_class is for multi:softprob and multi:softmax)"),
+        ));
+    }
+    if num_target > 1 && multi_class {
+        return Err(malformed(
+            path,
+            format!("`learner_model_param.num_target` = {num_target} contradicts the objective `{objective_name}`, which has one target"),
+        ));
+    }
     let groups = num_class.max(num_target).max(1);
     if groups > MAX_OUTPUTS {
         return Err(malformed(
