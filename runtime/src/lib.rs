@@ -3,6 +3,7 @@
 //! - [`Model`]: the trait every generated model (and the reference interpreter) implements.
 //! - [`transform`]: output transforms with the training libraries' exact float semantics.
 //! - [`category`] and [`linear`]: how input values reach categorical splits and linear leaves.
+//! - [`java`]: Java's `Math.exp` as HotSpot computes it, for H2O models.
 //! - [`tables`]: the branch-free complete-tree layout and its scoring kernels, which
 //!   generated models call.
 //! - [`parallel`] (feature `parallel`): batch scoring on several threads.
@@ -19,6 +20,7 @@
 extern crate alloc;
 
 pub mod category;
+pub mod java;
 pub mod linear;
 mod math;
 pub mod model;
