@@ -7,8 +7,8 @@
 //!   of 64 rows at once (16 per AVX-512 instruction where available) for batches, which the
 //!   generated type routes through `Model::predict_batch`/`predict_margin_batch`;
 //! - **nested** (`nested`): one function per tree as nested `if`/`else` with exact float
-//!   literals, for trees the tables cannot hold (categorical and zero-as-missing splits,
-//!   vector and linear leaves, very deep or sparse trees), for every tree of a model the
+//!   literals, for trees the tables cannot hold (categorical, zero-as-missing and capped
+//!   splits, vector and linear leaves, very deep or sparse trees), for every tree of a model the
 //!   tables cannot hold at all (`f32` inputs with `f64` sums, averaged predictions: see
 //!   [`tables::model_tables`]), and when [`Layout::Nested`] is asked for.
 //!

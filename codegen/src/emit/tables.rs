@@ -25,8 +25,9 @@
 //!   can have tables; mixed models (`f32` inputs, `f64` sums: scikit-learn) and models whose
 //!   predictions average their margins stay nested entirely;
 //! - per tree ([`eligible`]): numerical `<`/`<=` splits and scalar leaves only. Categorical
-//!   splits (either category coding), LightGBM's zero-as-missing splits, linear leaves and
-//!   vector leaves stay nested, and so do trees too deep or too sparse to pad.
+//!   splits (either category coding), LightGBM's zero-as-missing splits, H2O's capped splits,
+//!   linear leaves and vector leaves stay nested, and so do trees too deep or too sparse to
+//!   pad.
 
 use super::{lit, Ctx};
 use crate::ir::{Comparison, Forest, Leaf, Node, Precision, Test, Tree};
@@ -74,8 +75,8 @@ pub fn model_tables(forest: &Forest) -> Result<TableType, &'static str> {
 ///
 /// Only numerical `<`/`<=` splits and scalar leaves: the table rewriting covers exactly the
 /// IR's numerical test (NaN to the default side). Anything else — categorical splits,
-/// zero-as-missing splits, linear or vector leaves, and whatever the IR adds later — stays
-/// nested.
+/// zero-as-missing and capped splits, linear or vector leaves, and whatever the IR adds
+/// later — stays nested.
 pub fn eligible(tree: &Tree) -> bool {
     let plain = tree.nodes.iter().all(|n| match n {
         Node::Split(s) => matches!(s.test, Test::Numerical { .. }),
@@ -521,6 +522,16 @@ mod tests {
             };
         }
         assert!(!eligible(&zero_band));
+        // Nor is a capped split: values from the cap up go to the default side.
+        let mut capped = cat.clone();
+        if let Node::Split(s) = &mut capped.nodes[0] {
+            s.test = Test::Capped {
+                threshold: 7.5,
+                comparison: Comparison::Less,
+                cap: 64.0,
+            };
+        }
+        assert!(!eligible(&capped));
         // A linear leaf reads the row: not a table leaf, even under a numerical split.
         let mut linear = tree(Comparison::LessOrEqual, [true; 3], [0.0, 1.0, 2.0], None);
         linear.nodes[3] = Node::Leaf(Leaf::Linear(LinearLeaf {
