@@ -365,6 +365,7 @@ pub fn model_info(forest: &Forest, name: String) -> ModelInfo {
                     .into(),
                 crate::ir::FeatureKind::Numerical => Cow::Borrowed(&[]),
             },
+            text: f.text,
         })
         .collect();
     ModelInfo {

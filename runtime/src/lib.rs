@@ -29,7 +29,7 @@ pub mod parallel;
 pub mod tables;
 pub mod transform;
 
-pub use model::{FeatureInfo, FeatureKind, Float, Model, ModelInfo};
+pub use model::{FeatureInfo, FeatureKind, Float, Model, ModelInfo, TextRule};
 
 /// `Cow`, for the metadata generated code writes (`alloc::borrow::Cow`, also without `std`).
 #[doc(hidden)]

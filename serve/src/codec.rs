@@ -424,6 +424,9 @@ impl<'m, M: Model> Codec<'m, M> {
     fn json_value(&self, value: &Value, feature: usize) -> Result<M::Input, String> {
         match value {
             Value::Null => Ok(M::Input::NAN),
+            Value::Number(n) if self.columns.labels_only(feature) => Err(format!(
+                "`{n}` is a number, but this categorical feature takes its level name as a string"
+            )),
             Value::Number(n) => match n.as_f64() {
                 Some(v) if v.is_finite() => Ok(M::Input::from_f64(v)),
                 _ => Err(format!("`{n}` is not a finite number")),

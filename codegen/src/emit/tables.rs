@@ -290,7 +290,7 @@ mod tests {
     use super::*;
     use crate::interp::{Interpreter, Sum};
     use crate::ir::{
-        CategoryCode, Feature, FeatureKind, LinearLeaf, Origin, Side, Split, Transform,
+        CategoryCode, Feature, FeatureKind, LinearLeaf, Origin, Side, Split, TextRule, Transform,
     };
     use timber_runtime::tables::{row_keys, with_kernel, Kernel, Tables};
     use timber_runtime::Model;
@@ -330,6 +330,7 @@ mod tests {
         let forest = Forest {
             features: (0..2)
                 .map(|i| Feature {
+                    text: TextRule::Standard,
                     name: format!("f{i}"),
                     kind: FeatureKind::Numerical,
                 })
@@ -574,6 +575,7 @@ mod tests {
     fn forest(precision: Precision, average_over: Option<u32>) -> Forest {
         let features = (0..2)
             .map(|i| Feature {
+                text: TextRule::Standard,
                 name: format!("f{i}"),
                 kind: FeatureKind::Numerical,
             })

@@ -22,6 +22,7 @@
 pub mod check;
 
 use std::fmt;
+pub use timber_runtime::TextRule;
 
 /// The floating-point precision a model scores in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +77,8 @@ pub struct Feature {
     pub name: String,
     /// Numerical or categorical.
     pub kind: FeatureKind,
+    /// How text input (CSV cells, JSON strings) becomes its value: the library's own rules.
+    pub text: TextRule,
 }
 
 /// How a numerical split compares the input with its threshold; true goes left.

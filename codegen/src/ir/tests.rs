@@ -15,6 +15,7 @@ fn assert_contains(haystack: &str, needles: &[&str]) {
 fn numerical(n: usize) -> Vec<Feature> {
     (0..n)
         .map(|i| Feature {
+            text: TextRule::Standard,
             name: format!("f{i}"),
             kind: FeatureKind::Numerical,
         })

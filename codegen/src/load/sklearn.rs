@@ -17,7 +17,7 @@
 use super::json::{self, f64_of, finite_f64_of as number, malformed};
 use super::{Frontend, LoadError, LoadOptions, Probe};
 use crate::ir::{
-    Comparison, Feature, FeatureKind, Forest, Leaf, Node, Origin, Precision, Split, Test,
+    Comparison, Feature, FeatureKind, Forest, Leaf, Node, Origin, Precision, Split, Test, TextRule,
     Transform, Tree,
 };
 use serde::Deserialize;
@@ -200,6 +200,7 @@ pub fn load(bytes: &[u8], path: &str, _options: &LoadOptions) -> Result<Forest, 
     let n_trees = trees.len();
     let features = (0..e.n_features)
         .map(|i| Feature {
+            text: TextRule::Standard,
             name: e
                 .feature_names
                 .as_ref()
