@@ -392,3 +392,213 @@ impl<'a> Reader<'a> {
         Ok(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::interp::Interpreter;
+    use crate::ir::{Feature, FeatureKind, Forest, Origin, Precision, TextRule, Transform, Tree};
+    use timber_runtime::Model;
+
+    /// Both children leaves: -1 on the left, +1 on the right.
+    const LEAVES: u8 = 0x30 | 0xc0;
+
+    fn leaves(mut bytes: Vec<u8>) -> Vec<u8> {
+        bytes.extend((-1.0f32).to_le_bytes());
+        bytes.extend(1.0f32.to_le_bytes());
+        bytes
+    }
+
+    /// Where `x` goes in a one-split tree on a column with `domain` levels (`None`:
+    /// numerical): -1 left, +1 right.
+    fn route(bytes: &[u8], version: Version, domain: Option<usize>, x: f64) -> f64 {
+        let nodes = decode(bytes, version, &Columns { domains: &[domain] }).unwrap();
+        let kind = match domain {
+            Some(n) => FeatureKind::Categorical {
+                labels: (0..n).map(|i| format!("l{i}")).collect(),
+            },
+            None => FeatureKind::Numerical,
+        };
+        let forest = Forest {
+            features: vec![Feature {
+                name: "c".into(),
+                kind,
+                text: TextRule::H2o,
+            }],
+            trees: vec![Tree {
+                nodes,
+                group: 0,
+                weight: None,
+            }],
+            base_margin: vec![0.0],
+            transform: Transform::Identity,
+            objective: "test".into(),
+            precision: Precision::F64,
+            has_feature_names: true,
+            origin: Origin::default(),
+            average_over: None,
+        }
+        .validated()
+        .unwrap();
+        let model = Interpreter::<f64, f64>::typed(forest).unwrap();
+        let mut out = [0.0];
+        model.predict(&[x], &mut out);
+        out[0]
+    }
+
+    /// A big bitset over codes 8.. with codes 9 and 15 set: 12 bits from 1.20 on (a 32-bit
+    /// bit count), 2 bytes (16 bits) before.
+    fn bitset_tree(version: Version, na: u8) -> Vec<u8> {
+        let mut b = vec![0x0c | LEAVES, 0, 0, na, 8, 0];
+        if version >= Version::V120 {
+            b.extend(12i32.to_le_bytes());
+        } else {
+            b.extend(2u16.to_le_bytes());
+        }
+        b.extend([0x82, 0x00]);
+        leaves(b)
+    }
+
+    #[test]
+    fn bitsets_route_codes_as_each_version_does() {
+        let nan = f64::NAN;
+        let inf = f64::INFINITY;
+        // (x, 1.20+, 1.10, 1.00) with missing values going right (NARight).
+        let expected = [
+            (9.0, 1.0, 1.0, 1.0),
+            (9.7, 1.0, 1.0, 1.0),
+            (10.0, -1.0, -1.0, -1.0),
+            (15.0, 1.0, 1.0, 1.0),
+            // Below the bitset's range: missing from 1.10 on, not in the set in 1.00.
+            (5.0, 1.0, 1.0, -1.0),
+            (-0.5, 1.0, 1.0, -1.0),
+            (-3.0, 1.0, 1.0, -1.0),
+            // Past the 12 bits but within the 2 bytes of 1.10's bitsets (a clear bit).
+            (21.0, 1.0, -1.0, -1.0),
+            (30.0, 1.0, 1.0, -1.0),
+            // Past the domain (40 levels).
+            (45.0, 1.0, 1.0, -1.0),
+            (inf, 1.0, 1.0, -1.0),
+            (nan, 1.0, 1.0, 1.0),
+        ];
+        for (x, v120, v110, v100) in expected {
+            for (version, want) in [
+                (Version::V120, v120),
+                (Version::V110, v110),
+                (Version::V100, v100),
+            ] {
+                let got = route(&bitset_tree(version, 3), version, Some(40), x);
+                assert_eq!(got, want, "{version:?}, x = {x}");
+            }
+        }
+        // Missing values going left (NALeft): out-of-range codes follow them.
+        for (x, want) in [
+            (9.0, 1.0),
+            (10.0, -1.0),
+            (5.0, -1.0),
+            (30.0, -1.0),
+            (nan, -1.0),
+        ] {
+            let got = route(&bitset_tree(Version::V120, 2), Version::V120, Some(40), x);
+            assert_eq!(got, want, "NA left, x = {x}");
+        }
+        // A small bitset: 32 bits from code 0, codes 1 and 33 set (33 is out of range).
+        let small = leaves(vec![0x08 | LEAVES, 0, 0, 3, 0b10, 0, 0, 0]);
+        for (x, want) in [(1.0, 1.0), (0.0, -1.0), (31.0, -1.0), (33.0, 1.0)] {
+            assert_eq!(route(&small, Version::V120, Some(64), x), want, "x = {x}");
+        }
+    }
+
+    #[test]
+    fn numerical_splits_on_level_codes_treat_codes_past_the_domain_as_missing() {
+        let split = |na: u8, t: f32| {
+            let mut b = vec![LEAVES, 0, 0, na];
+            b.extend(t.to_le_bytes());
+            leaves(b)
+        };
+        let inf = f64::INFINITY;
+        // Missing left (a capped test): codes from 40 up go left too.
+        for (x, v120, v110) in [
+            (7.0, -1.0, -1.0),
+            (7.5, 1.0, 1.0),
+            (7.7, 1.0, 1.0),
+            (39.9, 1.0, 1.0),
+            (40.0, -1.0, 1.0),
+            (1e9, -1.0, 1.0),
+            (inf, -1.0, 1.0),
+            (-2.0, -1.0, -1.0),
+            (f64::NAN, -1.0, -1.0),
+        ] {
+            assert_eq!(
+                route(&split(2, 7.5), Version::V120, Some(40), x),
+                v120,
+                "x = {x}"
+            );
+            assert_eq!(
+                route(&split(2, 7.5), Version::V110, Some(40), x),
+                v110,
+                "x = {x}"
+            );
+        }
+        // Missing right: codes from 40 up go right, even below a threshold past the domain.
+        for (x, want) in [(7.0, -1.0), (39.5, 1.0), (40.0, 1.0), (-2.0, -1.0)] {
+            assert_eq!(
+                route(&split(3, 7.5), Version::V120, Some(40), x),
+                want,
+                "x = {x}"
+            );
+        }
+        for (x, want) in [(39.0, -1.0), (45.0, 1.0), (55.0, 1.0)] {
+            assert_eq!(
+                route(&split(3, 50.0), Version::V120, Some(40), x),
+                want,
+                "x = {x}"
+            );
+        }
+        assert_eq!(route(&split(3, 50.0), Version::V110, Some(40), 45.0), -1.0);
+        // A numerical column: x >= t goes right, the f32 threshold compared as a double.
+        let t = 0.1f32;
+        let below = f64::from(t).next_down();
+        assert_eq!(route(&split(3, t), Version::V120, None, below), -1.0);
+        assert_eq!(route(&split(3, t), Version::V120, None, f64::from(t)), 1.0);
+    }
+
+    #[test]
+    fn na_versus_rest_sends_only_missing_values_right() {
+        let tree = leaves(vec![LEAVES, 0, 0, 1]);
+        let inf = f64::INFINITY;
+        for (x, want) in [(3.0, -1.0), (inf, -1.0), (-inf, -1.0), (f64::NAN, 1.0)] {
+            assert_eq!(route(&tree, Version::V120, None, x), want, "x = {x}");
+        }
+        // On a categorical column, codes past the domain are missing too (from 1.20).
+        for (x, v120, v110) in [
+            (3.0, -1.0, -1.0),
+            (39.9, -1.0, -1.0),
+            (40.0, 1.0, -1.0),
+            (inf, 1.0, -1.0),
+            (-5.0, -1.0, -1.0),
+            (f64::NAN, 1.0, 1.0),
+        ] {
+            assert_eq!(route(&tree, Version::V120, Some(40), x), v120, "x = {x}");
+            assert_eq!(route(&tree, Version::V110, Some(40), x), v110, "x = {x}");
+        }
+    }
+
+    #[test]
+    fn stumps_and_skip_sizes() {
+        let mut stump = vec![0, 0xff, 0xff];
+        stump.extend(2.5f32.to_le_bytes());
+        let nodes = decode(&stump, Version::V120, &Columns { domains: &[None] }).unwrap();
+        assert_eq!(nodes, [Node::Leaf(Leaf::Scalar(2.5))]);
+        // A split whose left child is a split: its size in a 2-byte field (node type | 1).
+        let inner = leaves(vec![LEAVES, 0, 0, 3, 0, 0, 0, 0]);
+        let mut outer = vec![0x01 | 0xc0, 0, 0, 3, 0, 0, 0, 0];
+        outer.extend((inner.len() as u16).to_le_bytes());
+        outer.extend(&inner);
+        outer.extend(3.0f32.to_le_bytes());
+        let nodes = decode(&outer, Version::V120, &Columns { domains: &[None] }).unwrap();
+        assert_eq!(nodes.len(), 5);
+        assert_eq!(route(&outer, Version::V120, None, 5.0), 3.0);
+        assert_eq!(route(&outer, Version::V120, None, -5.0), -1.0);
+    }
+}
