@@ -241,7 +241,7 @@ fn inspect_describes_the_model() {
             "h2o_gbm_categorical/model.zip",
             &[
                 "format:      h2o-mojo",
-                "gbm bernoulli (logit link), 30 iterations x 1 trees per class",
+                "gbm bernoulli (logit link), 30 iterations of 1 tree, init_f 0.0; response `response`: no, yes",
                 "transform: logistic (java exp, 1e19 clamp)",
                 "features:    5 (2 categorical): x1, color, x2, city, x3",
                 "levels:      color: 6 (",
@@ -254,7 +254,7 @@ fn inspect_describes_the_model() {
             "h2o_drf_multinomial/model.zip",
             &[
                 "drf multinomial",
-                "x 3 trees per class",
+                "iterations of 3 trees (one per class)",
                 "divided by their sum",
                 "outputs:     3 (margins: 3)",
             ][..],

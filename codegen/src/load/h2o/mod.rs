@@ -583,10 +583,9 @@ impl Model<'_> {
             Some(_) => None,
         };
         let described = format!(
-            "gbm {distribution} ({} link), {} iterations x {} trees per class",
+            "gbm {distribution} ({} link), {}",
             info.get("link_function").unwrap_or("default"),
-            self.n_trees,
-            self.per_class
+            self.iterations()
         );
         let classifier = matches!(
             distribution,
@@ -660,7 +659,7 @@ impl Model<'_> {
             ),
         };
         let (trees, groups, transform) = out;
-        let objective = format!("{described}, init_f {init_f}{}", self.response_text());
+        let objective = format!("{described}, init_f {init_f:?}{}", self.response_text());
         Ok((trees, groups, transform, None, objective))
     }
 
@@ -673,9 +672,8 @@ impl Model<'_> {
         })?;
         let category = format!("{:?}", self.category).to_lowercase();
         let described = format!(
-            "drf {category}, {} iterations x {} trees per class{}",
-            self.n_trees,
-            self.per_class,
+            "drf {category}, {}{}",
+            self.iterations(),
             self.response_text()
         );
         let trees = plain_trees(trees, None);
@@ -729,14 +727,22 @@ impl Model<'_> {
         ))
     }
 
-    /// `; response y: level, level, ...` for classifiers.
+    /// `30 iterations of 1 tree`, `15 iterations of 3 trees (one per class)`.
+    fn iterations(&self) -> String {
+        match self.per_class {
+            1 => format!("{} iterations of 1 tree", self.n_trees),
+            k => format!("{} iterations of {k} trees (one per class)", self.n_trees),
+        }
+    }
+
+    /// `; response `y`: level, level, ...` (the levels for classifiers).
     fn response_text(&self) -> String {
         if self.levels.is_empty() {
-            return format!("; response {}", self.response);
+            return format!("; response `{}`", self.response);
         }
         let shown: Vec<&str> = self.levels.iter().take(10).map(String::as_str).collect();
         let more = if self.levels.len() > 10 { ", ..." } else { "" };
-        format!("; response {}: {}{more}", self.response, shown.join(", "))
+        format!("; response `{}`: {}{more}", self.response, shown.join(", "))
     }
 }
 
