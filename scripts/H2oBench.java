@@ -161,7 +161,7 @@ public final class H2oBench {
 
     private static void writePredictions(MojoModel model, double[][] raw, String path)
             throws java.io.IOException {
-        int classes = model.getNumResponseClasses();
+        int classes = model.isClassifier() ? model.getNumResponseClasses() : 1;
         double[] preds = new double[model.getPredsSize()];
         StringBuilder out = new StringBuilder();
         for (double[] row : raw) {

@@ -54,7 +54,7 @@ for model in "${MODELS[@]}"; do
     run "$TARGET/release/timber" compile "$model" --out "$OUT/$name" --name "$crate"
     cp Cargo.lock "$OUT/$name/Cargo.lock"
     run env CARGO_TARGET_DIR="$TARGET" nice -n 10 cargo build --release --quiet \
-        --no-default-features --manifest-path "$OUT/$name/Cargo.toml"
+        --manifest-path "$OUT/$name/Cargo.toml"
     SCORER[$name]="$TARGET/release/$crate"
     # The fixture's rows, repeated.
     python3 - "$(dirname "$model")/input.csv" "$ROWS" "$OUT/$name.csv" <<'EOF'
