@@ -174,13 +174,16 @@ fn a_missing_tree_file_is_an_error_when_its_companion_is_there() {
     );
 }
 
+/// A change to a tree file's bytes.
+type Damage = Box<dyn Fn(&mut Vec<u8>)>;
+
 #[test]
 fn corrupt_tree_bytes_name_the_file_and_byte() {
     // trees/t00_003.bin of h2o_gbm_bernoulli starts with a numerical split: node type 0x00,
     // column 23, NA direction 2, an f32 split value, a one-byte left size (54), then the
     // left subtree (a split whose right child is a leaf).
     let tree = "trees/t00_003.bin";
-    let cases: Vec<(Box<dyn Fn(&mut Vec<u8>)>, &[&str])> = vec![
+    let cases: Vec<(Damage, &[&str])> = vec![
         (
             Box::new(|t| t.truncate(40)),
             &["byte ", "the tree ends early"],
