@@ -4,7 +4,7 @@
 //!
 //! The archive holds `model.ini` (the model's keys, its columns and which have domains),
 //! `domains/dNNN.txt` (the levels of categorical columns) and `trees/tCC_GGG.bin` (the tree
-//! of class `CC` in iteration `GGG`, see [`tree`]); format versions 1.00 to 1.40 (H2O 3.10 to
+//! of class `CC` in iteration `GGG`, see `tree.rs`); format versions 1.00 to 1.40 (H2O 3.10 to
 //! 3.46). What becomes of them:
 //!
 //! - features: the first `n_features` columns, by name; a column with a domain is
@@ -287,7 +287,7 @@ pub fn load(bytes: &[u8], path: &str, options: &LoadOptions) -> Result<Forest, L
         })
         .collect();
     let levels = domains[response].as_deref().unwrap_or(&[]);
-    let model = Model {
+    let shape = ModelShape {
         info: &info,
         algorithm,
         category,
@@ -298,17 +298,17 @@ pub fn load(bytes: &[u8], path: &str, options: &LoadOptions) -> Result<Forest, L
         levels,
         options,
     };
-    let (trees, groups, transform, average_over, objective) = model.outputs(trees)?;
+    let out = shape.outputs(trees)?;
     Ok(Forest {
         features,
-        trees,
-        base_margin: vec![0.0; groups],
-        transform,
-        objective,
+        trees: out.trees,
+        base_margin: vec![0.0; out.groups],
+        transform: out.transform,
+        objective: out.objective,
         precision: Precision::F64,
         has_feature_names: true,
         origin: Origin::default(),
-        average_over,
+        average_over: out.average_over,
     })
 }
 
@@ -533,7 +533,7 @@ fn tree_file(name: &str) -> Option<(usize, usize)> {
 }
 
 /// What the frontend knows about the model when it builds the outputs.
-struct Model<'a> {
+struct ModelShape<'a> {
     info: &'a Info<'a>,
     algorithm: Algorithm,
     category: Category,
@@ -545,8 +545,17 @@ struct Model<'a> {
     options: &'a LoadOptions,
 }
 
-/// The forest's trees, margin groups, transform, averaging and objective description.
-type Outputs = (Vec<Tree>, usize, Transform, Option<u32>, String);
+/// The forest's trees and how they make predictions.
+struct Outputs {
+    trees: Vec<Tree>,
+    /// Margins per row.
+    groups: usize,
+    transform: Transform,
+    /// DRF's division by the number of iterations.
+    average_over: Option<u32>,
+    /// The objective's description, for `inspect` and generated headers.
+    objective: String,
+}
 
 /// GBM's link functions (`LinkFunctionType`), as far as its scorer uses them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -556,7 +565,7 @@ enum Link {
     Logit,
 }
 
-impl Model<'_> {
+impl ModelShape<'_> {
     fn outputs(&self, trees: Vec<(usize, Vec<Node>)>) -> Result<Outputs, LoadError> {
         match self.algorithm {
             Algorithm::Gbm => self.gbm(trees),
@@ -568,7 +577,9 @@ impl Model<'_> {
         let info = self.info;
         let distribution = info.required("distribution")?;
         let init_f = info.number("init_f")?;
-        let family_link = match distribution {
+        // The family's default link (ModelMojoReader.defaultLinkFunction); `None` for the
+        // families this frontend does not compute.
+        let default_link = match distribution {
             "bernoulli" | "quasibinomial" | "modified_huber" => Some(Link::Logit),
             "multinomial" | "poisson" | "gamma" | "tweedie" => Some(Link::Log),
             "gaussian" | "huber" | "laplace" | "quantile" | "AUTO" => Some(Link::Identity),
@@ -576,7 +587,7 @@ impl Model<'_> {
             _ => None,
         };
         let link = match info.get("link_function") {
-            None => family_link,
+            None => default_link,
             Some("identity") => Some(Link::Identity),
             Some("log") => Some(Link::Log),
             Some("logit") => Some(Link::Logit),
@@ -592,7 +603,7 @@ impl Model<'_> {
             "bernoulli" | "quasibinomial" | "modified_huber"
         );
         // What H2O's GbmMojoModel.unifyPreds computes, where it is one of these.
-        let plan = match (family_link, link, distribution, self.category) {
+        let plan = match (default_link, link, distribution, self.category) {
             (Some(_), Some(Link::Logit), _, Category::Binomial) if classifier => {
                 Some(GbmPlan::Logistic)
             }
@@ -623,8 +634,13 @@ impl Model<'_> {
             }
             // Raw margins only: the per-class sums, with init_f for one tree per iteration.
             let init = (self.per_class == 1).then_some(init_f);
-            let trees = plain_trees(trees, init);
-            return Ok((trees, self.per_class, Transform::Identity, None, described));
+            return Ok(Outputs {
+                trees: plain_trees(trees, init),
+                groups: self.per_class,
+                transform: Transform::Identity,
+                average_over: None,
+                objective: described,
+            });
         };
         let correction = self.correction()?;
         let out = match plan {
@@ -659,8 +675,13 @@ impl Model<'_> {
             ),
         };
         let (trees, groups, transform) = out;
-        let objective = format!("{described}, init_f {init_f:?}{}", self.response_text());
-        Ok((trees, groups, transform, None, objective))
+        Ok(Outputs {
+            trees,
+            groups,
+            transform,
+            average_over: None,
+            objective: format!("{described}, init_f {init_f:?}{}", self.response_text()),
+        })
     }
 
     fn drf(&self, trees: Vec<(usize, Vec<Node>)>) -> Result<Outputs, LoadError> {
@@ -676,20 +697,16 @@ impl Model<'_> {
             self.iterations(),
             self.response_text()
         );
-        let trees = plain_trees(trees, None);
         // DrfMojoModel.unifyPreds: two classes with one tree per iteration are binomial,
         // whatever the category says.
-        Ok(match self.category {
-            Category::Regression => (trees, 1, Transform::Identity, Some(n), described),
+        let (groups, transform, average_over) = match self.category {
+            Category::Regression => (1, Transform::Identity, Some(n)),
             _ if self.n_classes == 2 && self.per_class == 1 => (
-                trees,
                 1,
                 probabilities(ProbabilitiesFrom::Complement, self.correction()?, true),
                 Some(n),
-                described,
             ),
             _ => (
-                trees,
                 self.per_class,
                 probabilities(
                     ProbabilitiesFrom::Normalized,
@@ -697,8 +714,14 @@ impl Model<'_> {
                     self.n_classes == 2,
                 ),
                 None,
-                described,
             ),
+        };
+        Ok(Outputs {
+            trees: plain_trees(trees, None),
+            groups,
+            transform,
+            average_over,
+            objective: described,
         })
     }
 
