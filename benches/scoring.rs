@@ -26,7 +26,7 @@ use criterion::{
 };
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use timber::tables::{with_kernel, Kernel};
+use timber::kernel::{with_kernel, Kernel};
 use timber::{parallel, Model};
 use timber_codegen::interp::Interpreter;
 use xgboost::{Booster, Output, XgbLib};
@@ -270,7 +270,7 @@ fn bench_all(c: &mut Criterion) {
     let threads = parallel::available_threads();
     eprintln!(
         "{threads} threads; Timber batch kernel: {}",
-        timber::tables::kernel_name()
+        timber::kernel::kernel_name()
     );
     let lib = xgb_lib();
     for b in models() {

@@ -63,7 +63,8 @@ def numerical_thresholds(booster):
         while stack:
             n = stack.pop()
             if "split_feature" in n:
-                if n["decision_type"] == "<=":
+                # The JSON dump writes an infinite threshold (a NaN-vs-rest split) as 1e300.
+                if n["decision_type"] == "<=" and abs(float(n["threshold"])) < 1e300:
                     out.append((n["split_feature"], float(n["threshold"])))
                 stack += [n["left_child"], n["right_child"]]
     return out
@@ -360,6 +361,77 @@ def fx_lgb_tiny(outdir):
     write_lgb_fixture(outdir, name, booster, booster.feature_name(), X,
                       "Golden-file model (codegen/tests/golden): 2 trees of 6 leaves with "
                       "numerical (NaN in training) and categorical splits and linear leaves.")
+
+
+@fixture
+def fx_lgb_leafwise_nan(outdir):
+    """Leaf-wise trees (31 leaves, no depth limit) trained where NaN is informative, so that
+    LightGBM makes NaN-vs-rest splits: threshold `inf` in model.txt, 1e300 in the JSON dump."""
+    name = "lgb_leafwise_nan"
+    rng = np.random.default_rng(zlib_seed(name))
+    X = make_X(rng, N_TRAIN, P)
+    s = signal(X, rng)
+    miss = rng.uniform(size=X.shape) < 0.08
+    Xtr = np.where(miss, np.nan, X)
+    # f5: a 0/1 flag, NaN in 30% of the rows, and the NaN carries the signal: in nodes where
+    # f5 holds one value, NaN against the rest is the only split left, and LightGBM makes it.
+    flag_nan = rng.uniform(size=N_TRAIN) < 0.3
+    Xtr[:, 5] = np.where(flag_nan, np.nan, rng.integers(0, 2, N_TRAIN))
+    y = 3 * s + 1.5 + 2.0 * miss[:, 0] + 2.0 * flag_nan
+    params = {**BASE, "objective": "regression", "num_leaves": 31, "min_data_in_leaf": 5}
+    booster = lgb.train(params, lgb.Dataset(Xtr, y), 20)
+    text = booster.model_to_string()
+    thresholds = [v for line in text.splitlines() if line.startswith("threshold=")
+                  for v in line[len("threshold="):].split()]
+    n_inf = thresholds.count("inf")
+    assert n_inf > 0, "no NaN-vs-rest split: no inf threshold in model.txt"
+    dumped = json.dumps(booster.dump_model())
+    assert "Infinity" not in dumped and dumped.count('"threshold": 1e+300') == n_inf, \
+        "the JSON dump writes inf thresholds as 1e300"
+    inf_features = sorted({int(f) for t in booster.dump_model()["tree_info"]
+                           for f, thr in _splits(t["tree_structure"]) if thr >= 1e300})
+    Xte = make_X(rng, N_TEST, P)
+    Xte[:, 5] = np.where(rng.uniform(size=N_TEST) < 0.3, np.nan, rng.integers(0, 2, N_TEST))
+    Xt = np.vstack([sprinkle_nan(rng, Xte, list(range(P))), edge_rows(rng, Xte, booster, range(P)),
+                    np.full((1, P), np.nan)])
+    # Inputs where model.txt (inf) and the JSON dump (1e300) part ways, or that only LightGBM
+    # accepts (XGBoost and scikit-learn reject +-inf): kept out of input.csv.
+    extreme = []
+    for k, v in enumerate([np.inf, -np.inf, 1e300, np.nextafter(1e300, np.inf), 1e301,
+                           sys.float_info.max, -sys.float_info.max] * 4):
+        r = Xte[rng.integers(0, N_TEST)].copy()
+        r[inf_features[k % len(inf_features)]] = v
+        extreme.append(r)
+    extreme = np.array(extreme)
+    with tempfile.TemporaryDirectory() as td:
+        booster.save_model(os.path.join(td, "m.txt"))
+        loaded = lgb.Booster(model_file=os.path.join(td, "m.txt"))
+        pred_x = as_2d(loaded.predict(extreme, num_threads=NTHREAD))
+        margin_x = as_2d(loaded.predict(extreme, raw_score=True, num_threads=NTHREAD))
+    write_lgb_fixture(
+        outdir, name, booster, booster.feature_name(), Xt,
+        f"Leaf-wise regression, 20 trees of up to 31 leaves (no depth limit), 8% NaN cells in "
+        f"training (informative in f0); f5 is a 0/1 flag, NaN in 30% of the rows, and its NaN "
+        f"carries the signal: in nodes where f5 holds one value LightGBM makes NaN-vs-rest splits "
+        f"(decision_type 8: missing type NaN, default right) whose threshold is `inf` in "
+        f"model.txt ({n_inf} splits, features {inf_features}) and 1e+300 in the JSON dump "
+        f"(LightGBM's AvoidInf); NaN goes right, every other value left. Last row all NaN. "
+        f"input_extreme.csv / expected_extreme*.csv (predicted from model.txt): rows with "
+        f"+-inf, 1e300, the next float64, 1e301 and +-f64::MAX in those features; values "
+        f"above 1e300 go left by model.txt but right by the JSON dump's 1e300.",
+        extra={"input_extreme.csv": (booster.feature_name(), extreme, fmt_in),
+               "expected_extreme.csv": (None, pred_x, fmt_out),
+               "expected_extreme_margin.csv": (None, margin_x, fmt_out)})
+
+
+def _splits(node):
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if "split_feature" in n:
+            if n["decision_type"] == "<=":
+                yield n["split_feature"], float(n["threshold"])
+            stack += [n["left_child"], n["right_child"]]
 
 
 def generate(outdir, names):

@@ -135,8 +135,10 @@ def threshold_rows(rng, base, model, n_exact=40, n_near=40):
     return np.array(rows)
 
 
-def export(model, path, use_joblib=False):
-    """Pickles the model and runs tools/export_sklearn.py on it, as a user would."""
+def export(model, path, use_joblib=False, keep_npz=False):
+    """Pickles the model and runs tools/export_sklearn.py on it, as a user would; also exports
+    it as npz and checks that the npz holds the same model as the JSON (keeping it beside the
+    JSON as model.npz when `keep_npz`: the fixture then tests Timber's npz reader too)."""
     with tempfile.TemporaryDirectory() as td:
         pkl = os.path.join(td, "model.pkl")
         if use_joblib:
@@ -146,6 +148,45 @@ def export(model, path, use_joblib=False):
             with open(pkl, "wb") as fh:
                 pickle.dump(model, fh)
         subprocess.run([sys.executable, EXPORTER, pkl, path], check=True)
+        npz = os.path.join(os.path.dirname(path) if keep_npz else td, "model.npz")
+        subprocess.run([sys.executable, EXPORTER, pkl, npz], check=True)
+        check_npz_matches_json(npz, path)
+
+
+def check_npz_matches_json(npz_path, json_path):
+    """The npz export holds the JSON export's model: same header keys, and per tree the same
+    node arrays (JSON thresholds: +inf written as the largest float64) and leaf values."""
+    with open(json_path) as fh:
+        doc = json.load(fh)
+    z = np.load(npz_path)
+    assert set(z.files) == {"header", "node_offset", "leaf_offset", "tree_output",
+                            "children_left", "children_right", "feature", "threshold",
+                            "missing_go_to_left", "leaf_value"}, z.files
+    header = json.loads(bytes(z["header"]).decode())
+    assert header.pop("timber_sklearn_npz") == 1
+    trees = doc.pop("trees")
+    assert doc.pop("timber_sklearn") == 1
+    assert header.pop("n_trees") == len(trees)
+    assert header.pop("n_nodes") == sum(len(t["children_left"]) for t in trees)
+    width = header.pop("leaf_values")
+    n_leaves = header.pop("n_leaves")
+    assert header == doc, (header, doc)
+    dtypes = {"node_offset": "<i8", "leaf_offset": "<i8", "tree_output": "<i4",
+              "children_left": "<i4", "children_right": "<i4", "feature": "<i4",
+              "threshold": "<f8", "missing_go_to_left": "|u1", "leaf_value": "<f8"}
+    for k, dt in dtypes.items():
+        assert z[k].dtype == np.dtype(dt), (k, z[k].dtype)
+    no, lo = z["node_offset"], z["leaf_offset"]
+    assert z["leaf_value"].shape == (n_leaves, width) and lo[-1] == n_leaves
+    for t, tr in enumerate(trees):
+        a, b = no[t], no[t + 1]
+        for k in ("children_left", "children_right", "feature", "missing_go_to_left"):
+            assert (z[k][a:b] == np.array(tr[k])).all(), (t, k)
+        thr = np.where(np.isposinf(z["threshold"][a:b]), sys.float_info.max, z["threshold"][a:b])
+        assert (thr == np.array(tr["threshold"])).all(), t
+        leaf = np.array(tr["children_left"]) == -1
+        assert (z["leaf_value"][lo[t]:lo[t + 1]] == np.array(tr["value"])[leaf]).all(), t
+        assert z["tree_output"][t] == tr.get("output", 0), t
 
 
 def references(model, X):
@@ -173,12 +214,17 @@ def references(model, X):
     return pred, total
 
 
+# Fixtures that also keep their npz export (model.npz), so the npz reader is held to the same
+# references: a fully grown forest of each kind and a boosted multi-class model.
+KEEP_NPZ = {"sk_rf_full_classifier", "sk_rf_full_regressor", "sk_gb_multiclass"}
+
+
 def write_sk_fixture(outdir, name, model, header, X, description, use_joblib=False):
     d = os.path.join(outdir, name)
     if os.path.isdir(d):
         shutil.rmtree(d)
     os.makedirs(d)
-    export(model, os.path.join(d, "model.json"), use_joblib)
+    export(model, os.path.join(d, "model.json"), use_joblib, keep_npz=name in KEEP_NPZ)
     X = np.asarray(X, dtype=np.float64)
     Xp = X
     if hasattr(model, "feature_names_in_"):
@@ -210,9 +256,9 @@ def fixture(fn):
 
 
 def standard(outdir, name, model, label, description, nan=True, use_joblib=False,
-             names=None):
+             names=None, n_train=N_TRAIN):
     rng = np.random.default_rng(zlib_seed(name))
-    X = make_X(rng, N_TRAIN, P)
+    X = make_X(rng, n_train, P)
     y = label(signal(X, rng), rng)
     Xtr = sprinkle_nan(rng, X) if nan else X
     header = names or [f"f{i}" for i in range(P)]
@@ -311,6 +357,15 @@ simple("sk_tiny",
        lambda: ensemble.RandomForestClassifier(n_estimators=2, max_depth=2, random_state=0),
        classes(3), "Golden-file model (codegen/tests/golden): 2 trees of depth 2, 3 classes, "
        "NaN in training.")
+
+simple("sk_rf_full_classifier",
+       lambda: ensemble.RandomForestClassifier(n_estimators=10, random_state=0),
+       classes(3), "RandomForestClassifier, 10 fully grown trees (max_depth=None), 3 classes, "
+       "400 training rows with NaN: deep unbalanced trees, leaves of one class.", n_train=400)
+simple("sk_rf_full_regressor",
+       lambda: ensemble.RandomForestRegressor(n_estimators=10, random_state=0),
+       reg, "RandomForestRegressor, 10 fully grown trees (max_depth=None), 400 training rows "
+       "with NaN: deep unbalanced trees, about one training row per leaf.", n_train=400)
 
 
 def check_exporter_refusals():

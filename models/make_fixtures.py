@@ -8,7 +8,8 @@ Regenerate everything (from the repository root):
 Optional arguments: fixture names to (re)generate only those, e.g. `... make_fixtures.py tiny_reg dart`.
 
 Bench data (not committed; scripts/bench.sh runs it): `make_fixtures.py --bench-data DIR [NAME...]`
-writes the training rows of the bench models and the uncommitted `large`/`huge` models.
+writes the training rows of the bench models and the uncommitted `large`/`huge` models, and
+(only when named) the peer-comparison models of bench_models.py.
 
 The main run uses XGBoost 3.2.0 (.venv-fixtures). The xgb2_* fixtures are produced by
 re-invoking this same file with the XGBoost 2.1.4 interpreter (.venv-fixtures-xgb2):
@@ -393,6 +394,11 @@ simple_objective("multi_softmax", "multi:softmax", lambda s, r: classes_from(s, 
                  "multi:softmax 4 classes: prediction = arg-max class index (as float); "
                  "margin has 4 columns.",
                  {"num_class": 4})
+simple_objective("xgb_lossguide", "binary:logistic", lambda s, r: (s > 0.37).astype(float),
+                 "binary:logistic, tree_method hist, grow_policy lossguide, max_leaves 15, no "
+                 "depth limit (max_depth 0), 20 rounds: leaf-wise, unbalanced trees.",
+                 {"tree_method": "hist", "grow_policy": "lossguide", "max_leaves": 15,
+                  "max_depth": 0})
 
 
 def rank_fixture(name, objective, levels=5):
@@ -1127,12 +1133,18 @@ def write_bench_rows(name, outdir):
 
 def bench_main(outdir, names):
     """`--bench-data DIR [NAME...]`: training rows of every bench model, plus the uncommitted
-    bench models themselves (full fixtures: model.json, input.csv, expected*.csv)."""
+    bench models themselves (full fixtures: model.json, input.csv, expected*.csv), and the
+    peer-comparison bench models of bench_models.py (lgb_leafwise, xgb_lossguide, sk_rf_full,
+    sk_rf_huge: only when named)."""
+    import bench_models
     names = names or list(BENCH)
-    unknown = set(names) - set(BENCH)
+    unknown = set(names) - set(BENCH) - set(bench_models.GENERATORS)
     if unknown:
         sys.exit(f"unknown bench models: {sorted(unknown)}")
     for name in names:
+        if name in bench_models.GENERATORS:
+            bench_models.generate(outdir, name)
+            continue
         if name not in BENCH_COMMITTED:
             bench_fixture(name, outdir)
         write_bench_rows(name, outdir)

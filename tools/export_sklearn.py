@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
-"""Export a trained scikit-learn tree ensemble to the JSON that Timber compiles.
+"""Export a trained scikit-learn tree ensemble to the JSON (or npz) that Timber compiles.
 
     python3 tools/export_sklearn.py MODEL.pkl OUT.json
+    python3 tools/export_sklearn.py MODEL.pkl OUT.npz       (compact binary form, see below)
+    python3 tools/export_sklearn.py --format json|npz MODEL.pkl OUT
+
+The format follows OUT's extension (`.npz`: npz, anything else: JSON) unless --format says.
 
 MODEL.pkl is a pickle or joblib file holding one of:
 
@@ -24,16 +28,40 @@ The output schema ("timber_sklearn": 1) is documented in Timber's README. In sho
                 "value": [[...], ...]}]}
 
 Floats are written with Python's repr, which reads back to the same float64.
+
+The npz form ("timber_sklearn_npz": 1) holds the same model for big forests (a JSON of 19
+million nodes takes minutes and gigabytes to write and to parse): an uncompressed zip of .npy
+arrays, written tree by tree without building the concatenated arrays in memory, readable with
+numpy.load. Entries (little-endian, C order; N nodes, L leaves, T trees, V values per leaf):
+
+    header              uint8[H]     UTF-8 JSON: the keys above without "trees", with
+                                     "timber_sklearn_npz": 1, "n_trees", "n_nodes", "n_leaves",
+                                     "leaf_values" (V)
+    node_offset         int64[T+1]   tree t owns nodes node_offset[t] .. node_offset[t+1]
+    leaf_offset         int64[T+1]   and leaves leaf_offset[t] .. leaf_offset[t+1]
+    tree_output         int32[T]     the output a boosting tree adds to (0 for mean ensembles)
+    children_left       int32[N]     child node ids local to the tree; -1 at leaves
+    children_right      int32[N]
+    feature             int32[N]     -2 at leaves (as scikit-learn stores it)
+    threshold           float64[N]   as scikit-learn stores it: +inf at a split that separates
+                                     only the missing values, -2.0 at leaves
+    missing_go_to_left  uint8[N]     0 or 1 (0 where the tree has no missing-value support)
+    leaf_value          float64[L,V] the leaves' values in node order (leaf k of tree t is its
+                                     k-th node with children_left == -1): class fractions or
+                                     regression outputs (mean), or the raw leaf (boosting)
 """
 import json
+import os
 import pickle
 import sys
+import zipfile
 
 import numpy as np
 import sklearn
 from sklearn import ensemble, tree
 
 SCHEMA_VERSION = 1
+NPZ_SCHEMA_VERSION = 1
 
 SINGLE_TREES = (tree.DecisionTreeRegressor, tree.DecisionTreeClassifier)  # incl. ExtraTree*
 FORESTS = (ensemble.RandomForestRegressor, ensemble.RandomForestClassifier,
@@ -77,6 +105,18 @@ def threshold(v):
     return v
 
 
+class TreeSpec:
+    """One tree to export: sklearn's Tree, its per-node values (n_nodes x V), its missing-value
+    routing per node, and the output it adds to (boosting) or None (mean ensembles)."""
+
+    def __init__(self, tree, values, missing_left, output=None):
+        self.tree, self.values, self.missing_left, self.output = tree, values, missing_left, output
+
+    def json(self):
+        arr = tree_arrays(self.tree, self.values, self.missing_left)
+        return arr if self.output is None else {"output": self.output, **arr}
+
+
 def tree_arrays(t, values, missing_left):
     """One sklearn Tree as the schema's arrays; `values[node]` is the list for that node."""
     n = t.node_count
@@ -111,10 +151,18 @@ def mean_tree(est, classifier):
     else:
         # value[node, output, 0] for each output, = predict.
         values = t.value[:, :, 0]
-    return tree_arrays(t, values, missing_go_to_left(t))
+    return TreeSpec(t, values, missing_go_to_left(t))
 
 
 def export(model):
+    """The model as the JSON schema's document (a dict)."""
+    out, specs = describe(model)
+    out["trees"] = [spec.json() for spec in specs]
+    return out
+
+
+def describe(model):
+    """(the document's keys except "trees", [TreeSpec] in model order)."""
     name = type(model).__name__
     if version_tuple(sklearn.__version__) < (1, 4, 1):
         raise ExportError(f"scikit-learn {sklearn.__version__} is too old (>= 1.4.1 is needed)")
@@ -135,8 +183,7 @@ def export(model):
         out["n_outputs"] = int(len(model.classes_) if classifier else model.n_outputs_)
         out["ensemble"] = "mean"
         out["transform"] = "identity"
-        out["trees"] = [mean_tree(e, classifier) for e in estimators]
-        return out
+        return out, [mean_tree(e, classifier) for e in estimators]
     if isinstance(model, BOOSTING):
         return export_boosting(model, out, classifier)
     raise ExportError(f"{name} is not supported; supported: "
@@ -178,31 +225,110 @@ def export_boosting(model, out, classifier):
     })
     if scale is not None:
         out["logistic_scale"] = scale
-    trees = []
+    specs = []
     for stage in model.estimators_:
         for j, est in enumerate(stage):
             t = est.tree_
             # predict_stages compares `x <= threshold` without a NaN test: NaN goes right.
-            arr = tree_arrays(t, t.value[:, 0, :1], np.zeros(t.node_count, dtype=np.uint8))
-            trees.append({"output": j, **arr})
-    out["trees"] = trees
-    return out
+            specs.append(TreeSpec(t, t.value[:, 0, :1], np.zeros(t.node_count, dtype=np.uint8),
+                                  j))
+    return out, specs
 
 
-def main(argv):
-    if len(argv) != 2:
-        sys.stderr.write("usage: export_sklearn.py MODEL.pkl OUT.json\n")
-        return 2
-    src, dst = argv
-    try:
-        doc = export(load_model(src))
-    except ExportError as e:
-        sys.stderr.write(f"error: {e}\n")
-        return 1
+def write_json(model, dst):
+    doc = export(model)
     with open(dst, "w") as fh:
         json.dump(doc, fh, allow_nan=False)
         fh.write("\n")
-    sys.stderr.write(f"wrote {dst}: {doc['estimator']}, {len(doc['trees'])} trees, "
+    return doc, len(doc["trees"])
+
+
+INT32_MAX = 2**31 - 1
+
+
+def write_npz(model, dst):
+    """The npz form (see the module doc), streamed entry by entry, tree by tree: memory stays
+    at the loaded model plus one tree's arrays."""
+    header, specs = describe(model)
+    if not specs:
+        raise ExportError("the model has no trees")
+    n_nodes = [int(s.tree.node_count) for s in specs]
+    leaf_masks = [s.tree.children_left == -1 for s in specs]
+    n_leaves = [int(m.sum()) for m in leaf_masks]
+    width = int(specs[0].values.shape[1])
+    for t, s in enumerate(specs):
+        if n_nodes[t] > INT32_MAX:
+            raise ExportError(f"tree {t} has {n_nodes[t]} nodes: more than an int32 can index")
+        if s.values.shape[1] != width:
+            raise ExportError(f"tree {t} has {s.values.shape[1]} values per node, tree 0 "
+                              f"has {width}")
+        tree = s.tree
+        split = ~leaf_masks[t]
+        thr = tree.threshold[split]
+        if np.isnan(thr).any() or np.isneginf(thr).any():
+            raise ExportError(f"tree {t}: a split threshold is NaN or -inf")
+        if tree.n_features > INT32_MAX:
+            raise ExportError(f"{tree.n_features} features: more than an int32 can index")
+    header.update({"timber_sklearn_npz": NPZ_SCHEMA_VERSION, "n_trees": len(specs),
+                   "n_nodes": sum(n_nodes), "n_leaves": sum(n_leaves), "leaf_values": width})
+    header = {"timber_sklearn_npz": header.pop("timber_sklearn_npz"),
+              **{k: v for k, v in header.items() if k != "timber_sklearn"}}
+    text = json.dumps(header, allow_nan=False).encode()
+    total_nodes, total_leaves = sum(n_nodes), sum(n_leaves)
+    entries = [
+        ("header", "|u1", (len(text),), lambda: [np.frombuffer(text, dtype=np.uint8)]),
+        ("node_offset", "<i8", (len(specs) + 1,),
+         lambda: [np.concatenate([[0], np.cumsum(n_nodes)]).astype("<i8")]),
+        ("leaf_offset", "<i8", (len(specs) + 1,),
+         lambda: [np.concatenate([[0], np.cumsum(n_leaves)]).astype("<i8")]),
+        ("tree_output", "<i4", (len(specs),),
+         lambda: [np.array([s.output or 0 for s in specs], dtype="<i4")]),
+        ("children_left", "<i4", (total_nodes,), lambda: (s.tree.children_left for s in specs)),
+        ("children_right", "<i4", (total_nodes,),
+         lambda: (s.tree.children_right for s in specs)),
+        ("feature", "<i4", (total_nodes,), lambda: (s.tree.feature for s in specs)),
+        ("threshold", "<f8", (total_nodes,), lambda: (s.tree.threshold for s in specs)),
+        ("missing_go_to_left", "|u1", (total_nodes,),
+         lambda: (np.asarray(s.missing_left) != 0 for s in specs)),
+        ("leaf_value", "<f8", (total_leaves, width),
+         lambda: (s.values[m] for s, m in zip(specs, leaf_masks))),
+    ]
+    tmp = dst + ".tmp"
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for name, dtype, shape, chunks in entries:
+            with zf.open(name + ".npy", "w", force_zip64=True) as fh:
+                np.lib.format.write_array_header_1_0(
+                    fh, {"descr": np.dtype(dtype).str, "fortran_order": False, "shape": shape})
+                written = 0
+                for chunk in chunks():
+                    a = np.ascontiguousarray(chunk, dtype=dtype)
+                    fh.write(a.data)
+                    written += a.shape[0]
+                assert written == shape[0], (name, written, shape)
+    os.replace(tmp, dst)
+    return header, len(specs)
+
+
+def main(argv):
+    usage = "usage: export_sklearn.py [--format json|npz] MODEL.pkl OUT.json|OUT.npz\n"
+    fmt = None
+    if argv[:1] == ["--format"] and len(argv) >= 2:
+        fmt, argv = argv[1], argv[2:]
+        if fmt not in ("json", "npz"):
+            sys.stderr.write(usage)
+            return 2
+    if len(argv) != 2:
+        sys.stderr.write(usage)
+        return 2
+    src, dst = argv
+    fmt = fmt or ("npz" if dst.endswith(".npz") else "json")
+    try:
+        model = load_model(src)
+        doc, n_trees = (write_npz if fmt == "npz" else write_json)(model, dst)
+    except ExportError as e:
+        sys.stderr.write(f"error: {e}\n")
+        return 1
+    sys.stderr.write(f"wrote {dst}: {doc['estimator']}, {n_trees} trees, "
                      f"{doc['n_features']} features, {doc['n_outputs']} outputs\n")
     return 0
 

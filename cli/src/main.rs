@@ -41,8 +41,7 @@ enum Command {
         /// else the published crates).
         #[arg(long, value_name = "DIR")]
         timber_source: Option<PathBuf>,
-        /// Code layout: `auto` (branch-free tables wherever they apply) or `nested`
-        /// (every tree as nested if/else).
+        /// Code layout: `auto` (the fastest per tree), `tables`, `quick`, `nodes` or `nested`.
         #[arg(long, value_enum, default_value_t = LayoutArg::Auto)]
         layout: LayoutArg,
         #[command(flatten)]
@@ -75,9 +74,20 @@ enum Command {
     },
 }
 
+/// Code layouts (see `timber_codegen::emit::Layout`).
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum LayoutArg {
+    /// The fastest layout per tree: complete-tree tables where they apply, node arrays for
+    /// the rest.
     Auto,
+    /// Complete-tree tables where they apply, node arrays for the rest.
+    Tables,
+    /// QuickScorer bit vectors where they apply (at most 64 leaves, numerical splits),
+    /// node arrays for the rest.
+    Quick,
+    /// Node arrays for every tree.
+    Nodes,
+    /// Nested if/else for every tree (slow to compile on big models).
     Nested,
 }
 
@@ -166,6 +176,9 @@ fn run(cli: Cli) -> Result<()> {
                     timber_source,
                     layout: match layout {
                         LayoutArg::Auto => Layout::Auto,
+                        LayoutArg::Tables => Layout::Tables,
+                        LayoutArg::Quick => Layout::Quick,
+                        LayoutArg::Nodes => Layout::Nodes,
                         LayoutArg::Nested => Layout::Nested,
                     },
                 },

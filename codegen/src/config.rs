@@ -177,13 +177,14 @@ impl Config {
 pub(crate) fn write_files(
     dir: &Path,
     root: &Path,
-    files: Vec<(String, String)>,
+    files: Vec<emit::GeneratedFile>,
 ) -> Result<(), Error> {
-    for (i, (rel, text)) in files.into_iter().enumerate() {
+    remove_stale(dir, &files);
+    for (i, file) in files.into_iter().enumerate() {
         let path = if i == 0 {
             root.to_path_buf()
         } else {
-            dir.join(rel)
+            dir.join(&file.path)
         };
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|source| Error::Write {
@@ -191,13 +192,40 @@ pub(crate) fn write_files(
                 source,
             })?;
         }
-        if std::fs::read_to_string(&path).is_ok_and(|old| old == text) {
+        if std::fs::read(&path).is_ok_and(|old| old == file.contents) {
             continue;
         }
-        std::fs::write(&path, text).map_err(|source| Error::Write {
+        std::fs::write(&path, &file.contents).map_err(|source| Error::Write {
             path: path.display().to_string(),
             source,
         })?;
     }
     Ok(())
+}
+
+/// Removes files an earlier run generated in the directories of `files` that this run does
+/// not (a model recompiled in another layout leaves no stale blobs or chunks behind). Only
+/// Timber's own file names are touched: `chunk_*.rs`, `tables.*`, `quick.*`, `nodes.*`.
+fn remove_stale(dir: &Path, files: &[emit::GeneratedFile]) {
+    let keep: std::collections::HashSet<PathBuf> =
+        files.iter().skip(1).map(|f| dir.join(&f.path)).collect();
+    let dirs: std::collections::HashSet<PathBuf> = keep
+        .iter()
+        .filter_map(|p| p.parent().map(Path::to_path_buf))
+        .collect();
+    for d in dirs {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let ours = (name.starts_with("chunk_") && name.ends_with(".rs"))
+                || name.starts_with("tables.")
+                || name.starts_with("quick.")
+                || name.starts_with("nodes.");
+            if ours && !keep.contains(&path) {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
 }

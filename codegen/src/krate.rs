@@ -1,7 +1,7 @@
 //! `timber compile`: a standalone Cargo crate holding one model and its scorer binary.
 
 use crate::config::{write_files, Error};
-use crate::emit::{self, EmitOptions, Layout};
+use crate::emit::{self, EmitOptions, GeneratedFile, Layout};
 use crate::ir::Forest;
 use std::path::{Path, PathBuf};
 
@@ -55,11 +55,13 @@ pub fn write_crate(forest: &Forest, dir: &Path, options: &CrateOptions) -> Resul
         emit::render_files(&emitted, "model").map_err(|source| Error::Emit { path, source })?;
     // The library builds without `std` (for `wasm32-unknown-unknown`, embedded targets) when
     // its `std` feature is off; the generated code itself needs only `core`.
-    files[0].1 = format!(
+    let root = String::from_utf8_lossy(&files[0].contents).into_owned();
+    files[0].contents = format!(
         "//! The `{type_name}` model, compiled by Timber from {}.\n\
-         #![cfg_attr(not(feature = \"std\"), no_std)]\n\n{}",
-        forest.origin.path, files[0].1
-    );
+         #![cfg_attr(not(feature = \"std\"), no_std)]\n\n{root}",
+        forest.origin.path
+    )
+    .into_bytes();
     let src = dir.join("src");
     write_files(&src, &src.join("lib.rs"), files)?;
 
@@ -111,7 +113,16 @@ pub fn write_crate(forest: &Forest, dir: &Path, options: &CrateOptions) -> Resul
          //! `{name} serve socket --listen 127.0.0.1:9999`, `{name} serve kafka ...`, `{name} info`.\n\n\
          fn main() -> std::process::ExitCode {{\n    timber_serve::scorer::main({lib}::{type_name})\n}}\n"
     );
-    let extra = vec![(String::new(), manifest), ("src/main.rs".to_string(), main)];
+    let extra = vec![
+        GeneratedFile {
+            path: String::new(),
+            contents: manifest.into_bytes(),
+        },
+        GeneratedFile {
+            path: "src/main.rs".into(),
+            contents: main.into_bytes(),
+        },
+    ];
     write_files(dir, &dir.join("Cargo.toml"), extra)?;
     Ok(type_name)
 }

@@ -77,9 +77,20 @@ fn a_ten_thousand_level_chain_is_validated_interpreted_and_emitted_without_recur
                 out[0], 0.5,
                 "NaN at node 0 goes to its default (left) leaf, value 0"
             );
+            // The default layout holds the chain as node arrays: data, no code per node.
             let emitted = emit(&f, &EmitOptions::default()).unwrap();
             let files = render_files(&emitted, "chain").unwrap();
-            let text: String = files.iter().map(|(_, t)| t.as_str()).collect();
+            assert_eq!(files.len(), 2, "root file and nodes.bin");
+            assert!(files[1].path.ends_with("nodes.bin"));
+            let nested = EmitOptions {
+                layout: Layout::Nested,
+                ..EmitOptions::default()
+            };
+            let files = render_files(&emit(&f, &nested).unwrap(), "chain").unwrap();
+            let text: String = files
+                .iter()
+                .map(|f| String::from_utf8_lossy(&f.contents).into_owned())
+                .collect();
             // One function per 32 levels of the chain.
             assert!(
                 text.matches("fn tree_0_node_").count() >= 10_000 / 32 - 1,
@@ -109,8 +120,8 @@ fn big_forests_are_spread_over_many_small_files() {
     assert_eq!(f.trees.len(), 1000);
     // The default layout holds these trees as data: one blob, no chunk of code.
     let tables = render_files(&emit(&f, &EmitOptions::default()).unwrap(), "big").unwrap();
-    assert_eq!(tables.len(), 2, "root file and tables.rs");
-    assert!(tables[1].0.ends_with("tables.rs"));
+    assert_eq!(tables.len(), 2, "root file and tables.bin");
+    assert!(tables[1].path.ends_with("tables.bin"));
     let nested = EmitOptions {
         layout: Layout::Nested,
         ..EmitOptions::default()
@@ -122,7 +133,12 @@ fn big_forests_are_spread_over_many_small_files() {
         "{chunks} chunk files for {} nodes",
         f.num_nodes()
     );
-    for (path, text) in &files {
-        assert!(text.len() < 400_000, "{path} is {} bytes", text.len());
+    for file in &files {
+        assert!(
+            file.contents.len() < 400_000,
+            "{} is {} bytes",
+            file.path,
+            file.contents.len()
+        );
     }
 }

@@ -29,15 +29,31 @@ fn generate_from(fixture: &str, file: &str, type_name: &str, layout: Layout) -> 
     let files = render_files(&emit(&forest, &options).expect("emit"), fixture).expect("render");
     files
         .into_iter()
-        .map(|(path, text)| {
-            let path = if path.is_empty() {
+        .map(|file| {
+            let path = if file.path.is_empty() {
                 format!("{fixture}.rs")
             } else {
-                path
+                file.path
             };
+            if path.ends_with(".bin") {
+                // A blob: its size and a hash of its bytes stand for it.
+                return format!(
+                    "// ==== file: {path} ({} bytes, FNV-1a {:016x}) ====\n",
+                    file.contents.len(),
+                    fnv1a(&file.contents)
+                );
+            }
+            let text = String::from_utf8(file.contents).expect("source is UTF-8");
             format!("// ==== file: {path} ====\n{text}")
         })
         .collect()
+}
+
+/// The 64-bit FNV-1a hash of some bytes.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 fn check_golden(fixture: &str, type_name: &str, layout: Layout) {
@@ -47,8 +63,8 @@ fn check_golden(fixture: &str, type_name: &str, layout: Layout) {
 fn check_golden_from(fixture: &str, file: &str, type_name: &str, layout: Layout) {
     let got = generate_from(fixture, file, type_name, layout);
     let suffix = match layout {
-        Layout::Auto => "",
-        Layout::Nested => "_nested",
+        Layout::Auto => String::new(),
+        other => format!("_{}", other.name()),
     };
     let golden = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
@@ -100,6 +116,11 @@ fn tiny_sklearn_forest_matches_its_golden_file() {
 }
 
 #[test]
+fn tiny_regression_as_node_arrays_matches_its_golden_file() {
+    check_golden("tiny_reg", "TinyReg", Layout::Nodes);
+}
+
+#[test]
 fn tiny_h2o_model_matches_its_golden_file() {
     // H2O GBM gaussian: f64 inputs and sums, f32 split values widened, init_f added after
     // the trees as a single-leaf tree.
@@ -108,7 +129,7 @@ fn tiny_h2o_model_matches_its_golden_file() {
 
 #[test]
 fn output_is_deterministic() {
-    for layout in [Layout::Auto, Layout::Nested] {
+    for layout in Layout::ALL {
         assert_eq!(
             generate("categorical_large", "Cats", layout),
             generate("categorical_large", "Cats", layout)

@@ -44,6 +44,7 @@ fn every_library_and_format_is_covered() {
         "lightgbm-json",
         "lightgbm-text",
         "sklearn-json",
+        "sklearn-npz",
         "xgboost-dump",
         "xgboost-json",
         "xgboost-ubjson",

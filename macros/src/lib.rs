@@ -5,8 +5,8 @@
 //! timber::model!(ChurnNested, "models/churn.json", layout = "nested");
 //! ```
 //!
-//! `layout` is `"auto"` (the default: branch-free tables wherever they apply) or `"nested"`
-//! (every tree as nested `if`/`else`); see `timber_codegen::emit::Layout`.
+//! `layout` is `"auto"` (the default: the fastest layout per tree), `"tables"`, `"quick"`,
+//! `"nodes"` or `"nested"`; see `timber_codegen::emit::Layout`.
 //!
 //! The path is relative to the crate's `CARGO_MANIFEST_DIR`. The expansion includes the
 //! model file with `include_bytes!`, so Cargo rebuilds when the file changes. All the work
@@ -44,16 +44,15 @@ impl Parse for Invocation {
             }
             input.parse::<Token![=]>()?;
             let value: LitStr = input.parse()?;
-            layout = match value.value().as_str() {
-                "auto" => Layout::Auto,
-                "nested" => Layout::Nested,
-                other => {
-                    return Err(syn::Error::new(
-                        value.span(),
-                        format!("unknown layout `{other}` (expected \"auto\" or \"nested\")"),
-                    ))
-                }
-            };
+            layout = Layout::from_name(&value.value()).ok_or_else(|| {
+                syn::Error::new(
+                    value.span(),
+                    format!(
+                        "unknown layout `{}` (expected \"auto\", \"tables\", \"quick\", \"nodes\" or \"nested\")",
+                        value.value()
+                    ),
+                )
+            })?;
             let _ = input.parse::<Option<Token![,]>>()?;
         }
         Ok(Invocation {
@@ -67,7 +66,8 @@ impl Parse for Invocation {
 
 /// `model!(VIS NAME, "PATH")`: defines the unit struct `NAME` implementing
 /// `timber::Model` for the model file at `PATH` (relative to `CARGO_MANIFEST_DIR`).
-/// An optional `layout = "auto" | "nested"` picks the code layout.
+/// An optional `layout = "auto" | "tables" | "quick" | "nodes" | "nested"` picks the code
+/// layout.
 #[proc_macro]
 pub fn model(input: TokenStream) -> TokenStream {
     let inv = syn::parse_macro_input!(input as Invocation);

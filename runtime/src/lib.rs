@@ -4,8 +4,10 @@
 //! - [`transform`]: output transforms with the training libraries' exact float semantics.
 //! - [`category`] and [`linear`]: how input values reach categorical splits and linear leaves.
 //! - [`java`]: Java's `Math.exp` as HotSpot computes it, for H2O models.
-//! - [`tables`]: the branch-free complete-tree layout and its scoring kernels, which
-//!   generated models call.
+//! - [`tables`] and [`nodes`]: the data layouts generated models keep their trees in, and
+//!   their scoring kernels: complete-tree tables for shallow trees, node arrays for any
+//!   tree; [`batch`] feeds both blocks of rows as keys ([`float`]), with the kernels
+//!   [`kernel`] selects.
 //! - [`parallel`] (feature `parallel`): batch scoring on several threads.
 //!
 //! It knows nothing about model file formats, code generation or I/O: reading rows and
@@ -19,16 +21,22 @@
 
 extern crate alloc;
 
+pub mod batch;
 pub mod category;
+pub mod float;
 pub mod java;
+pub mod kernel;
 pub mod linear;
 mod math;
 pub mod model;
+pub mod nodes;
 #[cfg(feature = "parallel")]
 pub mod parallel;
+pub mod quick;
 pub mod tables;
 pub mod transform;
 
+pub use float::{row_keys, KeyFloat, SumFloat};
 pub use model::{FeatureInfo, FeatureKind, Float, Model, ModelInfo, TextRule};
 
 /// `Cow`, for the metadata generated code writes (`alloc::borrow::Cow`, also without `std`).

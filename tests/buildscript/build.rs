@@ -1,6 +1,6 @@
 //! Compiles every model file of every fixture under `models/` with `timber_codegen::Config`,
-//! exactly as a user's build script would — once in the default layout (tables where they
-//! apply) and once all nested `if`/`else` — and writes `all.rs` listing them.
+//! exactly as a user's build script would — in every layout (`Layout::ALL`) — and writes
+//! `all.rs` listing them.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -9,11 +9,12 @@ use timber_codegen::ir::Precision;
 use timber_codegen::{load_file, type_name_for, Config, Iterations, LoadOptions};
 
 /// The model files a fixture may hold, with the short names used in generated names.
-const MODEL_FILES: [(&str, &str); 5] = [
+const MODEL_FILES: [(&str, &str); 6] = [
     ("model.json", "json"),
     ("model.txt", "txt"),
     ("model.ubj", "ubj"),
     ("model_dump.json", "dump"),
+    ("model.npz", "npz"),
     ("model.zip", "zip"),
 ];
 
@@ -77,7 +78,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 variants.push((format!("{name}_{kind}_all"), Iterations::All, true));
             }
             for (out_name, iterations, all_trees) in variants {
-                for (layout, suffix) in [(Layout::Auto, ""), (Layout::Nested, "_nested")] {
+                for layout in Layout::ALL {
+                    let suffix = match layout {
+                        Layout::Auto => String::new(),
+                        other => format!("_{}", other.name()),
+                    };
                     let out_name = format!("{out_name}{suffix}");
                     let ty = type_name_for(&out_name);
                     config

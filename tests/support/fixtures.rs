@@ -16,11 +16,12 @@ pub const MIN_FIXTURES: usize = 70;
 
 /// The model files a fixture may hold, in this order; the first one present is its primary
 /// file.
-pub const MODEL_FILES: [&str; 5] = [
+pub const MODEL_FILES: [&str; 6] = [
     "model.json",
     "model.txt",
     "model.ubj",
     "model_dump.json",
+    "model.npz",
     "model.zip",
 ];
 
@@ -161,6 +162,7 @@ impl Fixture {
                         "model.json" => "json",
                         "model.txt" => "txt",
                         "model.ubj" => "ubj",
+                        "model.npz" => "npz",
                         "model.zip" => "zip",
                         _ => "dump",
                     },

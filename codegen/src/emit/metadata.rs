@@ -6,13 +6,22 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use timber_runtime::{FeatureKind, ModelInfo, TextRule};
 
+/// How many trees each layout holds.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct LayoutCounts {
+    pub tables: usize,
+    pub quick: usize,
+    pub nodes: usize,
+    pub nested: usize,
+}
+
 /// The doc-comment lines heading the model type: where it came from and what it holds.
 /// `no_tables` says why the model has no tables at all, if it has none for a reason other
 /// than the layout asked for.
 pub(crate) fn header_lines(
     forest: &Forest,
     type_name: &str,
-    table_trees: usize,
+    counts: LayoutCounts,
     no_tables: Option<&str>,
 ) -> Vec<String> {
     let o = &forest.origin;
@@ -44,9 +53,13 @@ pub(crate) fn header_lines(
         ),
         format!(" - precision: {}", forest.precision),
         format!(
-            " - layout: {table_trees} trees as complete-tree tables, {} as nested if/else{}",
-            forest.trees.len() - table_trees,
-            no_tables.map_or_else(String::new, |why| format!(" (no tables for {why})"))
+            " - layout: {} trees as complete-tree tables, {} as bit vectors, {} as node \
+             arrays, {} as nested if/else{}",
+            counts.tables,
+            counts.quick,
+            counts.nodes,
+            counts.nested,
+            no_tables.map_or_else(String::new, |why| format!(" (no tables: {why})"))
         ),
         format!(" - timber: {}", env!("CARGO_PKG_VERSION")),
     ]

@@ -1,42 +1,51 @@
 //! The Rust emitter: a [`Forest`] becomes a unit struct implementing the runtime's `Model`
-//! trait. Each tree gets one of two layouts ([`Layout`]):
+//! trait. Each tree gets one of three layouts ([`Layout`]):
 //!
 //! - **tables** ([`tables`]): the tree padded to a complete tree whose splits are all one
 //!   integer comparison, stored in a data blob and walked branch-free by the runtime's
 //!   kernels (`timber_runtime::tables`): several trees at once for a single row, and blocks
-//!   of 64 rows at once (16 per AVX-512 instruction where available) for batches, which the
-//!   generated type routes through `Model::predict_batch`/`predict_margin_batch`;
+//!   of 64 rows at once (16 per AVX-512 instruction where available) for batches. For
+//!   shallow trees with numerical splits and scalar leaves, in models whose inputs and sums
+//!   share a precision;
+//! - **nodes** ([`nodes`]): the tree as node records in a data blob, walked by the runtime's
+//!   node kernels (`timber_runtime::nodes`), many rows in flight for batches. It holds any
+//!   tree — any depth, categorical and zero-as-missing splits, vector and linear leaves, any
+//!   precision — at a few bytes per node, so a forest of millions of nodes compiles in
+//!   seconds;
 //! - **nested** (`nested`): one function per tree as nested `if`/`else` with exact float
-//!   literals, for trees the tables cannot hold (categorical, zero-as-missing and capped
-//!   splits, vector and linear leaves, very deep or sparse trees), for every tree of a model the
-//!   tables cannot hold at all (`f32` inputs with `f64` sums, averaged predictions: see
-//!   [`tables::model_tables`]), and when [`Layout::Nested`] is asked for.
+//!   literals, when [`Layout::Nested`] is asked for.
 //!
 //! Nested code is spread over chunks (modules of at most [`CHUNK_NODES`] nodes), each in a
 //! file of its own when written to disk, so no generated function or file is huge and rustc
-//! can compile chunks in parallel; tables are data and cost rustc almost nothing. Margins are
-//! accumulated in the model's sum precision and in the library's tree order, whatever the mix
-//! of layouts: table runs and nested chunks are added in model order. Inputs keep the
+//! can compile chunks in parallel; tables and nodes are data and cost rustc almost nothing.
+//! Margins are accumulated in the model's sum precision and in the library's tree order,
+//! whatever the mix of layouts: runs of each are added in model order. Inputs keep the
 //! model's input precision (`f32` rows for scikit-learn models that sum in `f64`).
 //!
 //! [`emit`] is a sequence of named steps, one module each: `plan` (which tree gets which
-//! layout), `nested` and [`tables`] (each layout's code or data, and the calls that add its
-//! trees), `render` (the type, its transform and its `Model` impl), `metadata` (the header
-//! and `ModelInfo`), and `files` (token streams or pretty-printed files).
+//! layout), [`tables`], [`nodes`] and `nested` (each layout's data or code, and the calls
+//! that add its trees; `keys` is how the data layouts compare), `render` (the type, its
+//! transform and its `Model` impl), `metadata` (the header and `ModelInfo`), and `files`
+//! (token streams or pretty-printed files).
 
 mod files;
+mod keys;
 mod metadata;
 mod nested;
+pub mod nodes;
 mod plan;
+pub mod quick;
 mod render;
 pub mod tables;
 
-pub use files::{inline_tokens, pretty, render_files};
+pub use files::{inline_tokens, pretty, render_files, GeneratedFile};
+pub use nodes::NodeBlob;
 pub use plan::CHUNK_NODES;
+pub use quick::QuickBlob;
 pub use tables::TableBlob;
 
 use crate::interp::model_info;
-use crate::ir::{Forest, Precision};
+use crate::ir::{Forest, Precision, Tree};
 use plan::Segment;
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
@@ -44,13 +53,49 @@ use quote::{format_ident, quote};
 /// Which layout trees get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Layout {
-    /// Complete-tree tables for every tree they can hold ([`tables::eligible`], in models
-    /// that can have tables at all: [`tables::model_tables`]), nested `if`/`else` for the
-    /// rest: the fastest for single rows and batches alike.
+    /// The fastest layout for each tree: complete-tree tables for every tree they can hold
+    /// ([`tables::eligible`], in models that can have tables at all:
+    /// [`tables::model_tables`]), QuickScorer bit vectors for other trees of at most 64
+    /// leaves ([`quick::eligible`]), node arrays for the rest.
     #[default]
     Auto,
-    /// Nested `if`/`else` for every tree (the previous layout; for comparison and tests).
+    /// Complete-tree tables wherever they apply, node arrays for the rest.
+    Tables,
+    /// QuickScorer bit vectors where they apply (trees of at most 64 leaves with numerical
+    /// splits), node arrays for the rest.
+    Quick,
+    /// Node arrays for every tree.
+    Nodes,
+    /// Nested `if`/`else` for every tree (for comparison and tests: compiles slowly on big
+    /// models).
     Nested,
+}
+
+impl Layout {
+    /// Every layout, for options and tests.
+    pub const ALL: [Layout; 5] = [
+        Layout::Auto,
+        Layout::Tables,
+        Layout::Quick,
+        Layout::Nodes,
+        Layout::Nested,
+    ];
+
+    /// The layout's name: `auto`, `tables`, `nodes` or `nested`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Auto => "auto",
+            Layout::Tables => "tables",
+            Layout::Quick => "quick",
+            Layout::Nodes => "nodes",
+            Layout::Nested => "nested",
+        }
+    }
+
+    /// The layout with name `name`.
+    pub fn from_name(name: &str) -> Option<Layout> {
+        Layout::ALL.into_iter().find(|l| l.name() == name)
+    }
 }
 
 /// How to name and wire the generated code.
@@ -104,6 +149,12 @@ pub struct Emitted {
     /// The table blob, when some trees are tables; the private module holds it as
     /// `TABLES`.
     pub tables: Option<TableBlob>,
+    /// The node blob, when some trees are node arrays; the private module holds it as
+    /// `NODES`.
+    pub nodes: Option<NodeBlob>,
+    /// The bit-vector blob, when some trees are bit vectors; the private module holds it as
+    /// `QUICK`.
+    pub quick: Option<QuickBlob>,
     /// The runtime crate's path in generated code, e.g. `::timber_runtime`.
     pub runtime: String,
     /// The doc-comment header lines.
@@ -185,7 +236,10 @@ struct Trees {
     block_steps: Vec<TokenStream>,
     chunks: Vec<TokenStream>,
     tables: Option<TableBlob>,
-    table_trees: usize,
+    nodes: Option<NodeBlob>,
+    quick: Option<QuickBlob>,
+    /// Trees per layout.
+    counts: metadata::LayoutCounts,
 }
 
 /// Generates the code for a forest.
@@ -200,17 +254,13 @@ pub fn emit(forest: &Forest, options: &EmitOptions) -> Result<Emitted, EmitError
     let trees = emit_trees(&ctx, forest, &plan, &names.module);
     // 5. The margins' starting values.
     let base: Vec<TokenStream> = forest.base_margin.iter().map(|&b| ctx.float(b)).collect();
-    // 6. Batch methods: table models score blocks of rows through the kernels; others keep
-    //    the trait's row-by-row defaults.
-    let batch_methods = match &trees.tables {
-        Some(_) => tables::batch_methods(
-            &ctx,
-            &names.module,
-            &base,
-            &trees.block_steps,
-            forest.num_outputs(),
-        ),
-        None => quote!(),
+    // 6. Batch methods: models with data layouts score blocks of rows through their
+    //    kernels; all-nested models keep the trait's row-by-row defaults.
+    let data_layouts = trees.tables.is_some() || trees.nodes.is_some() || trees.quick.is_some();
+    let batch_methods = if data_layouts {
+        render::batch_methods(&ctx, &base, &trees.block_steps, forest.num_outputs())
+    } else {
+        quote!()
     };
     // 7. From margins to predictions.
     let finish = render::finish(&ctx, forest);
@@ -219,7 +269,7 @@ pub fn emit(forest: &Forest, options: &EmitOptions) -> Result<Emitted, EmitError
         (Layout::Auto, Err(why)) => Some(*why),
         _ => None,
     };
-    let header = metadata::header_lines(forest, &options.type_name, trees.table_trees, no_tables);
+    let header = metadata::header_lines(forest, &options.type_name, trees.counts, no_tables);
     let info = metadata::info_tokens(&model_info(forest, options.type_name.clone()), &ctx.rt);
     // 9. The model type.
     let root = render::model(
@@ -230,9 +280,10 @@ pub fn emit(forest: &Forest, options: &EmitOptions) -> Result<Emitted, EmitError
             vis: &names.vis,
             header: &header,
             base: &base,
-            row_setup: match trees.tables {
-                Some(_) => tables::keys_setup(&ctx),
-                None => quote!(),
+            row_setup: if data_layouts {
+                render::keys_setup(&ctx)
+            } else {
+                quote!()
             },
             row_steps: &trees.row_steps,
             finish,
@@ -246,16 +297,20 @@ pub fn emit(forest: &Forest, options: &EmitOptions) -> Result<Emitted, EmitError
         module: names.module,
         chunks: trees.chunks,
         tables: trees.tables,
+        nodes: trees.nodes,
+        quick: trees.quick,
         runtime: options.runtime_path.clone(),
         header,
     })
 }
 
-/// Emits every run of the plan in order: nested chunks, and one table blob for all table
-/// runs (each run a range of its trees).
+/// Emits every run of the plan in order: nested chunks, one table blob for all table runs
+/// and one node blob for all node runs (each run a range of its blob's trees).
 fn emit_trees(ctx: &Ctx, forest: &Forest, plan: &plan::Plan, module: &Ident) -> Trees {
     let mut out = Trees::default();
-    let mut table_trees = Vec::new();
+    let (mut table_trees, mut node_trees) = (Vec::new(), Vec::new());
+    let mut quick_runs: Vec<Vec<&Tree>> = Vec::new();
+    let mut quick_trees = 0;
     for segment in &plan.segments {
         match segment {
             Segment::Tables(range) => {
@@ -263,12 +318,28 @@ fn emit_trees(ctx: &Ctx, forest: &Forest, plan: &plan::Plan, module: &Ident) -> 
                 table_trees.extend(range.clone().map(|t| &forest.trees[t]));
                 let run = first..table_trees.len();
                 out.row_steps.push(tables::row_step(module, run.clone()));
-                out.block_steps.push(tables::block_step(run));
+                out.block_steps.push(tables::block_step(module, run));
+            }
+            Segment::Quick(range) => {
+                let run: Vec<&Tree> = range.clone().map(|t| &forest.trees[t]).collect();
+                let trees = quick_trees..quick_trees + run.len();
+                quick_trees += run.len();
+                quick_runs.push(run);
+                out.row_steps.push(quick::row_step(module, trees.clone()));
+                out.block_steps.push(quick::block_step(module, trees));
+            }
+            Segment::Nodes(range) => {
+                let first = node_trees.len();
+                node_trees.extend(range.clone().map(|t| &forest.trees[t]));
+                let run = first..node_trees.len();
+                out.row_steps.push(nodes::row_step(module, run.clone()));
+                out.block_steps.push(nodes::block_step(module, run));
             }
             Segment::Nested(chunks) => {
                 let first = out.chunks.len();
                 for range in chunks {
                     out.chunks.push(nested::chunk(ctx, forest, range.clone()));
+                    out.counts.nested += range.len();
                 }
                 let run = first..out.chunks.len();
                 out.row_steps.push(nested::row_step(module, run.clone()));
@@ -279,7 +350,15 @@ fn emit_trees(ctx: &Ctx, forest: &Forest, plan: &plan::Plan, module: &Ident) -> 
     if let (Ok(ty), false) = (plan.table_type, table_trees.is_empty()) {
         out.tables = Some(TableBlob::new(ctx, ty, &table_trees));
     }
-    out.table_trees = table_trees.len();
+    if !node_trees.is_empty() {
+        out.nodes = Some(NodeBlob::new(ctx, &node_trees));
+    }
+    if !quick_runs.is_empty() {
+        out.quick = Some(QuickBlob::new(ctx, &quick_runs));
+    }
+    out.counts.tables = table_trees.len();
+    out.counts.quick = quick_trees;
+    out.counts.nodes = node_trees.len();
     out
 }
 

@@ -4,8 +4,8 @@
 //! a layout ([`Segment`]), and generated code adds the runs in that order, so the margins
 //! are summed exactly as the training library sums them whatever the mix of layouts.
 
-use super::{tables, Layout};
-use crate::ir::Forest;
+use super::{nodes, quick, tables, Layout};
+use crate::ir::{Forest, Tree};
 use std::ops::Range;
 
 /// Nodes per chunk of nested trees (one module, and one file when written to disk).
@@ -16,9 +16,22 @@ pub const CHUNK_NODES: usize = 4096;
 pub(crate) enum Segment {
     /// Trees (IR indices) stored as complete-tree tables.
     Tables(Range<usize>),
+    /// Trees (IR indices) stored as node arrays.
+    Nodes(Range<usize>),
+    /// Trees (IR indices) stored as QuickScorer bit vectors.
+    Quick(Range<usize>),
     /// Trees (IR indices) emitted as nested `if`/`else`, in chunks of at most
     /// [`CHUNK_NODES`] nodes (a bigger tree alone).
     Nested(Vec<Range<usize>>),
+}
+
+/// A tree's layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Tables,
+    Quick,
+    Nodes,
+    Nested,
 }
 
 /// The layouts of a model's trees.
@@ -29,30 +42,52 @@ pub(crate) struct Plan {
     pub segments: Vec<Segment>,
 }
 
-/// Plans `forest` for `layout`: tables only for models that can have them at all
-/// ([`tables::model_tables`]) and only for [`tables::eligible`] trees; nested code for the
-/// rest.
+/// Plans `forest` for `layout`:
+///
+/// - [`Layout::Auto`]: complete tables for every tree they hold ([`tables::eligible`], in
+///   models that can have tables at all: [`tables::model_tables`]), QuickScorer bit vectors
+///   for the other trees of at most 64 leaves ([`quick::eligible`]), node arrays for the
+///   rest;
+/// - [`Layout::Tables`]: tables where they apply, node arrays for the rest;
+/// - [`Layout::Quick`]: bit vectors where they apply, node arrays for the rest;
+/// - [`Layout::Nodes`]: node arrays for every tree;
+/// - [`Layout::Nested`]: nested `if`/`else` for every tree.
+///
+/// Trees no data layout holds (mixed leaf kinds, which no format writes) are nested.
 pub(crate) fn plan(forest: &Forest, layout: Layout) -> Plan {
     let table_type = match layout {
-        Layout::Auto => tables::model_tables(forest),
+        Layout::Auto | Layout::Tables => tables::model_tables(forest),
+        Layout::Quick => Err("bit vectors asked for"),
+        Layout::Nodes => Err("node arrays asked for"),
         Layout::Nested => Err("nested layout asked for"),
     };
-    let mut runs: Vec<(bool, Range<usize>)> = Vec::new();
+    let quick = matches!(layout, Layout::Auto | Layout::Quick);
+    let kind = |tree: &Tree| {
+        if table_type.is_ok() && tables::eligible(tree) {
+            Kind::Tables
+        } else if quick && quick::eligible(tree) {
+            Kind::Quick
+        } else if layout != Layout::Nested && nodes::eligible(tree) {
+            Kind::Nodes
+        } else {
+            Kind::Nested
+        }
+    };
+    let mut runs: Vec<(Kind, Range<usize>)> = Vec::new();
     for (t, tree) in forest.trees.iter().enumerate() {
-        let table = table_type.is_ok() && tables::eligible(tree);
+        let k = kind(tree);
         match runs.last_mut() {
-            Some((kind, r)) if *kind == table => r.end = t + 1,
-            _ => runs.push((table, t..t + 1)),
+            Some((last, r)) if *last == k => r.end = t + 1,
+            _ => runs.push((k, t..t + 1)),
         }
     }
     let segments = runs
         .into_iter()
-        .map(|(table, range)| {
-            if table {
-                Segment::Tables(range)
-            } else {
-                Segment::Nested(chunk_trees(forest, range))
-            }
+        .map(|(kind, range)| match kind {
+            Kind::Tables => Segment::Tables(range),
+            Kind::Quick => Segment::Quick(range),
+            Kind::Nodes => Segment::Nodes(range),
+            Kind::Nested => Segment::Nested(chunk_trees(forest, range)),
         })
         .collect();
     Plan {

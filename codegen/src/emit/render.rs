@@ -112,6 +112,40 @@ pub(crate) fn model(ctx: &Ctx, forest: &Forest, p: Parts<'_>) -> TokenStream {
     }
 }
 
+/// Statements computing a row's keys `keys` from `x`, for the data layouts.
+pub(crate) fn keys_setup(ctx: &Ctx) -> TokenStream {
+    let (rt, ity) = (&ctx.rt, &ctx.ity);
+    let nk = lit(2 * ctx.nf);
+    quote! {
+        let mut keys = [<#ity as #rt::KeyFloat>::Key::default(); #nk];
+        #rt::row_keys(x, &mut keys);
+    }
+}
+
+/// The `Model` batch methods of a model with data layouts: blocks of rows through the
+/// runtime's batch engine, `block_steps` adding the model's trees in order.
+pub(crate) fn batch_methods(
+    ctx: &Ctx,
+    base: &[TokenStream],
+    block_steps: &[TokenStream],
+    num_outputs: usize,
+) -> TokenStream {
+    let (rt, ity, fty) = (&ctx.rt, &ctx.ity, &ctx.fty);
+    let (nf, ng, no) = (lit(ctx.nf), lit(ctx.ng), lit(num_outputs));
+    quote! {
+        fn predict_margin_batch(&self, rows: &[#ity], margins: &mut [#fty]) {
+            #rt::batch::score(#nf, &[#(#base),*], rows, margins, #ng, |b| { #(#block_steps)* }, |m, o| o.copy_from_slice(m));
+        }
+
+        fn predict_batch(&self, rows: &[#ity], out: &mut [#fty]) {
+            #rt::batch::score(#nf, &[#(#base),*], rows, out, #no, |b| { #(#block_steps)* }, |m, o| {
+                let m: [#fty; #ng] = m.try_into().expect("one margin per group");
+                o.copy_from_slice(&Self::finish(m));
+            });
+        }
+    }
+}
+
 /// `finish`: the average (when the model averages its trees), then the objective's
 /// transform, from margins to predictions.
 pub(crate) fn finish(ctx: &Ctx, forest: &Forest) -> TokenStream {

@@ -2,21 +2,8 @@
 //! complete tree of its depth, every split rewritten as `key(v) < key(t')` where a true
 //! comparison — and a missing value — takes child `2i + 1`.
 //!
-//! The rewriting, with `v` the input `x` or its negation `-x` (stored as feature `nf + f`)
-//! and `next_up` the next float towards +infinity (exact: no float lies in between):
-//!
-//! | test, missing goes | child `2i + 1` | `v` | `t'` |
-//! |---|---|---|---|
-//! | `x < t`, left  | left  | `x`  | `t` |
-//! | `x < t`, right | right (`x >= t` ⇔ `-x <= -t` ⇔ `-x < next_up(-t)`) | `-x` | `next_up(-t)` |
-//! | `x <= t`, left | left (`x <= t` ⇔ `x < next_up(t)`) | `x` | `next_up(t)` |
-//!
-//! (`next_up(+inf)` does not exist: there the threshold key is the largest key, above every
-//! value's, so `x <= inf` holds for every number as it should.)
-//! | `x <= t`, right | right (`x > t` ⇔ `-x < -t`) | `-x` | `-t` |
-//!
-//! Keys make NaN the smallest value, so a missing input always takes child `2i + 1`: its
-//! default side.
+//! Splits become key comparisons as [`super::keys`] describes: a true comparison, and a
+//! missing value, take child `2i + 1`.
 //!
 //! What the tables hold, and what is left to the nested `if`/`else` layout:
 //!
@@ -29,9 +16,10 @@
 //!   linear leaves and vector leaves stay nested, and so do trees too deep or too sparse to
 //!   pad.
 
+use super::keys::{key_split, EmitFloat};
 use super::{lit, Ctx};
-use crate::ir::{Comparison, Forest, Leaf, Node, Precision, Test, Tree};
-use proc_macro2::{Ident, Literal, TokenStream};
+use crate::ir::{Forest, Leaf, Node, Precision, Test, Tree};
+use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 use std::ops::Range;
 use timber_runtime::tables::{TableFloat, TreeTable};
@@ -92,49 +80,8 @@ pub fn eligible(tree: &Tree) -> bool {
     depth <= MAX_TABLE_DEPTH as usize && (1usize << (depth + 1)) <= 16 * tree.nodes.len()
 }
 
-/// A float type the emitter builds tables in, with the IR's `f64` values narrowed exactly.
-pub(crate) trait EmitFloat: TableFloat {
-    /// The IR value in this precision (exact: the IR holds only representable values).
-    fn from_ir(v: f64) -> Self;
-    /// The next value towards +infinity (`-0` and `+0` both step to the smallest positive).
-    fn next_up(self) -> Self;
-    /// The smallest key above the key of every value `<= self`: `key(x) < key_above(t)`
-    /// exactly when `x <= t`. For `+inf` (which has no next value) the largest key, which
-    /// no value's key reaches.
-    fn key_above(self) -> Self::Key;
-    /// `self * w`, rounded once, as the nested code computes a weighted leaf.
-    fn times(self, w: Self) -> Self;
-}
-
-/// `EmitFloat` for a float type and its key type.
-macro_rules! emit_float {
-    ($float:ty, $key:ty) => {
-        impl EmitFloat for $float {
-            fn from_ir(v: f64) -> $float {
-                v as $float
-            }
-            fn next_up(self) -> $float {
-                <$float>::next_up(self)
-            }
-            fn key_above(self) -> $key {
-                if self == <$float>::INFINITY {
-                    <$key>::MAX
-                } else {
-                    EmitFloat::next_up(self).key()
-                }
-            }
-            fn times(self, w: $float) -> $float {
-                self * w
-            }
-        }
-    };
-}
-
-emit_float!(f32, u32);
-emit_float!(f64, u64);
-
 /// The padded table of an [`eligible`] tree.
-pub(crate) fn tree_table<F: EmitFloat>(tree: &Tree, nf: usize) -> TreeTable<F> {
+pub(crate) fn tree_table<F: EmitFloat + TableFloat>(tree: &Tree, nf: usize) -> TreeTable<F> {
     let depth = tree.depth() as u32;
     let slots = 1usize << depth;
     let mut table = TreeTable {
@@ -151,7 +98,7 @@ pub(crate) fn tree_table<F: EmitFloat>(tree: &Tree, nf: usize) -> TreeTable<F> {
         match &tree.nodes[n] {
             Node::Leaf(Leaf::Scalar(v)) => {
                 let v = F::from_ir(*v);
-                let v = weight.map_or(v, |w| v.times(w));
+                let v = weight.map_or(v, |w| v * w);
                 // Every leaf slot under `slot`; the padding above them keeps the zero key
                 // as threshold (never greater than a key), so rows always go to `2i`.
                 let span = 1usize << (depth - level);
@@ -166,17 +113,11 @@ pub(crate) fn tree_table<F: EmitFloat>(tree: &Tree, nf: usize) -> TreeTable<F> {
                 else {
                     unreachable!("eligible() admits numerical splits only");
                 };
-                let t = F::from_ir(*threshold);
-                let (negate, key, default_child, other_child) = match (comparison, s.default_left) {
-                    (Comparison::Less, true) => (false, t.key(), s.left, s.right),
-                    (Comparison::Less, false) => (true, (-t).key_above(), s.right, s.left),
-                    (Comparison::LessOrEqual, true) => (false, t.key_above(), s.left, s.right),
-                    (Comparison::LessOrEqual, false) => (true, (-t).key(), s.right, s.left),
-                };
-                table.features[slot] = (s.feature + if negate { nf } else { 0 }) as u32;
-                table.thresholds[slot] = key;
-                stack.push((other_child, 2 * slot, level + 1));
-                stack.push((default_child, 2 * slot + 1, level + 1));
+                let k = key_split::<F>(s, *threshold, *comparison, nf);
+                table.features[slot] = k.feature;
+                table.thresholds[slot] = k.threshold;
+                stack.push((k.b, 2 * slot, level + 1));
+                stack.push((k.a, 2 * slot + 1, level + 1));
             }
             Node::Leaf(_) => unreachable!("eligible() admits scalar leaves only"),
         }
@@ -191,7 +132,7 @@ pub(crate) fn blob(
     num_features: usize,
     num_groups: usize,
 ) -> Vec<u8> {
-    fn build<F: EmitFloat>(trees: &[&Tree], nf: usize, ng: usize) -> Vec<u8> {
+    fn build<F: EmitFloat + TableFloat>(trees: &[&Tree], nf: usize, ng: usize) -> Vec<u8> {
         let tables: Vec<TreeTable<F>> = trees.iter().map(|t| tree_table::<F>(t, nf)).collect();
         timber_runtime::tables::encode(nf, ng, &tables)
     }
@@ -208,8 +149,8 @@ pub(crate) fn blob(
 /// A model's table blob, as generated code embeds it.
 #[derive(Debug, Clone)]
 pub struct TableBlob {
-    /// The blob, as a byte-string literal.
-    pub bytes: Literal,
+    /// The blob.
+    pub bytes: Vec<u8>,
     /// The tables' float type (`f32` or `f64`).
     pub float: TokenStream,
 }
@@ -218,7 +159,7 @@ impl TableBlob {
     /// The blob of `trees` (the model's table trees, in order) in `ty`.
     pub(crate) fn new(ctx: &Ctx, ty: TableType, trees: &[&Tree]) -> TableBlob {
         TableBlob {
-            bytes: Literal::byte_string(&blob(ty, trees, ctx.nf, ctx.ng)),
+            bytes: blob(ty, trees, ctx.nf, ctx.ng),
             float: ctx.fty.clone(),
         }
     }
@@ -238,51 +179,16 @@ impl TableBlob {
     }
 }
 
-/// Statements computing a row's keys `keys` from `x`, before any table run is added.
-pub(crate) fn keys_setup(ctx: &Ctx) -> TokenStream {
-    let (rt, ity) = (&ctx.rt, &ctx.ity);
-    let nk = lit(2 * ctx.nf);
-    quote! {
-        let mut keys = [<#ity as #rt::tables::TableFloat>::Key::default(); #nk];
-        #rt::tables::row_keys(x, &mut keys);
-    }
-}
-
 /// Adds table trees `trees` (indices into the blob) to one row's margins `m`.
 pub(crate) fn row_step(module: &Ident, trees: Range<usize>) -> TokenStream {
     let (a, b) = (lit(trees.start), lit(trees.end));
     quote!(#module::TABLES.get().add_row(#a..#b, &keys, &mut m);)
 }
 
-/// Adds table trees `trees` to a batch's block `b`.
-pub(crate) fn block_step(trees: Range<usize>) -> TokenStream {
+/// Adds table trees `trees` to a batch's blocks `b`.
+pub(crate) fn block_step(module: &Ident, trees: Range<usize>) -> TokenStream {
     let (a, b) = (lit(trees.start), lit(trees.end));
-    quote!(b.trees(#a..#b);)
-}
-
-/// The `Model` batch methods of a model with tables: blocks of rows through the kernels,
-/// `block_steps` adding the model's trees in order. Their input and output types are the
-/// same (`Tables<F>`), which [`model_tables`] guarantees.
-pub(crate) fn batch_methods(
-    ctx: &Ctx,
-    module: &Ident,
-    base: &[TokenStream],
-    block_steps: &[TokenStream],
-    num_outputs: usize,
-) -> TokenStream {
-    let (ity, fty, ng, no) = (&ctx.ity, &ctx.fty, lit(ctx.ng), lit(num_outputs));
-    quote! {
-        fn predict_margin_batch(&self, rows: &[#ity], margins: &mut [#fty]) {
-            #module::TABLES.get().batch(&[#(#base),*], rows, margins, #ng, |b| { #(#block_steps)* }, |m, o| o.copy_from_slice(m));
-        }
-
-        fn predict_batch(&self, rows: &[#ity], out: &mut [#fty]) {
-            #module::TABLES.get().batch(&[#(#base),*], rows, out, #no, |b| { #(#block_steps)* }, |m, o| {
-                let m: [#fty; #ng] = m.try_into().expect("one margin per group");
-                o.copy_from_slice(&Self::finish(m));
-            });
-        }
-    }
+    quote!(#module::TABLES.get().add_block(b, #a..#b);)
 }
 
 #[cfg(test)]
@@ -290,9 +196,12 @@ mod tests {
     use super::*;
     use crate::interp::{Interpreter, Sum};
     use crate::ir::{
-        CategoryCode, Feature, FeatureKind, LinearLeaf, Origin, Side, Split, TextRule, Transform,
+        CategoryCode, Comparison, Feature, FeatureKind, LinearLeaf, Origin, Side, Split, TextRule,
+        Transform,
     };
-    use timber_runtime::tables::{row_keys, with_kernel, Kernel, Tables};
+    use timber_runtime::kernel::{with_kernel, Kernel};
+    use timber_runtime::row_keys;
+    use timber_runtime::tables::Tables;
     use timber_runtime::Model;
 
     /// A complete tree of depth 2 on features 0 and 1 with the given tests, plus a leaf
@@ -326,7 +235,7 @@ mod tests {
     }
 
     /// The reference interpreter's margin for one row of a one-tree forest (base 0).
-    fn reference<F: EmitFloat + Sum>(tree: &Tree, row: &[F]) -> F {
+    fn reference<F: EmitFloat + TableFloat + Sum>(tree: &Tree, row: &[F]) -> F {
         let forest = Forest {
             features: (0..2)
                 .map(|i| Feature {
@@ -370,7 +279,7 @@ mod tests {
         v
     }
 
-    fn check<F: EmitFloat + Sum>(comparison: Comparison) {
+    fn check<F: EmitFloat + TableFloat + Sum>(comparison: Comparison) {
         let thresholds = [
             0.0,
             -1.5,
@@ -419,12 +328,13 @@ mod tests {
                 let score = |kernel| {
                     let mut out = vec![F::default(); rows.len()];
                     with_kernel(kernel, || {
-                        tables.batch(
+                        timber_runtime::batch::score(
+                            2,
                             &[F::default()],
                             &flat,
                             &mut out,
                             1,
-                            |b| b.trees(0..1),
+                            |b| tables.add_block(b, 0..1),
                             |m, o| o.copy_from_slice(m),
                         )
                     });

@@ -26,7 +26,8 @@ pub const FRONTENDS: &[&Frontend] = &[
     &xgboost::dump::FRONTEND,
     &lightgbm::TEXT,
     &lightgbm::JSON,
-    &sklearn::FRONTEND,
+    &sklearn::json::FRONTEND,
+    &sklearn::npz::FRONTEND,
     &h2o::FRONTEND,
 ];
 

@@ -18,42 +18,78 @@
 //!
 //! The parts, one file each:
 //!
-//! - `key`: the key encoding ([`TableFloat`], [`row_keys`]);
 //! - `blob`: the byte format a generated model embeds ([`encode`], [`Tables::new`], which
 //!   checks what the kernels rely on);
-//! - `batch`: batch scheduling ([`Tables::batch`], [`Block`]): blocks of [`BLOCK_ROWS`]
-//!   rows, and chunks of trees that fit the L2 cache walked over several blocks in turn;
-//! - `kernel`: kernel selection ([`Kernel`], [`with_kernel`]);
+//! - `batch`: adding trees to a batch's blocks ([`Tables::add_block`]): chunks of trees
+//!   that fit the L2 cache, each walked over all the blocks in turn;
 //! - `scalar`: the portable kernels, for one row ([`Tables::add_row`], 16 trees walked at
 //!   once) and for blocks (16 rows at once);
 //! - `simd`: the AVX-512 (16 rows per instruction) and AVX2 (8) block kernels, written once
 //!   over the vector width.
+//!
+//! Keys ([`crate::float`]), blocks of rows ([`crate::batch`]) and kernel selection
+//! ([`crate::kernel`]) are shared with the other layouts.
 //!
 //! Every kernel adds the trees to each row's margins in model order, in the model's
 //! precision, so results are bit-identical to adding tree by tree.
 
 mod batch;
 mod blob;
-mod kernel;
-mod key;
 mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod simd;
 
-pub use batch::Block;
 pub use blob::{encode, Aligned, TablesError, TreeTable, MAGIC, VERSION};
-#[cfg(feature = "std")]
-pub use kernel::with_kernel;
-pub use kernel::{kernel_name, Kernel};
-pub use key::{row_keys, TableFloat};
 
+use crate::float::{KeyFloat, SumFloat};
 use alloc::borrow::Cow;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::ops::Range;
 
-/// Rows scored together by [`Tables::batch`].
-pub const BLOCK_ROWS: usize = 64;
+/// A precision tables can hold: `f32` or `f64`, for inputs and sums alike (the kernels
+/// compare keys and add leaves of one float type).
+pub trait TableFloat: KeyFloat + SumFloat {
+    /// Adds trees to a batch's blocks with a SIMD kernel, when this precision has one and
+    /// the CPU and the asked-for kernel allow it; `false` otherwise (the caller then runs
+    /// the scalar kernel).
+    #[doc(hidden)]
+    fn simd_blocks(
+        tables: &Tables<Self>,
+        trees: &[TreeRef],
+        block: &mut crate::batch::Block<'_, Self, Self>,
+    ) -> bool;
+}
+
+impl TableFloat for f32 {
+    #[inline]
+    fn simd_blocks(
+        tables: &Tables<f32>,
+        trees: &[TreeRef],
+        block: &mut crate::batch::Block<'_, f32, f32>,
+    ) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            simd::add_blocks(tables, trees, block)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = (tables, trees, block);
+            false
+        }
+    }
+}
+
+impl TableFloat for f64 {
+    fn simd_blocks(
+        _: &Tables<f64>,
+        _: &[TreeRef],
+        _: &mut crate::batch::Block<'_, f64, f64>,
+    ) -> bool {
+        // No SIMD kernel for 64-bit keys: the scalar one runs.
+        false
+    }
+}
 
 /// The deepest tree tables may hold (`2^16` slots).
 pub const MAX_DEPTH: u32 = 16;

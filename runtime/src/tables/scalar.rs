@@ -1,7 +1,8 @@
 //! The portable kernels: several independent walks interleaved in plain code, so the CPU
 //! overlaps their loads and comparisons instead of waiting on each level in turn.
 
-use super::{TableFloat, Tables, TreeRef, BLOCK_ROWS};
+use super::{TableFloat, Tables, TreeRef};
+use crate::batch::{Block, BLOCK_ROWS};
 
 /// Rows walked together per tree in a block.
 const LANES: usize = 16;
@@ -42,17 +43,16 @@ unsafe fn walk_rows<F: TableFloat, const K: usize>(
     }
 }
 
-/// Adds `trees` to rows `0..len` of consecutive blocks (`acc` is block-major, then
-/// group-major with [`BLOCK_ROWS`] per group).
+/// Adds `trees` to every row of `block`'s blocks (`acc` is block-major, then group-major with
+/// [`BLOCK_ROWS`] per group).
 pub(super) fn add_block<F: TableFloat>(
     t: &Tables<F>,
     trees: &[TreeRef],
-    keys: &[F::Key],
-    acc: &mut [F],
-    len: usize,
+    block: &mut Block<'_, F, F>,
 ) {
+    let (len, blocks) = (block.len(), block.blocks());
+    let (keys, acc) = block.keys_and_acc();
     let (key_block, acc_block) = (2 * t.num_features * BLOCK_ROWS, t.num_groups * BLOCK_ROWS);
-    let blocks = len.div_ceil(BLOCK_ROWS);
     assert!(
         keys.len() == blocks * key_block && acc.len() == blocks * acc_block,
         "block buffer sizes"

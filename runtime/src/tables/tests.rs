@@ -1,6 +1,9 @@
 //! The kernels against a plain one-tree-at-a-time walk, on random tables of every depth.
 
 use super::*;
+use crate::batch::score;
+use crate::float::row_keys;
+use crate::kernel::{with_kernel, Kernel};
 
 /// xorshift64*: deterministic test data without a dependency.
 struct Rng(u64);
@@ -108,7 +111,8 @@ fn check_kernels<F: TableFloat>(seed: u64, nf: usize, ng: usize, depths: &[u32],
     for kernel in [Kernel::Auto, Kernel::Avx2, Kernel::Scalar] {
         let mut out = vec![F::default(); rows * ng];
         with_kernel(kernel, || {
-            tables.batch(
+            score(
+                nf,
                 &base,
                 &x,
                 &mut out,
@@ -116,9 +120,9 @@ fn check_kernels<F: TableFloat>(seed: u64, nf: usize, ng: usize, depths: &[u32],
                 |b| {
                     // Split the trees in two calls and a per-row no-op, as a generated plan may.
                     let half = tables.num_trees() / 2;
-                    b.trees(0..half);
-                    b.rows(|_, _| {});
-                    b.trees(half..tables.num_trees());
+                    tables.add_block(b, 0..half);
+                    b.each_row(|_, _| {});
+                    tables.add_block(b, half..tables.num_trees());
                 },
                 |m, o| o.copy_from_slice(m),
             )
@@ -132,36 +136,6 @@ fn check_kernels<F: TableFloat>(seed: u64, nf: usize, ng: usize, depths: &[u32],
         tables.add_row(0..tables.num_trees(), &keys, &mut m);
         assert_eq!(bits(&m), bits(&expected[r * ng..(r + 1) * ng]), "row {r}");
     }
-}
-
-#[test]
-fn keys_order_like_floats() {
-    let values = [
-        f32::NEG_INFINITY,
-        -f32::MAX,
-        -1.5,
-        -f32::MIN_POSITIVE,
-        -f32::from_bits(1),
-        -0.0,
-        0.0,
-        f32::from_bits(1),
-        1.0,
-        f32::MAX,
-        f32::INFINITY,
-    ];
-    for a in values {
-        for b in values {
-            assert_eq!(a < b, a.key() < b.key(), "{a} < {b}");
-            assert_eq!(
-                f64::from(a) < f64::from(b),
-                f64::from(a).key() < f64::from(b).key()
-            );
-        }
-        assert!(f32::NAN.key() < a.key() && f64::NAN.key() < f64::from(a).key());
-    }
-    assert_eq!((-0.0f32).key(), 0.0f32.key());
-    assert_eq!(f32::NAN.key(), 0);
-    assert_eq!((-f64::NAN).key(), 0);
 }
 
 #[test]

@@ -23,7 +23,7 @@ pub struct Compiled {
     pub kind: &'static str,
     /// Whether it scores every tree (`Iterations::All`).
     pub all_trees: bool,
-    /// The layout it was compiled in: `Auto` (tables where they apply) or `Nested`.
+    /// The layout it was compiled in: `Auto`, `Nodes` or `Nested`.
     pub layout: &'static str,
     /// Its output name: build.rs wrote `OUT_DIR/<output>.rs` and the files under
     /// `OUT_DIR/<output>/` (`tables.rs` when some trees are tables, `chunk_*.rs` for nested

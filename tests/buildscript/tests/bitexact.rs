@@ -1,5 +1,6 @@
 //! Generated code, compiled through the build-script path, against every fixture: every
-//! layout (tables and nested `if`/`else`), every batch kernel, and one row at a time.
+//! layout (tables, node arrays and nested `if`/`else`), every batch kernel, and one row at a
+//! time.
 
 #[path = "../../support/fixtures.rs"]
 mod fixtures;
@@ -7,7 +8,7 @@ mod fixtures;
 use std::path::Path;
 use std::str::FromStr;
 use timber_buildscript_tests::{Compiled, Scorer};
-use timber_runtime::tables::{with_kernel, Kernel};
+use timber_runtime::kernel::{with_kernel, Kernel};
 use timber_runtime::Model;
 
 /// Scores a case's rows through the batch API with every batch kernel, then one row at a
@@ -67,8 +68,8 @@ fn generated_code_is_bit_exact_on_every_fixture_and_model_file_in_every_layout_a
                 layouts.sort_unstable();
                 assert_eq!(
                     layouts,
-                    ["Auto", "Nested"],
-                    "{} ({}) was not compiled by build.rs in both layouts",
+                    ["Auto", "Nested", "Nodes", "Quick", "Tables"],
+                    "{} ({}) was not compiled by build.rs in every layout",
                     case.label,
                     file.kind
                 );
@@ -92,7 +93,8 @@ fn find(fixture: &str, kind: &str) -> Compiled {
     find_in(fixture, kind, "Auto")
 }
 
-/// A fixture's model file compiled in `layout` (`Auto` or `Nested`), best iteration.
+/// A fixture's model file compiled in `layout` (`Auto`, `Nodes` or `Nested`), best
+/// iteration.
 fn find_in(fixture: &str, kind: &str, layout: &str) -> Compiled {
     timber_buildscript_tests::all()
         .into_iter()
@@ -100,28 +102,45 @@ fn find_in(fixture: &str, kind: &str, layout: &str) -> Compiled {
         .unwrap_or_else(|| panic!("{fixture} {kind} {layout}"))
 }
 
-/// Which layouts build.rs wrote for a compiled model: (some trees as tables, some nested).
-fn layouts_used(c: &Compiled) -> (bool, bool) {
+/// Which layouts build.rs wrote for a compiled model: (some trees as tables, some as bit
+/// vectors, some as node arrays, some nested).
+fn layouts_used(c: &Compiled) -> (bool, bool, bool, bool) {
     let dir = Path::new(env!("OUT_DIR")).join(c.output);
     (
-        dir.join("tables.rs").is_file(),
+        dir.join("tables.bin").is_file(),
+        dir.join("quick.bin").is_file(),
+        dir.join("nodes.bin").is_file(),
         dir.join("chunk_000.rs").is_file(),
     )
 }
 
 #[test]
-fn the_default_layout_uses_tables_only_where_they_apply() {
+fn each_layout_holds_the_trees_it_should() {
     for c in timber_buildscript_tests::all() {
-        let (tables, _) = layouts_used(&c);
-        // Never when asked for nested code, nor for f32-input/f64-sum models (the tables
-        // read and sum in one float type).
-        if c.layout == "Nested" || matches!(c.model, Scorer::F32InF64Sum(_)) {
-            assert!(!tables, "{}: tables in {}", c.output, c.layout);
+        let (tables, quick, nodes, nested) = layouts_used(&c);
+        match c.layout {
+            "Nested" => assert!(!tables && !quick && !nodes && nested, "{}", c.output),
+            "Nodes" => assert!(!tables && !quick && nodes && !nested, "{}", c.output),
+            "Quick" => assert!(!tables && !nested, "{}", c.output),
+            "Tables" => assert!(!quick && !nested, "{}", c.output),
+            // Never tables for f32-input/f64-sum models (the tables read and sum in one
+            // float type); never nested code.
+            _ => {
+                assert!(!nested, "{}: nested code in the default layout", c.output);
+                if matches!(c.model, Scorer::F32InF64Sum(_)) {
+                    assert!(!tables, "{}: tables", c.output);
+                }
+            }
         }
     }
-    let expect = |fixture: &str, kind: &str, want: (bool, bool)| {
+    let expect = |fixture: &str, kind: &str, want: (bool, bool, bool, bool)| {
         let c = find_in(fixture, kind, "Auto");
-        assert_eq!(layouts_used(&c), want, "{} (tables?, nested?)", c.output);
+        assert_eq!(
+            layouts_used(&c),
+            want,
+            "{} (tables?, bit vectors?, nodes?, nested?)",
+            c.output
+        );
     };
     // Plain numerical trees, f32 (XGBoost, every format) and f64 (LightGBM): all tables.
     for (fixture, kind) in [
@@ -135,28 +154,27 @@ fn the_default_layout_uses_tables_only_where_they_apply() {
         ("lgb_missing_none", "txt"),
         ("lgb_stump", "txt"),
     ] {
-        expect(fixture, kind, (true, false));
+        expect(fixture, kind, (true, false, false, false));
     }
-    // Mixed: tables for the plain trees, nested for the categorical ones, in model order.
-    expect("categorical_small", "json", (true, true));
-    expect("lgb_multiclassova", "txt", (true, true));
-    // All nested: categorical splits (both codings), zero-as-missing splits, linear leaves,
-    // averaged predictions (LightGBM random forests), scikit-learn (f32 in, f64 sums), and
-    // trees too deep to pad.
+    // Mixed: tables for the plain trees, node arrays for the categorical ones, in model
+    // order.
+    expect("categorical_small", "json", (true, false, true, false));
+    // Leaf-wise trees too deep to pad and of at most 64 leaves: bit vectors.
+    expect("lgb_multiclassova", "txt", (true, true, false, false));
+    // All node arrays: categorical splits (both codings), zero-as-missing splits, linear
+    // leaves, scikit-learn's vector leaves (f32 in, f64 sums), a chain of more than 64
+    // leaves.
     for (fixture, kind) in [
+        ("deep_chain", "json"),
         ("categorical_large", "json"),
         ("lgb_categorical", "txt"),
         ("lgb_missing_zero", "txt"),
         ("lgb_linear", "txt"),
         ("lgb_linear_binary", "json"),
         ("lgb_tiny", "txt"),
-        ("lgb_rf", "txt"),
-        ("lgb_rf_multiclass", "json"),
-        ("sk_gb_regressor", "json"),
         ("sk_rf_classifier", "json"),
-        ("deep_chain", "json"),
     ] {
-        expect(fixture, kind, (false, true));
+        expect(fixture, kind, (false, false, true, false));
     }
 }
 

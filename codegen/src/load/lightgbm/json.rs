@@ -117,6 +117,18 @@ fn model(dump: Dump, path: &str) -> Result<Model, LoadError> {
     Ok(Model { header, trees })
 }
 
+/// LightGBM's `dump_model` writes an infinite threshold (a split of the missing values
+/// from every number) clamped to ±1e300 (`Common::AvoidInf`), while the model itself, and
+/// its text file, keep the infinity. ±1e300 read back as ±infinity give LightGBM's own
+/// routing for every input, including those above 1e300.
+fn unclamped(threshold: f64) -> f64 {
+    if threshold.abs() == 1e300 {
+        threshold.signum() * f64::INFINITY
+    } else {
+        threshold
+    }
+}
+
 /// One tree's nodes in pre-order (the root first).
 fn tree(root: &JsonNode, t: usize, path: &str) -> Result<Vec<Node>, LoadError> {
     // Each node is placed when popped; its children get the next indices.
@@ -180,7 +192,9 @@ fn tree(root: &JsonNode, t: usize, path: &str) -> Result<Vec<Node>, LoadError> {
                     None => return Err(need("missing_type")),
                 };
                 Decision::Numerical {
-                    threshold: number(n, path, &|| format!("tree {t}, `{at}.threshold`"))?,
+                    threshold: unclamped(number(n, path, &|| {
+                        format!("tree {t}, `{at}.threshold`")
+                    })?),
                     missing,
                     default_left: node.default_left.ok_or_else(|| need("default_left"))?,
                 }

@@ -2,8 +2,8 @@
 //! vector, comparisons as all-ones lanes, 8-entry permutations (levels 4-5 and leaves of
 //! trees up to depth 5 come from registers; deeper levels are gathered).
 
-use super::super::BLOCK_ROWS;
 use super::Lanes;
+use crate::batch::BLOCK_ROWS;
 use core::arch::x86_64::*;
 
 super::entry!("avx2", "AVX2");

@@ -2,8 +2,8 @@
 //! registers, 16- and 32-entry permutations (levels 4-7 and leaves of trees up to depth 7
 //! come from registers; deeper levels are gathered).
 
-use super::super::BLOCK_ROWS;
 use super::Lanes;
+use crate::batch::BLOCK_ROWS;
 use core::arch::x86_64::*;
 
 super::entry!("avx512f", "AVX-512F");

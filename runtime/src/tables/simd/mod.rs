@@ -18,7 +18,9 @@
 pub(super) mod avx2;
 pub(super) mod avx512;
 
-use super::{Tables, TreeRef, BLOCK_ROWS};
+use super::{Tables, TreeRef};
+use crate::batch::{Block, BLOCK_ROWS};
+use crate::kernel::{self, Simd};
 
 // Gather offsets are `feature << 6`.
 const _: () = assert!(BLOCK_ROWS == 64);
@@ -47,6 +49,32 @@ macro_rules! entry {
     };
 }
 use entry;
+
+/// Adds `trees` to every row of `block` with the SIMD kernel its kernel choice allows on
+/// this CPU; `false` when there is none.
+#[inline]
+pub(super) fn add_blocks(
+    tables: &Tables<f32>,
+    trees: &[TreeRef],
+    block: &mut Block<'_, f32, f32>,
+) -> bool {
+    let (blocks, choice) = (block.blocks(), block.kernel());
+    let (keys, acc) = block.keys_and_acc();
+    match kernel::simd(choice) {
+        Some(Simd::Avx512) => {
+            // SAFETY: `simd` found AVX-512F on this CPU; `tables` passed `Tables::new`,
+            // `trees` are its own, and `keys`/`acc` are `blocks` blocks (checked inside).
+            unsafe { avx512::add_block(tables, trees, keys, acc, blocks) };
+            true
+        }
+        Some(Simd::Avx2) => {
+            // SAFETY: as above, with AVX2.
+            unsafe { avx2::add_block(tables, trees, keys, acc, blocks) };
+            true
+        }
+        None => false,
+    }
+}
 
 /// One ISA's vector of `u32` lanes (a row each) and the operations the walk needs.
 ///

@@ -1,15 +1,10 @@
-//! Which batch kernel runs: the fastest the CPU supports for the tables' precision (for
-//! `f32` AVX-512, else AVX2, else the portable scalar kernel; `f64` tables always run the
-//! scalar one), unless a test or a comparison forces one on the current thread
-//! ([`with_kernel`]). Without the `std` feature there is no run-time CPU detection: the
-//! SIMD kernels are used when the build targets a CPU that has them
-//! (`-C target-feature=+avx512f`, `-C target-cpu=native`).
+//! Which batch kernels run: the fastest the CPU supports (AVX-512, else AVX2, else the
+//! portable scalar ones; a layout uses the SIMD kernels it has), unless a test or a
+//! comparison forces one on the current thread ([`with_kernel`]). Without the `std` feature
+//! there is no run-time CPU detection: the SIMD kernels are used when the build targets a
+//! CPU that has them (`-C target-feature=+avx512f`, `-C target-cpu=native`).
 
-#[cfg(target_arch = "x86_64")]
-use super::simd::{avx2, avx512};
-use super::{Tables, TreeRef};
-
-/// Which kernel [`Tables::batch`] uses.
+/// Which kernels batch scoring uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Kernel {
     /// The fastest the CPU supports: for `f32` tables AVX-512, else AVX2, else scalar.
@@ -42,7 +37,7 @@ pub fn with_kernel<R>(kernel: Kernel, f: impl FnOnce() -> R) -> R {
 
 /// The kernel asked for on this thread ([`Kernel::Auto`] unless [`with_kernel`] says
 /// otherwise).
-pub(super) fn current() -> Kernel {
+pub(crate) fn current() -> Kernel {
     #[cfg(feature = "std")]
     {
         KERNEL.with(core::cell::Cell::get)
@@ -53,10 +48,10 @@ pub(super) fn current() -> Kernel {
     }
 }
 
-/// The SIMD instruction sets the `f32` kernels can use.
+/// The SIMD instruction sets kernels can use.
 #[cfg(target_arch = "x86_64")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Simd {
+pub(crate) enum Simd {
     Avx512,
     Avx2,
 }
@@ -64,7 +59,7 @@ enum Simd {
 /// No SIMD kernel on other architectures (yet): the scalar kernel runs.
 #[cfg(not(target_arch = "x86_64"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Simd {}
+pub(crate) enum Simd {}
 
 impl Simd {
     fn name(self) -> &'static str {
@@ -94,7 +89,7 @@ macro_rules! cpu_has {
 }
 
 /// The SIMD kernel `kernel` allows on this CPU, if any.
-fn simd(kernel: Kernel) -> Option<Simd> {
+pub(crate) fn simd(kernel: Kernel) -> Option<Simd> {
     #[cfg(target_arch = "x86_64")]
     {
         if kernel == Kernel::Auto && cpu_has!("avx512f") {
@@ -108,40 +103,8 @@ fn simd(kernel: Kernel) -> Option<Simd> {
     None
 }
 
-/// The name of the batch kernel `f32` tables use on this thread: `avx512`, `avx2` or
-/// `scalar`.
+/// The name of the SIMD kernels batch scoring uses on this thread (where a layout has them):
+/// `avx512`, `avx2` or `scalar`.
 pub fn kernel_name() -> &'static str {
     simd(current()).map_or("scalar", Simd::name)
-}
-
-/// Adds `trees` to `blocks` blocks of `f32` tables with the SIMD kernel `kernel` allows;
-/// `false` when there is none.
-#[inline]
-pub(super) fn simd_blocks_f32(
-    tables: &Tables<f32>,
-    trees: &[TreeRef],
-    keys: &[u32],
-    acc: &mut [f32],
-    blocks: usize,
-    kernel: Kernel,
-) -> bool {
-    match simd(kernel) {
-        #[cfg(target_arch = "x86_64")]
-        Some(Simd::Avx512) => {
-            // SAFETY: `simd` found AVX-512F on this CPU; `tables` passed `Tables::new`,
-            // `trees` are its own, and `keys`/`acc` are `blocks` blocks (checked inside).
-            unsafe { avx512::add_block(tables, trees, keys, acc, blocks) };
-            true
-        }
-        #[cfg(target_arch = "x86_64")]
-        Some(Simd::Avx2) => {
-            // SAFETY: as above, with AVX2.
-            unsafe { avx2::add_block(tables, trees, keys, acc, blocks) };
-            true
-        }
-        None => {
-            let _ = (tables, trees, keys, acc, blocks);
-            false
-        }
-    }
 }

@@ -1,0 +1,212 @@
+//! The node-array layout (see `timber_runtime::nodes`): any tree as data, a record per
+//! split, walked by the runtime's kernels. It holds everything the IR can express, so it is
+//! the layout for every tree the complete tables cannot hold.
+//!
+//! Numerical splits become key comparisons ([`super::keys`]); categorical, zero-as-missing
+//! and capped splits become the runtime's special splits with `a` the IR's left child.
+//! Nodes are laid out in depth-first order, child `a` first, so a walk that takes `a` reads
+//! the next record.
+
+use super::keys::{key_split, EmitFloat};
+use super::{lit, Ctx};
+use crate::ir::{CategoryCode, Comparison, Leaf, Node, Precision, Side, Test, Tree};
+use proc_macro2::{Ident, TokenStream};
+use quote::quote;
+use std::ops::Range;
+use timber_runtime::nodes::{
+    encode, Child, Leaves, LinearSpec, NodeSpec, NodeTree, Test as NodeTest,
+};
+
+/// The runtime tree of IR tree `tree`, with inputs `I` and sums `O`, in a model of `nf`
+/// features.
+pub(crate) fn node_tree<I: EmitFloat, O: EmitFloat>(tree: &Tree, nf: usize) -> NodeTree<I::Key, O> {
+    let weight = tree.weight.map(O::from_ir);
+    let mut nodes: Vec<NodeSpec<I::Key>> = Vec::new();
+    let mut scalar = Vec::new();
+    let mut vector = Vec::new();
+    let mut linear = Vec::new();
+    // Depth first, `a` before `b`, iteratively: (IR node, where its parent's link goes).
+    enum Link {
+        Root,
+        A(usize),
+        B(usize),
+    }
+    let mut root = Child::Leaf(0);
+    let mut stack = vec![(0usize, Link::Root)];
+    while let Some((n, link)) = stack.pop() {
+        let child = match &tree.nodes[n] {
+            Node::Leaf(leaf) => {
+                let j = (scalar.len() + vector.len() + linear.len()) as u32;
+                match leaf {
+                    Leaf::Scalar(v) => {
+                        let v = O::from_ir(*v);
+                        scalar.push(weight.map_or(v, |w| v * w));
+                    }
+                    Leaf::Vector(vs) => vector.push(vs.iter().map(|&v| O::from_ir(v)).collect()),
+                    Leaf::Linear(l) => linear.push(LinearSpec {
+                        constant: l.constant,
+                        fallback: l.fallback,
+                        zero_band: l.zero_band,
+                        terms: l.terms.iter().map(|&(f, c)| (f as u32, c)).collect(),
+                    }),
+                }
+                Child::Leaf(j)
+            }
+            Node::Split(s) => {
+                let (test, a, b) = match &s.test {
+                    Test::Numerical {
+                        threshold,
+                        comparison,
+                    } => {
+                        let k = key_split::<I>(s, *threshold, *comparison, nf);
+                        let test = NodeTest::Key {
+                            feature: k.feature,
+                            threshold: k.threshold,
+                        };
+                        (test, k.a, k.b)
+                    }
+                    Test::ZeroAsMissing {
+                        threshold,
+                        zero_band,
+                    } => {
+                        let test = NodeTest::ZeroBand {
+                            feature: s.feature as u32,
+                            threshold: *threshold,
+                            band: *zero_band,
+                            default_a: s.default_left,
+                        };
+                        (test, s.left, s.right)
+                    }
+                    Test::Capped {
+                        threshold,
+                        comparison,
+                        cap,
+                    } => {
+                        let test = NodeTest::Capped {
+                            feature: s.feature as u32,
+                            threshold: *threshold,
+                            or_equal: *comparison == Comparison::LessOrEqual,
+                            cap: *cap,
+                            default_a: s.default_left,
+                        };
+                        (test, s.left, s.right)
+                    }
+                    Test::Categorical {
+                        categories,
+                        set_side,
+                        code,
+                    } => {
+                        let test = NodeTest::Category {
+                            feature: s.feature as u32,
+                            truncate: *code == CategoryCode::TruncateFirst,
+                            categories: categories.clone(),
+                            set_a: *set_side == Side::Left,
+                            default_a: s.default_left,
+                        };
+                        (test, s.left, s.right)
+                    }
+                };
+                let i = nodes.len();
+                nodes.push(NodeSpec {
+                    test,
+                    a: Child::Leaf(0),
+                    b: Child::Leaf(0),
+                });
+                // `a` is popped (and so laid out) first.
+                stack.push((b, Link::B(i)));
+                stack.push((a, Link::A(i)));
+                Child::Node(i as u32)
+            }
+        };
+        match link {
+            Link::Root => root = child,
+            Link::A(p) => nodes[p].a = child,
+            Link::B(p) => nodes[p].b = child,
+        }
+    }
+    // A tree's leaves are of one kind (the IR has no tree mixing them but allows it: the
+    // emitter keeps such trees nested, see `eligible`).
+    let leaves = if !vector.is_empty() {
+        Leaves::Vector(vector)
+    } else if !linear.is_empty() {
+        Leaves::Linear(linear)
+    } else {
+        Leaves::Scalar(scalar)
+    };
+    NodeTree {
+        group: tree.group as u32,
+        root,
+        nodes,
+        leaves,
+    }
+}
+
+/// Whether the node layout can hold `tree`: any tree whose leaves are all of one kind.
+pub fn eligible(tree: &Tree) -> bool {
+    let kind = |l: &Leaf| match l {
+        Leaf::Scalar(_) => 0,
+        Leaf::Vector(_) => 1,
+        Leaf::Linear(_) => 2,
+    };
+    let mut kinds = tree.nodes.iter().filter_map(|n| match n {
+        Node::Leaf(l) => Some(kind(l)),
+        Node::Split(_) => None,
+    });
+    let first = kinds.next();
+    kinds.all(|k| Some(k) == first)
+}
+
+/// A model's node blob, as generated code embeds it.
+#[derive(Debug, Clone)]
+pub struct NodeBlob {
+    /// The blob.
+    pub bytes: Vec<u8>,
+    /// The input float type.
+    pub input: TokenStream,
+    /// The sum float type.
+    pub sum: TokenStream,
+}
+
+impl NodeBlob {
+    /// The blob of `trees` (the model's node trees, in order).
+    pub(crate) fn new(ctx: &Ctx, trees: &[&Tree]) -> NodeBlob {
+        fn build<I: EmitFloat, O: EmitFloat>(trees: &[&Tree], nf: usize, ng: usize) -> Vec<u8> {
+            let trees: Vec<_> = trees.iter().map(|t| node_tree::<I, O>(t, nf)).collect();
+            encode::<I, O>(nf, ng, &trees)
+        }
+        let bytes = match ctx.precision {
+            Precision::F32 => build::<f32, f32>(trees, ctx.nf, ctx.ng),
+            Precision::F64 => build::<f64, f64>(trees, ctx.nf, ctx.ng),
+            Precision::F32InF64Sum => build::<f32, f64>(trees, ctx.nf, ctx.ng),
+        };
+        NodeBlob {
+            bytes,
+            input: ctx.ity.clone(),
+            sum: ctx.fty.clone(),
+        }
+    }
+
+    /// `static NODES` in the model's private module: the blob (`value`, an
+    /// `&Aligned<[u8]>` expression), checked on first use.
+    pub(crate) fn static_item(&self, rt: &TokenStream, value: TokenStream) -> TokenStream {
+        let (i, o) = (&self.input, &self.sum);
+        quote! {
+            /// The node arrays' bytes (see `timber_runtime::nodes`).
+            const NODE_BLOB: &#rt::tables::Aligned<[u8]> = #value;
+            /// The node arrays, checked on first use.
+            pub(crate) static NODES: #rt::nodes::LazyNodes<#i, #o> = #rt::nodes::LazyNodes::new(NODE_BLOB);
+        }
+    }
+}
+
+/// Adds node trees `trees` (indices into the blob) to one row's margins `m`.
+pub(crate) fn row_step(module: &Ident, trees: Range<usize>) -> TokenStream {
+    let (a, b) = (lit(trees.start), lit(trees.end));
+    quote!(#module::NODES.get().add_row(#a..#b, x, &keys, &mut m);)
+}
+
+/// Adds node trees `trees` to a batch's blocks `b`.
+pub(crate) fn block_step(module: &Ident, trees: Range<usize>) -> TokenStream {
+    let (a, b) = (lit(trees.start), lit(trees.end));
+    quote!(#module::NODES.get().add_block(b, #a..#b);)
+}

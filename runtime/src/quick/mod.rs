@@ -1,0 +1,134 @@
+//! QuickScorer bit vectors: the layout for trees of at most 64 leaves whose splits are all
+//! key comparisons (LightGBM's `num_leaves` trees, XGBoost's `lossguide` ones), scored
+//! feature by feature instead of tree by tree, with no walk at all.
+//!
+//! Leaves are numbered left to right with each split's `a` side first. A split that a row
+//! does not satisfy (its key is at or above the threshold: the row goes to `b`) rules out
+//! every leaf under `a`: its *mask* has those bits cleared. A row's exit leaf in a tree is
+//! the lowest bit left after ANDing the masks of all the tree's splits the row fails
+//! (Lucchese et al., "QuickScorer", SIGIR 2015). The splits of a chunk of trees are sorted by
+//! threshold per key feature, so for a row the failed splits of a feature are a prefix of
+//! its list: the kernels stop at the first threshold above the row's key (or above every
+//! key of a block of rows). The cost is the number of failed splits, not the trees' depth,
+//! which is what makes deep, unbalanced trees cheap; a missing value (key 0) fails no split
+//! and so takes every split's `a` side, where the generator put the default.
+//!
+//! Once a chunk's masks are applied, each tree's leaf value is added to each row's margins
+//! in model order, in the model's precision: the same sums as adding tree by tree.
+//!
+//! Kernels: [`Quick::add_row`] (one row) and [`Quick::add_block`] (a batch's blocks, all 64
+//! rows of a block per split); the blob format and its checks are in `blob`.
+
+mod blob;
+mod kernel;
+
+pub use blob::{encode, QuickError, QuickTree, Split};
+
+use crate::float::{KeyFloat, SumFloat};
+use crate::tables::Aligned;
+use alloc::borrow::Cow;
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+/// The most leaves a tree of this layout may have (one bit each in a `u64`).
+pub const MAX_LEAVES: usize = 64;
+
+/// Trees whose masks are applied together (their bit vectors for a block of rows stay in
+/// the L1 cache: 64 rows × 8 bytes × 32 trees = 16 KiB).
+pub const CHUNK_TREES: usize = 32;
+
+/// One tree: where its leaf values are and which group they add to.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TreeRef {
+    group: u32,
+    /// Its first leaf value in `values`.
+    values: u32,
+    /// Its leaves, as the initial bit vector (the low `leaves` bits set).
+    init: u64,
+}
+
+/// A chunk of trees whose masks are applied together.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkRef {
+    first: u32,
+    trees: u32,
+}
+
+/// Checked, ready-to-score bit-vector trees (see the [module docs](self)): inputs of type
+/// `I`, sums of type `O`.
+#[derive(Debug, Clone)]
+pub struct Quick<I: KeyFloat, O: SumFloat> {
+    num_features: usize,
+    num_groups: usize,
+    trees: Vec<TreeRef>,
+    chunks: Vec<ChunkRef>,
+    /// Chunk `c` of at most [`CHUNK_TREES`] trees has its splits on key feature `f` (of
+    /// `2 * num_features`) at `offsets[c * 2nf + f] .. offsets[c * 2nf + f + 1]`, sorted by
+    /// threshold.
+    offsets: Vec<u32>,
+    thresholds: Cow<'static, [I::Key]>,
+    masks: Cow<'static, [u64]>,
+    /// The split's tree, within its chunk.
+    split_trees: Cow<'static, [u32]>,
+    values: Cow<'static, [O]>,
+}
+
+impl<I: KeyFloat, O: SumFloat> Quick<I, O> {
+    /// Input features per row.
+    pub fn num_features(&self) -> usize {
+        self.num_features
+    }
+
+    /// Margins per row.
+    pub fn num_groups(&self) -> usize {
+        self.num_groups
+    }
+
+    /// Trees held, in model order.
+    pub fn num_trees(&self) -> usize {
+        self.trees.len()
+    }
+
+    /// The splits of chunk `c` on key feature `f`.
+    #[inline(always)]
+    fn splits(&self, c: usize, f: usize) -> core::ops::Range<usize> {
+        let at = c * 2 * self.num_features + f;
+        self.offsets[at] as usize..self.offsets[at + 1] as usize
+    }
+}
+
+/// A generated model's bit-vector trees, checked on first use: `static QUICK:
+/// LazyQuick<f64, f64> = LazyQuick::new(BLOB);`. Works without `std` (a racing first use
+/// may check the blob twice; one result is kept).
+pub struct LazyQuick<I: KeyFloat, O: SumFloat> {
+    blob: &'static Aligned<[u8]>,
+    quick: once_cell::race::OnceBox<Quick<I, O>>,
+}
+
+impl<I: KeyFloat, O: SumFloat> LazyQuick<I, O> {
+    /// Bit-vector trees that will be read from `blob`.
+    pub const fn new(blob: &'static Aligned<[u8]>) -> Self {
+        LazyQuick {
+            blob,
+            quick: once_cell::race::OnceBox::new(),
+        }
+    }
+
+    /// The checked trees.
+    ///
+    /// # Panics
+    ///
+    /// When the blob is not valid for these precisions: a bug in the generator.
+    #[inline]
+    pub fn get(&self) -> &Quick<I, O> {
+        self.quick.get_or_init(|| match Quick::new(&self.blob.0) {
+            Ok(q) => Box::new(q),
+            Err(e) => panic!("Timber-generated bit-vector trees are invalid: {e}"),
+        })
+    }
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests;

@@ -1,0 +1,233 @@
+//! The kernels against a plain walk, on random trees of up to 64 leaves and any shape.
+
+use super::*;
+use crate::batch::score;
+use crate::float::row_keys;
+use crate::kernel::{with_kernel, Kernel};
+
+/// xorshift64*: deterministic test data without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    /// Values with ties, signed zeros and NaN.
+    fn value(&mut self) -> f64 {
+        match self.below(16) {
+            0 => f64::NAN,
+            1 => -0.0,
+            2 => (self.below(6) as f64) - 2.0,
+            _ => (self.next() >> 11) as f64 / (1u64 << 53) as f64 * 8.0 - 4.0,
+        }
+    }
+}
+
+/// A tree as nested nodes: `Split(key feature, threshold, a, b)` or a leaf value.
+enum T<K, O> {
+    Split(u32, K, Box<T<K, O>>, Box<T<K, O>>),
+    Leaf(O),
+}
+
+/// A random tree of `leaves` leaves (grown by splitting random leaves).
+fn random_tree<I: KeyFloat, O: SumFloat>(rng: &mut Rng, nf: usize, leaves: usize) -> T<I::Key, O> {
+    let leaf = |rng: &mut Rng| {
+        T::Leaf(O::from_f64(
+            (rng.value().max(-3.0) * 0.37).max(-1.0) + 0.125,
+        ))
+    };
+    let mut tree = leaf(rng);
+    for _ in 1..leaves {
+        // Walk to a random leaf and split it.
+        let mut at = &mut tree;
+        while let T::Split(_, _, a, b) = at {
+            at = if rng.below(2) == 0 { a } else { b };
+        }
+        let split = T::Split(
+            rng.below(2 * nf) as u32,
+            I::from_f64(rng.value()).key(),
+            Box::new(leaf(rng)),
+            Box::new(leaf(rng)),
+        );
+        *at = split;
+    }
+    tree
+}
+
+/// The encoder's input for a tree: leaves left to right (`a` first), each split's mask
+/// clearing the leaves under `a`.
+fn quick_tree<K: Copy, O: Copy>(tree: &T<K, O>, group: u32) -> QuickTree<K, O> {
+    fn visit<K: Copy, O: Copy>(t: &T<K, O>, out: &mut QuickTree<K, O>) {
+        match t {
+            T::Leaf(v) => out.leaves.push(*v),
+            T::Split(f, k, a, b) => {
+                let start = out.leaves.len();
+                visit(a, out);
+                let end = out.leaves.len();
+                let under_a = (u64::MAX >> (64 - (end - start))) << start;
+                out.splits.push(Split {
+                    feature: *f,
+                    threshold: *k,
+                    mask: !under_a,
+                });
+                visit(b, out);
+            }
+        }
+    }
+    let mut out = QuickTree {
+        group,
+        leaves: Vec::new(),
+        splits: Vec::new(),
+    };
+    visit(tree, &mut out);
+    out
+}
+
+fn walk<K: Ord + Copy, O: Copy>(t: &T<K, O>, keys: &[K]) -> O {
+    match t {
+        T::Leaf(v) => *v,
+        T::Split(f, k, a, b) => walk(if keys[*f as usize] < *k { a } else { b }, keys),
+    }
+}
+
+fn leak(blob: Vec<u8>) -> &'static [u8] {
+    let words = blob.len().div_ceil(64);
+    let storage: &'static mut [Aligned<[u8; 64]>] =
+        Vec::leak((0..words).map(|_| Aligned([0u8; 64])).collect());
+    // SAFETY: `storage` is `words * 64` initialised bytes.
+    let bytes: &'static mut [u8] =
+        unsafe { std::slice::from_raw_parts_mut(storage.as_mut_ptr().cast(), words * 64) };
+    bytes[..blob.len()].copy_from_slice(&blob);
+    &bytes[..blob.len()]
+}
+
+/// Random trees in `runs` (sizes), scored run by run, against the walk.
+fn check<I: KeyFloat, O: SumFloat>(seed: u64, nf: usize, ng: usize, runs: &[usize]) {
+    let mut rng = Rng(seed);
+    let mut trees = Vec::new();
+    let mut groups = Vec::new();
+    for _ in 0..runs.iter().sum::<usize>() {
+        let leaves = [1, 2, 7, 31, 63, 64][rng.below(6)];
+        trees.push(random_tree::<I, O>(&mut rng, nf, leaves));
+        groups.push(rng.below(ng) as u32);
+    }
+    let mut encoded = Vec::new();
+    let mut at = 0;
+    for &n in runs {
+        encoded.push(
+            (at..at + n)
+                .map(|t| quick_tree(&trees[t], groups[t]))
+                .collect::<Vec<_>>(),
+        );
+        at += n;
+    }
+    let quick = Quick::<I, O>::new(leak(encode::<I, O>(nf, ng, &encoded))).expect("valid");
+    let base: Vec<O> = (0..ng)
+        .map(|g| O::from_f64(g as f64 * 0.5 - 0.25))
+        .collect();
+    let rows = 200;
+    let x: Vec<I> = (0..rows * nf).map(|_| I::from_f64(rng.value())).collect();
+    let row_of = |r: usize| &x[r * nf..(r + 1) * nf];
+    let mut expected = Vec::new();
+    for r in 0..rows {
+        let mut keys = vec![I::Key::default(); 2 * nf];
+        row_keys(row_of(r), &mut keys);
+        let mut m = base.clone();
+        for (t, g) in trees.iter().zip(&groups) {
+            m[*g as usize] += walk(t, &keys);
+        }
+        expected.extend(m);
+    }
+    let bits = |v: &[O]| v.iter().map(|v| v.to_f64().to_bits()).collect::<Vec<_>>();
+    let run_ranges: Vec<Range<usize>> = runs
+        .iter()
+        .scan(0, |at, &n| {
+            *at += n;
+            Some(*at - n..*at)
+        })
+        .collect();
+    for kernel in [Kernel::Auto, Kernel::Avx2, Kernel::Scalar] {
+        let mut out = vec![O::default(); rows * ng];
+        with_kernel(kernel, || {
+            score(
+                nf,
+                &base,
+                &x,
+                &mut out,
+                ng,
+                |b| {
+                    for r in &run_ranges {
+                        quick.add_block(b, r.clone());
+                    }
+                },
+                |m, o| o.copy_from_slice(m),
+            )
+        });
+        assert_eq!(bits(&out), bits(&expected), "{kernel:?}, seed {seed}");
+    }
+    for r in 0..rows {
+        let mut keys = vec![I::Key::default(); 2 * nf];
+        row_keys(row_of(r), &mut keys);
+        let mut m = base.clone();
+        for range in &run_ranges {
+            quick.add_row(range.clone(), &keys, &mut m);
+        }
+        assert_eq!(
+            bits(&m),
+            bits(&expected[r * ng..(r + 1) * ng]),
+            "row {r}, seed {seed}"
+        );
+    }
+}
+
+use core::ops::Range;
+
+#[test]
+fn every_shape_up_to_64_leaves_matches_the_walk() {
+    for seed in 1..5 {
+        check::<f32, f32>(seed, 5, 1, &[40]);
+        check::<f64, f64>(seed + 10, 7, 2, &[3, 33, 1, 64]);
+        check::<f32, f64>(seed + 20, 4, 3, &[32, 32, 5]);
+    }
+}
+
+#[test]
+fn a_run_cutting_a_chunk_is_refused() {
+    let mut rng = Rng(4);
+    let trees: Vec<_> = (0..40)
+        .map(|_| quick_tree(&random_tree::<f32, f32>(&mut rng, 3, 5), 0))
+        .collect();
+    let quick = Quick::<f32, f32>::new(leak(encode::<f32, f32>(3, 1, &[trees]))).unwrap();
+    let keys = [0u32; 6];
+    let mut m = [0.0f32];
+    quick.add_row(0..40, &keys, &mut m);
+    let cut = std::panic::catch_unwind(|| {
+        let mut m = [0.0f32];
+        quick.add_row(5..40, &keys, &mut m);
+    });
+    assert!(cut.is_err(), "a run starting inside a chunk");
+}
+
+#[test]
+fn bad_blobs_are_rejected() {
+    let mut rng = Rng(9);
+    let trees = vec![(0..3)
+        .map(|_| quick_tree(&random_tree::<f32, f32>(&mut rng, 4, 9), 0))
+        .collect::<Vec<_>>()];
+    let good = encode::<f32, f32>(4, 1, &trees);
+    assert!(Quick::<f32, f32>::new(leak(good.clone())).is_ok());
+    assert!(Quick::<f64, f64>::new(leak(good.clone())).is_err());
+    let mut bad = good.clone();
+    bad[0] = b'X';
+    assert!(Quick::<f32, f32>::new(leak(bad)).is_err());
+    assert!(Quick::<f32, f32>::new(leak(good[..good.len() - 1].to_vec())).is_err());
+    let mut group = trees;
+    group[0][1].group = 1;
+    assert!(Quick::<f32, f32>::new(leak(encode::<f32, f32>(4, 1, &group))).is_err());
+}
