@@ -242,6 +242,28 @@ fn inspect_describes_the_model() {
             ][..],
         ),
         ("tiny_reg/model.ubj", &["format:      xgboost-ubjson"][..]),
+        (
+            "h2o_gbm_categorical/model.zip",
+            &[
+                "format:      h2o-mojo",
+                "gbm bernoulli (logit link), 30 iterations of 1 tree, init_f 0.0; response `response`: no, yes",
+                "transform: logistic (java exp, 1e19 clamp)",
+                "features:    5 (2 categorical): x1, color, x2, city, x3",
+                "levels:      color: 6 (",
+                "             city: 64 (city00, city01,",
+                "outputs:     1 (margins: 1)",
+                "precision:   f64",
+            ][..],
+        ),
+        (
+            "h2o_drf_multinomial/model.zip",
+            &[
+                "drf multinomial",
+                "iterations of 3 trees (one per class)",
+                "divided by their sum",
+                "outputs:     3 (margins: 3)",
+            ][..],
+        ),
     ] {
         let path = fixtures::models_dir(env!("CARGO_MANIFEST_DIR")).join(model);
         let text = run(timber().arg("inspect").arg(&path));

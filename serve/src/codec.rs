@@ -517,6 +517,9 @@ impl<'m, M: Model> Codec<'m, M> {
     fn json_value(&self, value: &Value, feature: usize) -> Result<M::Input, String> {
         match value {
             Value::Null => Ok(M::Input::NAN),
+            Value::Number(n) if self.columns.labels_only(feature) => Err(format!(
+                "`{n}` is a number, but this categorical feature takes its level name as a string"
+            )),
             Value::Number(n) => match n.as_f64().map(finite) {
                 Some(Ok(v)) => Ok(v),
                 Some(Err(NotANumber::TooLarge)) => Err(format!(

@@ -4,7 +4,8 @@
 //! model's ([`timber_runtime::Model`]). A generated crate's library links only
 //! `timber-runtime`; its binary is one call to [`scorer::main`].
 //!
-//! - [`row`]: decoding CSV rows into model inputs (by feature name or by position).
+//! - [`row`]: decoding CSV rows into model inputs (by feature name or by position), with
+//!   each model's library's rules for text cells (H2O's in `h2o`).
 //! - [`codec`]: stream rows (CSV lines, JSON arrays and objects) in, results out.
 //! - [`predict`]: bulk scoring of files and standard input, streaming, on all cores.
 //! - [`stream`]: what every live mode shares (arguments, shutdown on signals, counters);
@@ -15,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod codec;
+mod h2o;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod predict;

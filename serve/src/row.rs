@@ -12,9 +12,12 @@
 //! finite in the model's precision is refused, because the training libraries refuse it
 //! too (XGBoost: "Input data contains `inf`"): `inf`, `1e400`, and for a model with `f32`
 //! inputs also `1e39` or `3.4028236e38`, which round to infinity in `f32`.
+//!
+//! Features whose [`TextRule`] is `H2o` read cells as H2O's own scorer does instead
+//! (`NA`, `N/A` and `-` missing, `Infinity`, level names only, unknown levels missing).
 
 use std::collections::HashMap;
-use timber_runtime::{FeatureKind, Float, ModelInfo};
+use timber_runtime::{FeatureKind, Float, ModelInfo, TextRule};
 
 /// Why a row (or the header) could not be decoded. Lines are 1-based, as an editor shows them.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -129,6 +132,8 @@ pub struct ColumnMap {
     kinds: Vec<FeatureKind>,
     /// Category label -> code, for categorical features whose model records its categories.
     categories: Vec<HashMap<String, u32>>,
+    /// How each feature's text cells are read.
+    texts: Vec<TextRule>,
     num_features: usize,
 }
 
@@ -222,8 +227,15 @@ impl ColumnMap {
             names: info.features.iter().map(|f| f.name.to_string()).collect(),
             kinds: info.features.iter().map(|f| f.kind).collect(),
             categories,
+            texts: info.features.iter().map(|f| f.text).collect(),
             num_features: info.num_features(),
         }
+    }
+
+    /// Whether a categorical feature takes only level names, never numbers as codes (H2O's
+    /// rule: a JSON number for it is an error).
+    pub fn labels_only(&self, feature: usize) -> bool {
+        self.texts[feature] == TextRule::H2o && self.kinds[feature] == FeatureKind::Categorical
     }
 
     /// Number of features rows are decoded into.
@@ -279,6 +291,11 @@ impl ColumnMap {
     /// Parses one cell for `feature`: a number (see the [module docs](self) for the rule),
     /// missing, or, for a categorical feature, a category label.
     pub fn parse_cell<F: Float>(&self, cell: &str, feature: usize) -> Result<F, String> {
+        if self.texts[feature] == TextRule::H2o {
+            let (kind, levels) = (self.kinds[feature], &self.categories[feature]);
+            return crate::h2o::parse_cell(cell, kind, levels, &self.names[feature])
+                .map(F::from_f64);
+        }
         let cell = cell.trim();
         match parse_number(cell) {
             Ok(v) => Ok(v),

@@ -2,7 +2,7 @@
 //! row can be wrong. Also `predict_csv` end to end with a trivial model, for line numbers.
 
 use std::borrow::Cow;
-use timber_runtime::{FeatureInfo, FeatureKind, Model, ModelInfo};
+use timber_runtime::{FeatureInfo, FeatureKind, Model, ModelInfo, TextRule};
 use timber_serve::predict::{predict_reader, PredictArgs};
 use timber_serve::row::{ColumnMap, RowError};
 
@@ -15,6 +15,7 @@ const fn numerical(name: &'static str) -> FeatureInfo {
         name: Cow::Borrowed(name),
         kind: FeatureKind::Numerical,
         categories: Cow::Borrowed(&[]),
+        text: TextRule::Standard,
     }
 }
 
@@ -33,11 +34,13 @@ const FEATURES: &[FeatureInfo] = &[
         name: Cow::Borrowed("color"),
         kind: FeatureKind::Categorical,
         categories: Cow::Borrowed(COLORS),
+        text: TextRule::Standard,
     },
     FeatureInfo {
         name: Cow::Borrowed("code"),
         kind: FeatureKind::Categorical,
         categories: Cow::Borrowed(&[]),
+        text: TextRule::Standard,
     },
 ];
 

@@ -6,6 +6,7 @@
 //! the first frontend whose `sniff` accepts the file loads it. A new format is one new file
 //! here and one line in that list.
 
+pub mod h2o;
 pub mod json;
 pub mod lightgbm;
 pub mod sklearn;
@@ -27,6 +28,7 @@ pub const FRONTENDS: &[&Frontend] = &[
     &lightgbm::JSON,
     &sklearn::json::FRONTEND,
     &sklearn::npz::FRONTEND,
+    &h2o::FRONTEND,
 ];
 
 /// One model file format.

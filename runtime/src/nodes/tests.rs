@@ -46,7 +46,7 @@ fn random_tree<I: KeyFloat, O: SumFloat>(
     let mut open: Vec<(usize, bool)> = Vec::new(); // (node, is `a`)
     let new_test = |rng: &mut Rng| -> Test<I::Key> {
         let feature = rng.below(nf) as u32;
-        match if specials { rng.below(4) } else { 0 } {
+        match if specials { rng.below(5) } else { 0 } {
             1 => Test::Category {
                 feature,
                 truncate: rng.below(2) == 0,
@@ -63,6 +63,13 @@ fn random_tree<I: KeyFloat, O: SumFloat>(
                 feature,
                 threshold: rng.value().max(-3.0),
                 band: 1e-35,
+                default_a: rng.below(2) == 0,
+            },
+            3 => Test::Capped {
+                feature,
+                threshold: rng.value().max(-3.0),
+                or_equal: rng.below(2) == 0,
+                cap: rng.value().max(-3.0),
                 default_a: rng.below(2) == 0,
             },
             _ => Test::Key {
@@ -185,6 +192,22 @@ fn reference<I: KeyFloat, O: SumFloat>(
                         *default_a
                     } else {
                         x <= *threshold
+                    }
+                }
+                Test::Capped {
+                    feature,
+                    threshold,
+                    or_equal,
+                    cap,
+                    default_a,
+                } => {
+                    let x = row[*feature as usize].to_f64();
+                    if x.is_nan() || x >= *cap {
+                        *default_a
+                    } else if *or_equal {
+                        x <= *threshold
+                    } else {
+                        x < *threshold
                     }
                 }
             };

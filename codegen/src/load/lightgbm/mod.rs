@@ -26,7 +26,7 @@ pub(crate) use super::json::malformed;
 use super::{Frontend, LoadError, LoadOptions, Probe};
 use crate::ir::{
     CategoryCode, Comparison, Feature, FeatureKind, Forest, Leaf, LinearLeaf, Node, Origin,
-    Precision, Side, Split, Test, Transform, Tree,
+    Precision, Side, Split, Test, TextRule, Transform, Tree,
 };
 
 /// LightGBM's `kZeroThreshold` (declared `1e-35f`, so the `f32` nearest `1e-35` widened).
@@ -431,6 +431,7 @@ impl Model {
             .iter()
             .enumerate()
             .map(|(i, name)| Feature {
+                text: TextRule::Standard,
                 name: name.clone(),
                 kind: if categorical[i] {
                     FeatureKind::Categorical {

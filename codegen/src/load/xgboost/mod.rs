@@ -19,7 +19,7 @@ use super::json::{count_of_text as parse_count, f32_of, f32_of_text as parse_f32
 use super::{Iterations, LoadError, LoadOptions};
 use crate::ir::{
     CategoryCode, Comparison, Feature, FeatureKind, Forest, Leaf, Node, Origin, Precision, Side,
-    Split, Test, Transform, Tree,
+    Split, Test, TextRule, Transform, Tree,
 };
 use serde::Deserialize;
 use serde_json::{Number, Value};
@@ -467,6 +467,7 @@ fn features(
     let labels = category_labels(cats, num_features);
     Ok((0..num_features)
         .map(|i| Feature {
+            text: TextRule::Standard,
             name: names.get(i).cloned().unwrap_or_else(|| format!("f{i}")),
             kind: if types.get(i).is_some_and(|t| t == "c") {
                 FeatureKind::Categorical {
