@@ -28,7 +28,7 @@ enum Command {
     /// Write a standalone crate (model library + scorer binary) for a model file.
     Compile {
         /// The model file (XGBoost JSON, UBJSON or JSON dump; LightGBM text or JSON;
-        /// scikit-learn JSON from tools/export_sklearn.py).
+        /// scikit-learn JSON or npz from tools/export_sklearn.py; H2O MOJO zip).
         model: PathBuf,
         /// Directory to write the crate into.
         #[arg(long)]
@@ -77,8 +77,8 @@ enum Command {
 /// Code layouts (see `timber_codegen::emit::Layout`).
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum LayoutArg {
-    /// The fastest layout per tree: complete-tree tables where they apply, node arrays for
-    /// the rest.
+    /// The fastest layout per tree: complete-tree tables where they apply, else QuickScorer
+    /// bit vectors, else node arrays.
     Auto,
     /// Complete-tree tables where they apply, node arrays for the rest.
     Tables,
