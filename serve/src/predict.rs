@@ -14,7 +14,7 @@
 //! whatever the lines or the model's width.
 
 use crate::codec::{Codec, CodecOptions, Format, RowFailure};
-use crate::row::{ColumnMap, RowError};
+use crate::row::{counted, ColumnMap, RowError};
 use anyhow::{bail, ensure, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fs::File;
@@ -449,11 +449,15 @@ impl<R: BufRead> Source<R> {
             ),
             InputFormat::F32le => {
                 let Some(width) = args.features else {
-                    bail!("--format f32le needs --features N (the model has {nf} features)");
+                    bail!(
+                        "--format f32le needs --features N (the model has {})",
+                        counted(nf, "feature")
+                    );
                 };
                 ensure!(
                     width == nf,
-                    "--features {width} does not match the model, which has {nf} features"
+                    "--features {width} does not match the model, which has {}",
+                    counted(nf, "feature")
                 );
                 (
                     Source::F32 {

@@ -35,7 +35,7 @@ pub enum RowError {
         reason: String,
     },
     /// A row with the wrong number of cells.
-    #[error("line {line}: expected {expected} columns, found {found}")]
+    #[error("line {line}: expected {}, found {found}", counted(*.expected, "column"))]
     Width {
         /// The input line.
         line: u64,
@@ -79,7 +79,7 @@ pub enum CellProblem {
         reason: String,
     },
     /// A row with the wrong number of cells.
-    #[error("expected {expected} columns, found {found}")]
+    #[error("expected {}, found {found}", counted(*.expected, "column"))]
     Width {
         /// Columns expected.
         expected: usize,
@@ -203,7 +203,8 @@ impl ColumnMap {
                 format!("the header names {matched} of the model's {nf} features")
             };
             return Err(RowError::Header(format!(
-                "{why}; give every feature name, or no feature names and exactly {nf} columns (missing: {}{more})",
+                "{why}; give every feature name, or no feature names and exactly {} (missing: {}{more})",
+                counted(nf, "column"),
                 missing.join(", ")
             )));
         };

@@ -18,8 +18,9 @@
 //!   with an error (its bytes dropped) rather than allocated;
 //! - a batch holds at most `--max-batch-bytes` of decoded rows and results (at least one
 //!   row), and all batches in flight together at most `--max-scoring-bytes`: a connection
-//!   waits for room before decoding (and meanwhile reads nothing, so TCP pushes back on its
-//!   peer).
+//!   takes room for the lines it holds before decoding them, waits for it (and meanwhile
+//!   reads nothing, so TCP pushes back on its peer), and keeps it until its results are
+//!   written.
 //!
 //! A peer that stops reading its answers is dropped after `--write-timeout`; a peer that
 //! sends nothing, after `--idle-timeout`. On SIGTERM/SIGINT the server stops accepting and
@@ -37,7 +38,7 @@ use std::time::Duration;
 use timber_runtime::Model;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::{info, warn};
@@ -188,6 +189,20 @@ impl<M: Model> Shared<M> {
     async fn drained(&self) {
         self.shutdown.wait().await;
         tokio::time::sleep_until(self.drain_deadline()).await;
+    }
+
+    /// Waits for room in the scoring budget for a batch of `rows` rows (all of it for a
+    /// batch larger than the budget), or fails with `Interrupted` at the drain deadline.
+    async fn room(&self, rows: usize) -> std::io::Result<SemaphorePermit<'_>> {
+        let bytes = rows.saturating_mul(self.codec.row_bytes());
+        let permits = (bytes / PERMIT_BYTES + 1).min(self.scoring_permits as usize) as u32;
+        self.bounded(None, async {
+            self.scoring
+                .acquire_many(permits)
+                .await
+                .map_err(|_| std::io::Error::other("the scoring budget is closed"))
+        })
+        .await
     }
 
     /// Runs `work` unless `limit` passes first (`TimedOut`) or the drain deadline passes
@@ -400,11 +415,19 @@ async fn score_lines<M: Model, R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
         };
         let at_end = n == 0;
         loop {
+            // Room first, then decode: a connection waiting for room holds raw lines only.
+            let rows = lines.ready(shared.batch_rows, at_end);
+            let room = if rows > 0 {
+                Some(shared.room(rows).await?)
+            } else {
+                None
+            };
             lines.take(codec, &mut batch, at_end, shared.batch_rows);
             if batch.is_empty() {
                 break;
             }
             score_batch(shared, &mut batch, &mut out, writer).await?;
+            drop(room);
         }
         if at_end {
             return Ok(End::Closed);
@@ -419,7 +442,7 @@ async fn score_lines<M: Model, R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
         .map(|()| end)
 }
 
-/// Scores `batch` (within the scoring budget) and writes its results.
+/// Scores `batch` (its room in the scoring budget taken) and writes its results.
 async fn score_batch<M: Model, W: AsyncWrite + Unpin>(
     shared: &Shared<M>,
     batch: &mut Batch<M>,
@@ -427,17 +450,6 @@ async fn score_batch<M: Model, W: AsyncWrite + Unpin>(
     writer: &mut W,
 ) -> std::io::Result<()> {
     let codec = &*shared.codec;
-    let bytes = batch.len().saturating_mul(codec.row_bytes());
-    let permits = (bytes / PERMIT_BYTES + 1).min(shared.scoring_permits as usize) as u32;
-    let _room = shared
-        .bounded(None, async {
-            shared
-                .scoring
-                .acquire_many(permits)
-                .await
-                .map_err(|_| std::io::Error::other("the scoring budget is closed"))
-        })
-        .await?;
     let (scored, failed) = codec.write_batch(batch, out, |_| {});
     shared.stats.add(scored, failed);
     let written = write_all(shared, writer, out).await;
@@ -576,6 +588,18 @@ impl<'b> LineBuffer<'b> {
                     .to_string(),
             },
         }
+    }
+
+    /// How many rows (at most `max_rows`) the next [`LineBuffer::take`] moves: the complete
+    /// lines, and `at_end` one more for an unterminated or dropped last line (counted even
+    /// when it turns out to be none).
+    fn ready(&self, max_rows: usize, at_end: bool) -> usize {
+        let from = self.scanned.max(self.start);
+        let complete = memchr::memchr_iter(b'\n', &self.buf[from..])
+            .take(max_rows)
+            .count();
+        let last = at_end && (self.buf.len() > self.start || self.dropping.is_some());
+        (complete + usize::from(last)).min(max_rows)
     }
 
     /// Moves up to `max_rows` complete lines (and, `at_end`, the unterminated last one) into

@@ -188,6 +188,27 @@ fn empty_header_is_an_error() {
     assert!(message.contains("the header has 0 columns"), "{message}");
 }
 
+#[test]
+fn one_column_is_said_in_the_singular() {
+    // "the header has 1 columns" (issue 16).
+    let message = header_error(&["a"], FEATURES);
+    assert!(
+        message.contains("the model has 4 features but the header has 1 column;"),
+        "{message}"
+    );
+    const ONE: &[FeatureInfo] = &[numerical("x")];
+    let message = header_error(&["a", "b"], ONE);
+    assert!(
+        message.contains("the model has 1 feature but the header has 2 columns;")
+            && message.ends_with("exactly 1 column (missing: x)"),
+        "{message}"
+    );
+    let one = ColumnMap::from_header(["x"], &info(ONE)).unwrap();
+    let mut out = [0.0f32];
+    let err = one.decode(["1", "2"], 2, 3, &mut out).unwrap_err();
+    assert_eq!(err.to_string(), "line 3: expected 1 column, found 2");
+}
+
 // ---------------------------------------------------------------------------------------
 // Row width
 // ---------------------------------------------------------------------------------------

@@ -151,3 +151,53 @@ fn json_object_batches_match_the_library_and_single_rows() {
         );
     }
 }
+
+#[test]
+fn json_numbers_follow_the_csv_number_rule() {
+    // One rule for every input (issue 14): any spelling of NaN is missing, and a value
+    // that rounds to infinity in the model's f32 inputs is refused, not scored as +inf.
+    // JSON numbers used to be cast to f32 unchecked: `1e39` was scored as infinity.
+    let codec = Codec::new(
+        &BinaryLogistic,
+        CodecOptions {
+            format: Format::Json,
+            ..CodecOptions::default()
+        },
+    );
+    let mut scratch = codec.scratch();
+    let score = |line: &str, scratch: &mut _| {
+        let mut out = Vec::new();
+        codec
+            .score(line.as_bytes(), scratch, &mut out)
+            .map(|()| String::from_utf8(out).unwrap())
+            .map_err(|f| f.reason)
+    };
+    let missing = score("{}", &mut scratch).unwrap();
+    for cell in ["null", "\"NaN\"", "\"NAN\"", "\"-nan\"", "\"\""] {
+        let line = format!("{{\"f0\": {cell}}}");
+        assert_eq!(score(&line, &mut scratch).as_ref(), Ok(&missing), "{line}");
+    }
+    for cell in ["1e39", "-3.4028236e38", "\"1e39\""] {
+        let line = format!("{{\"f0\": {cell}}}");
+        let reason = score(&line, &mut scratch).unwrap_err();
+        assert!(
+            reason.starts_with("field `f0`: `")
+                && reason.ends_with(
+                    "` is too large for the model's 32-bit inputs (it rounds to infinity)"
+                ),
+            "{line}: {reason}"
+        );
+    }
+    for cell in ["\"inf\"", "\"-Infinity\""] {
+        let line = format!("{{\"f0\": {cell}}}");
+        let reason = score(&line, &mut scratch).unwrap_err();
+        assert!(
+            reason.contains("is not a finite number"),
+            "{line}: {reason}"
+        );
+    }
+    // The largest f32 is a number like any other; arrays take the same rule.
+    assert!(score("{\"f0\": 3.4028235e38}", &mut scratch).is_ok());
+    let reason = score("[1e39,0,0,0,0,0,0,0]", &mut scratch).unwrap_err();
+    assert!(reason.contains("rounds to infinity"), "{reason}");
+}

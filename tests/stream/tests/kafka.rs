@@ -457,6 +457,46 @@ fn a_result_refused_for_good_is_dead_lettered_counted_and_the_partition_moves_on
     });
 }
 
+#[test]
+fn a_dead_letter_too_large_without_its_payload_goes_with_its_timber_headers_only() {
+    with_deadline(|| {
+        // An undecodable record whose key and `trace` header (3,000 bytes each) alone
+        // exceed the producer's 2,000-byte limit: cutting the payload cannot make its dead
+        // letter fit, so it goes without the input's key and headers, and the partition
+        // moves on.
+        let broker = Broker::start();
+        topics(&broker, 1);
+        let addr = broker.addr();
+        let long_key = "k".repeat(3_000);
+        kafka::produce(&big_producer(&addr), "in", [(long_key.as_str(), "1,2")]);
+        let rows = input_rows(1, 0);
+        let rows = &rows[..20];
+        produce(&producer(&addr), "in", rows);
+        let mut s = scorer(&addr, "bare", &["-X", "producer.message.max.bytes=2000"]);
+        let out = consume(&addr, "out", rows.len(), Duration::from_secs(90));
+        let dead = consume(&addr, "dead", 1, Duration::from_secs(30));
+        if out.len() < rows.len() || dead.is_empty() {
+            eprintln!("scorer log:\n{}", s.log());
+        }
+        check_results(rows, &out, &BTreeMap::new());
+        let letter = &dead
+            .get("")
+            .unwrap_or_else(|| panic!("no dead letter without a key: {dead:?}"))[0];
+        let h = &letter.headers;
+        assert!(!h.contains_key("trace"), "{h:?}");
+        assert!(
+            h["timber-error"].contains("expected 8 columns, found 2"),
+            "{h:?}"
+        );
+        assert_eq!(h["timber-source-topic"], "in");
+        assert_eq!(h["timber-source-offset"], "0");
+        assert_eq!(letter.value, "1,2");
+        s.signal("TERM");
+        let status = s.wait(Duration::from_secs(60));
+        assert!(status.success(), "{status}\n{}", s.log());
+    });
+}
+
 /// Needs Tansu's PostgreSQL schema, which is published only in Tansu's repository:
 /// `scripts/kafka-broker.sh install-postgres` fetches it (pinned by SHA-256) and builds Tansu
 /// with its PostgreSQL engine, and `scripts/test.sh` then runs this test; see

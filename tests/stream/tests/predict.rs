@@ -334,3 +334,47 @@ fn a_huge_bad_cell_is_not_echoed_whole() {
         run.stderr.len()
     );
 }
+
+#[test]
+fn a_wide_model_scores_in_batches_bounded_by_decoded_bytes() {
+    // 20,000 features: each `{}` line (3 bytes) decodes to an 80 KB row. A batch of
+    // 4 threads x 4,096 rows would hold 1.3 GB of them; batches hold at most 256 MiB.
+    let dir = scratch("wide");
+    let input = dir.join("empty.jsonl");
+    std::fs::write(&input, "{}\n".repeat(20_000)).unwrap();
+    let out = Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("maxrss_kib=%M")
+        .arg(scorer_bin("wide"))
+        .args(["predict", "--format", "json", "--threads", "4"])
+        .args(["--input", input.to_str().unwrap()])
+        .output()
+        .expect("/usr/bin/time (Debian's `time` package; scripts/test.sh installs it)");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{stderr}");
+    // The wide model is the binary classifier: every `{}` is its all-missing row.
+    let mut want = [0.0f32];
+    timber_runtime::Model::predict(
+        &timber_stream_tests::BinaryLogistic,
+        &[f32::NAN; 8],
+        &mut want,
+    );
+    assert_eq!(stdout.lines().count(), 20_000);
+    for line in stdout.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_bits(line, &json_floats(&v, "prediction"), &want);
+    }
+    let rss: u64 = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("maxrss_kib="))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no max RSS in:\n{stderr}"));
+    eprintln!("peak RSS of predict: {} MiB", rss >> 10);
+    assert!(
+        rss < 600 << 10,
+        "peak RSS {} MiB for 20,000 rows of a 20,000-feature model",
+        rss >> 10
+    );
+    let _ = std::fs::remove_file(&input);
+}

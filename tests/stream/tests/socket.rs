@@ -772,3 +772,71 @@ fn a_burst_of_empty_json_rows_on_a_wide_model_is_answered_in_bounded_memory() {
         peak >> 20
     );
 }
+
+#[test]
+fn connections_waiting_for_the_scoring_budget_hold_no_decoded_rows() {
+    // `--max-scoring-bytes` bounds decoded rows across connections only if a connection
+    // takes its room before it decodes. Connections used to decode a batch first (8 MiB of
+    // this 20,000-feature model's rows each) and then wait for room holding it.
+    let (scorer, addr) = server(
+        "wide",
+        &[
+            "--format",
+            "json",
+            "--stats-interval",
+            "0",
+            "--write-timeout",
+            "0",
+            // Less than two wide rows: one row in flight takes most of the budget.
+            "--max-scoring-bytes",
+            "100000",
+        ],
+    );
+    // A peer whose results are large (each repeats a 60 KB id) and that never reads: once
+    // the socket buffers are full its write waits, holding the room of its batch.
+    let stuck = connect(&addr);
+    let stop = Arc::new(AtomicBool::new(false));
+    let sender = {
+        let (mut stream, stop) = (stuck.try_clone().unwrap(), stop.clone());
+        let line = format!("{{\"id\":\"{}\"}}\n", "i".repeat(60_000));
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                if stream.write_all(line.as_bytes()).is_err() {
+                    return;
+                }
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_secs(3));
+    // Meanwhile 60 connections send 200 rows each and wait for room.
+    let lines: Vec<String> = vec!["{}".to_string(); 200];
+    let clients: Vec<_> = (0..60)
+        .map(|_| {
+            let (addr, lines) = (addr.clone(), lines.clone());
+            std::thread::spawn(move || exchange(&addr, &lines))
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(3));
+    // Closing the stuck peer gives its room back: every waiting connection is answered.
+    stop.store(true, Ordering::SeqCst);
+    stuck.shutdown(Shutdown::Both).unwrap();
+    sender.join().unwrap();
+    drop(stuck);
+    let mut want = [0.0f32];
+    timber_stream_tests::BinaryLogistic.predict(&[f32::NAN; 8], &mut want);
+    for client in clients {
+        let got = client.join().unwrap();
+        assert_eq!(got.len(), lines.len());
+        for line in &got {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_bits(line, &json_floats(&v, "prediction"), &want);
+        }
+    }
+    let peak = scorer.peak_rss();
+    eprintln!("peak RSS of the scorer: {} MiB", peak >> 20);
+    assert!(
+        peak < 200 << 20,
+        "peak RSS {} MiB with 60 connections waiting for a 100 kB scoring budget",
+        peak >> 20
+    );
+}
