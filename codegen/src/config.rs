@@ -255,6 +255,7 @@ fn remove_stale(dir: &Path, files: &[emit::GeneratedFile]) {
 
 /// The runtime path for the package being built, from its `Cargo.toml`; `::timber_runtime`
 /// outside a build script.
+#[cfg(feature = "manifest")]
 fn package_runtime_path() -> Result<String, Error> {
     let Some(dir) = std::env::var_os("CARGO_MANIFEST_DIR") else {
         return Ok("::timber_runtime".into());
@@ -274,8 +275,15 @@ fn package_runtime_path() -> Result<String, Error> {
     })
 }
 
+/// Without the `manifest` feature: `::timber_runtime`.
+#[cfg(not(feature = "manifest"))]
+fn package_runtime_path() -> Result<String, Error> {
+    Ok("::timber_runtime".into())
+}
+
 /// The runtime path a package with manifest `text` reaches: through `timber-runtime` if it
 /// depends on it, else through `timber`. `Err(None)`: neither; `Err(Some(why))`: unreadable.
+#[cfg(feature = "manifest")]
 fn runtime_path_in(text: &str) -> Result<String, Option<String>> {
     let doc: toml_edit::DocumentMut = text.parse().map_err(|e| Some(format!("{e}")))?;
     // `[dependencies]` and every `[target.'cfg(..)'.dependencies]`.
@@ -305,7 +313,7 @@ fn runtime_path_in(text: &str) -> Result<String, Option<String>> {
     through_timber.ok_or(None)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "manifest"))]
 mod tests {
     use super::runtime_path_in;
 
