@@ -113,6 +113,10 @@ sed 's/^/  /' "$OUT/serve.log"
 
 section "10. serve the model from Kafka (a local Tansu broker)"
 # The scorer's Kafka client (librdkafka, built from source) is an opt-in feature.
+if [[ ! -x "$(scripts/kafka-broker.sh path)" ]]; then
+    echo "first run of this step: builds librdkafka and installs the Tansu broker with cargo"
+    echo "(a one-time build of several CPU-minutes, cached in ~/.cache; later runs skip it)"
+fi
 run env CARGO_TARGET_DIR="$TARGET" \
     cargo build --release --features kafka --manifest-path "$CRATE/Cargo.toml"
 run scripts/kafka-broker.sh install
