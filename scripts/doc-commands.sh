@@ -34,7 +34,9 @@ ran=0
 for file in "${files[@]}"; do
     script="target/doc-commands/$(basename "$file" .md).sh"
     {
-        echo "set -euo pipefail"
+        # As in an interactive shell, a pipeline's status is its last command's (`… | head`
+        # must not fail the block); any other failing command stops the run.
+        echo "set -eu"
         # Servers a block started in the background are stopped when the file is done.
         echo "trap 'jobs -p | xargs -r kill 2>/dev/null || true' EXIT"
         extract "$file"
