@@ -13,7 +13,9 @@ writes the training rows of the bench models and the uncommitted `large`/`huge` 
 
 The main run uses XGBoost 3.2.0 (.venv-fixtures). The xgb2_* fixtures are produced by
 re-invoking this same file with the XGBoost 2.1.4 interpreter (.venv-fixtures-xgb2):
-`make_fixtures.py --xgb2-child OUTDIR` (that mode needs only numpy + xgboost).
+`make_fixtures.py --xgb2-child OUTDIR` (that mode needs only numpy + xgboost). The xgb34_*
+fixtures likewise come from the XGBoost 3.4.1 interpreter (.venv-fixtures-xgb34, Python >= 3.12):
+`make_fixtures.py --xgb34-child OUTDIR`.
 The LightGBM fixtures are in fixtures_lightgbm.py (LightGBM 4.7.0, same venv); the
 scikit-learn ones in fixtures_sklearn.py (scikit-learn 1.9.1), run as
 `make_fixtures.py --sklearn-child OUTDIR NAME...` with numpy's AVX-512 paths disabled (see
@@ -45,13 +47,14 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 XGB2_PYTHON = os.path.join(ROOT, ".venv-fixtures-xgb2", "bin", "python")
+XGB34_PYTHON = os.path.join(ROOT, ".venv-fixtures-xgb34", "bin", "python")
 
 import xgboost as xgb  # noqa: E402
 
 NTHREAD = 1
 
 # --------------------------------------------------------------------------------------
-# formatting / writing helpers (numpy + xgboost only: also used by the xgb2 child)
+# formatting / writing helpers (numpy + xgboost only: also used by the xgb2/xgb34 children)
 # --------------------------------------------------------------------------------------
 
 
@@ -93,7 +96,7 @@ def check_f32(a, what):
 
 # XGBoost fixtures that also get model.ubj (the same model, saved as UBJSON by this XGBoost).
 UBJ_FIXTURES = {"tiny_reg", "binary_logistic", "multi_softprob", "categorical_large", "dart",
-                "early_stop", "reg_quantile_multi", "xgb2_binary"}
+                "early_stop", "reg_quantile_multi", "xgb2_binary", "xgb34_binary"}
 # XGBoost fixtures that also get model_dump.json + model_dump.args.
 DUMP_FIXTURES = {"reg_squarederror", "binary_logistic", "multi_softmax", "categorical_small",
                  "named_features", "reg_quantile_multi", "count_poisson"}
@@ -303,6 +306,45 @@ def xgb2_child(outdir):
         {"objective": "multi:softprob", "num_class": 4, "max_depth": 4, "eta": 0.3},
         xgb.DMatrix(Xtr, ym, nthread=NTHREAD), make_X(rng, 300, p), 20,
         "multi:softprob 4 classes saved by XGBoost 2.1.4 (single scalar base_score string).")
+
+
+# --------------------------------------------------------------------------------------
+# XGBoost 3.4 child (runs under .venv-fixtures-xgb34, Python >= 3.12)
+# --------------------------------------------------------------------------------------
+
+XGB34_FIXTURES = ["xgb34_binary", "xgb34_multi"]
+
+
+def xgb34_child(outdir, names):
+    """The newest XGBoost release tested: two small models (each fixture is compiled in every
+    layout by several test suites), one depth-wise, one leaf-wise."""
+    assert xgb.__version__ == "3.4.1", xgb.__version__
+    p = 5
+    if "xgb34_binary" in names:
+        rng = np.random.default_rng(_seed("xgb34_binary"))
+        X = make_X(rng, 2000, p)
+        yb = (signal(X, rng) > 0.21).astype(np.float64)
+        booster_fixture(
+            "xgb34_binary", outdir,
+            {"objective": "binary:logistic", "max_depth": 4, "eta": 0.2},
+            xgb.DMatrix(sprinkle_nan(rng, X, frac_rows=0.1), yb, nthread=NTHREAD),
+            make_X(rng, 300, p), 30,
+            "binary:logistic saved by XGBoost 3.4.1: depth-wise, depth 4, 30 rounds, 5 "
+            "features, NaN in training and test rows.")
+    if "xgb34_multi" in names:
+        rng = np.random.default_rng(_seed("xgb34_multi"))
+        X = make_X(rng, 2000, p)
+        s = signal(X, rng)
+        ym = np.searchsorted(np.quantile(s, [0.25, 0.6]), s).astype(np.float64)  # 25/35/40 %
+        booster_fixture(
+            "xgb34_multi", outdir,
+            {"objective": "multi:softprob", "num_class": 3, "tree_method": "hist",
+             "grow_policy": "lossguide", "max_leaves": 8, "max_depth": 0, "eta": 0.3},
+            xgb.DMatrix(sprinkle_nan(rng, X, frac_rows=0.1), ym, nthread=NTHREAD),
+            make_X(rng, 300, p), 20,
+            "multi:softprob 3 classes saved by XGBoost 3.4.1: hist, grow_policy lossguide, "
+            "max_leaves 8, no depth limit, 20 rounds (60 trees), 5 features, NaN in training "
+            "and test rows.")
 
 
 # --------------------------------------------------------------------------------------
@@ -1170,6 +1212,9 @@ def main(argv):
     if argv[:1] == ["--xgb2-child"]:
         xgb2_child(argv[1])
         return
+    if argv[:1] == ["--xgb34-child"]:
+        xgb34_child(argv[1], argv[2:] or XGB34_FIXTURES)
+        return
     sys.path.insert(0, HERE)
     import fixtures_lightgbm
     import fixtures_sklearn
@@ -1184,8 +1229,10 @@ def main(argv):
     assert xgb.__version__ == "3.2.0", xgb.__version__
     xgb2 = ["xgb2_binary", "xgb2_multi"]
     lgb_names, sk_names = list(fixtures_lightgbm.FIXTURES), list(fixtures_sklearn.FIXTURES)
-    wanted = argv or list(FIXTURES) + xgb2 + lgb_names + sk_names
-    unknown = set(wanted) - set(FIXTURES) - set(xgb2) - set(lgb_names) - set(sk_names)
+    xgb34 = XGB34_FIXTURES
+    wanted = argv or list(FIXTURES) + xgb2 + xgb34 + lgb_names + sk_names
+    unknown = (set(wanted) - set(FIXTURES) - set(xgb2) - set(xgb34) - set(lgb_names)
+               - set(sk_names))
     if unknown:
         sys.exit(f"unknown fixtures: {sorted(unknown)}")
     for name in wanted:
@@ -1196,6 +1243,12 @@ def main(argv):
             sys.exit(f"{XGB2_PYTHON} missing: run scripts/fixtures-venv.sh")
         subprocess.run([XGB2_PYTHON, os.path.abspath(__file__), "--xgb2-child", outdir],
                        check=True)
+    xgb34_wanted = [n for n in xgb34 if n in wanted]
+    if xgb34_wanted:
+        if not os.path.exists(XGB34_PYTHON):
+            sys.exit(f"{XGB34_PYTHON} missing: run scripts/fixtures-venv.sh (needs Python >= 3.12)")
+        subprocess.run([XGB34_PYTHON, os.path.abspath(__file__), "--xgb34-child", outdir]
+                       + xgb34_wanted, check=True)
     fixtures_lightgbm.generate(outdir, [n for n in wanted if n in lgb_names])
     sk_wanted = [n for n in wanted if n in sk_names]
     if sk_wanted:

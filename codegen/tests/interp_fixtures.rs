@@ -52,6 +52,51 @@ fn every_library_and_format_is_covered() {
     assert_eq!(formats.into_iter().collect::<Vec<_>>(), expected);
 }
 
+#[test]
+fn the_xgboost_versions_the_readme_names_are_the_ones_tested() {
+    // The README's claim ("files saved by 2.1.4, 3.2.0 and 3.4.1 are tested") holds only while
+    // fixtures saved by each of those versions exist, in both JSON and UBJSON; and a fixture's
+    // meta.json must name the version that really wrote its model, as the file records it.
+    let mut formats: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for fixture in fixtures::all(env!("CARGO_MANIFEST_DIR")) {
+        let meta: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(fixture.dir.join("meta.json")).unwrap())
+                .unwrap();
+        let Some(version) = meta["xgboost_version"].as_str() else {
+            continue;
+        };
+        let model: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(fixture.dir.join("model.json")).unwrap())
+                .unwrap();
+        let written = model["version"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}: model.json has no version", fixture.name))
+            .iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(".");
+        assert_eq!(written, version, "{}: model.json's version", fixture.name);
+        for model in fixture.models() {
+            let forest = load_file(&model.path, &model.load_options(false)).unwrap();
+            formats
+                .entry(version.to_string())
+                .or_default()
+                .insert(forest.origin.format);
+        }
+    }
+    assert_eq!(
+        formats.keys().collect::<Vec<_>>(),
+        ["2.1.4", "3.2.0", "3.4.1"],
+        "XGBoost versions with fixtures (update the README's list with this one)"
+    );
+    for (version, found) in &formats {
+        for format in ["xgboost-json", "xgboost-ubjson"] {
+            assert!(found.contains(format), "no {format} fixture from {version}");
+        }
+    }
+}
+
 /// Each tree written out in pre-order, features by name: equal for forests whose nodes or
 /// features are numbered differently (a dump numbers features in order of use; LightGBM's
 /// text file lists splits before leaves, its JSON nests them).

@@ -1,6 +1,6 @@
-//! XGBoost models: `save_model` JSON ([`json`], 2.0 through 3.2), the same document in
-//! UBJSON ([`ubjson`], `model.ubj`), and the JSON dump ([`dump`]), which lacks the objective
-//! and base score. This module holds what they share: the saved model's layout, the
+//! XGBoost models: `save_model` JSON ([`json`]; tested with files from 2.1.4, 3.2.0 and
+//! 3.4.1), the same document in UBJSON ([`ubjson`], `model.ubj`), and the JSON dump
+//! ([`dump`]), which lacks the objective and base score. This module holds what they share: the saved model's layout, the
 //! objectives' semantics, and building the forest.
 //!
 //! Layout: `learner.gradient_booster.model` (or `.gbtree.model` for dart) holds `trees`, each
