@@ -11,6 +11,7 @@
 //! error result goes to the output topic; either way its offset is committed like any other.
 
 use crate::codec::Codec;
+use crate::metrics::Sample;
 use crate::stream::{Shutdown, Stats, StreamArgs};
 use anyhow::{bail, Context, Result};
 use rdkafka::config::ClientConfig;
@@ -83,14 +84,17 @@ pub async fn run<M: Model + 'static>(
 ) -> Result<()> {
     // librdkafka's calls block: the scoring loop gets a thread of its own.
     tokio::task::spawn_blocking(move || {
-        Member::connect(&args)?.run(&codec, &args, &shutdown, &stats)
+        Member::connect(&args, stats.clone())?.run(&codec, &args, &shutdown, &stats)
     })
     .await
     .context("the Kafka worker stopped abnormally")?
 }
 
-/// Logs librdkafka's messages through `tracing`, and commits before partitions go.
-struct GroupContext;
+/// Logs librdkafka's messages through `tracing`, commits before partitions go, and turns
+/// librdkafka's statistics into the consumer-lag gauges of `/metrics`.
+struct GroupContext {
+    stats: Arc<Stats>,
+}
 
 impl ClientContext for GroupContext {
     fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
@@ -107,6 +111,10 @@ impl ClientContext for GroupContext {
 
     fn error(&self, error: KafkaError, reason: &str) {
         warn!(target: "librdkafka", "{error}: {reason}");
+    }
+
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        crate::metrics::kafka_lag(&self.stats.metrics.gauges, &statistics);
     }
 }
 
@@ -153,6 +161,17 @@ fn commit(consumer: &BaseConsumer<GroupContext>, mode: CommitMode) {
     }
 }
 
+/// Why a record failed, for the live page: the dead letter's error header, or the error
+/// result sent in its place.
+fn failure_text(out: &Outgoing) -> String {
+    let header = out.headers.as_ref().and_then(|h| {
+        h.iter()
+            .find(|header| header.key == ERROR_HEADER)
+            .and_then(|header| header.value)
+    });
+    String::from_utf8_lossy(header.unwrap_or(&out.payload)).into_owned()
+}
+
 /// Collects the broker's acknowledgements; the opaque is the record's index in its batch.
 #[derive(Default)]
 struct Acks(Mutex<Vec<(usize, Option<String>)>>);
@@ -193,7 +212,7 @@ fn create_producer(config: &ClientConfig) -> Result<BaseProducer<Acks>> {
 }
 
 impl Member {
-    fn connect(args: &KafkaArgs) -> Result<Self> {
+    fn connect(args: &KafkaArgs, stats: Arc<Stats>) -> Result<Self> {
         let mut consumer_config = ClientConfig::new();
         consumer_config
             .set("bootstrap.servers", &args.brokers)
@@ -205,6 +224,10 @@ impl Member {
             // others move (and Tansu, the test broker, reassigns a dead member's partitions
             // correctly only with this protocol).
             .set("partition.assignment.strategy", "cooperative-sticky");
+        if args.stream.http.is_some() {
+            // Consumer lag for `/metrics` comes from librdkafka's statistics.
+            consumer_config.set("statistics.interval.ms", "5000");
+        }
         let mut producer_config = ClientConfig::new();
         producer_config
             .set("bootstrap.servers", &args.brokers)
@@ -221,7 +244,7 @@ impl Member {
             }
         }
         let consumer: BaseConsumer<GroupContext> = consumer_config
-            .create_with_context(GroupContext)
+            .create_with_context(GroupContext { stats })
             .context("cannot create the Kafka consumer (check the -X settings)")?;
         let producer = create_producer(&producer_config)?;
         consumer
@@ -261,6 +284,8 @@ impl Member {
             done.clear();
             let mut wait = Duration::from_millis(100);
             let (mut scored, mut failed) = (0, 0);
+            let mut scoring = Duration::ZERO;
+            let mut sample = Sample::for_codec(codec);
             while batch.len() < max {
                 let message = match self.consumer.poll(wait) {
                     None => break,
@@ -273,10 +298,21 @@ impl Member {
                 wait = Duration::ZERO;
                 let position = (message.topic().to_string(), message.partition());
                 done.insert(position, message.offset() + 1);
+                let started = Instant::now();
                 let out = self.score(&message, codec, &mut scratch, args);
+                scoring += started.elapsed();
+                let key = message
+                    .key()
+                    .map(|k| String::from_utf8_lossy(k).into_owned());
                 match out.1 {
-                    true => scored += 1,
-                    false => failed += 1,
+                    true => {
+                        scored += 1;
+                        sample.scratch_row(key, &scratch);
+                    }
+                    false => {
+                        failed += 1;
+                        sample.error(key, &failure_text(&out.0));
+                    }
                 }
                 batch.push(out.0);
             }
@@ -284,7 +320,8 @@ impl Member {
                 continue;
             }
             self.deliver(&mut batch, shutdown)?;
-            stats.add(scored, failed);
+            stats.record_batch(scored, failed, scoring);
+            stats.metrics.commit(sample);
             self.store(&done);
             commit(&self.consumer, CommitMode::Async);
         }

@@ -211,8 +211,11 @@ async fn score_lines<M: Model, R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
             }
         };
         let at_end = n == 0;
-        let (scored, failed) = lines.score(codec, &mut batch, &mut out, at_end);
-        stats.add(scored, failed);
+        let started = std::time::Instant::now();
+        let (scored, failed) = lines.score(codec, &mut batch, &mut out, at_end, stats);
+        if scored + failed > 0 {
+            stats.record_batch(scored, failed, started.elapsed());
+        }
         if !out.is_empty() {
             writer.write_all(&out).await?;
             writer.flush().await?;
@@ -278,6 +281,7 @@ impl LineBuffer {
         batch: &mut Batch<M>,
         out: &mut Vec<u8>,
         at_end: bool,
+        stats: &Stats,
     ) -> (u64, u64) {
         let mut start = 0;
         let max_line = self.max_line;
@@ -320,7 +324,13 @@ impl LineBuffer {
             self.buf.drain(..start);
         }
         self.scanned = self.buf.len();
-        codec.write_batch(batch, out, |_| {})
+        if batch.is_empty() {
+            return (0, 0);
+        }
+        let sample = stats.before_batch(batch);
+        let counts = codec.write_batch(batch, out, |_| {});
+        stats.after_batch(codec, batch, sample);
+        counts
     }
 }
 
