@@ -40,7 +40,7 @@ pub(super) fn health_routes<M: Model + 'static>() -> Router<Arc<App<M>>> {
     Router::new()
         .route("/health/live", get(live))
         .route("/health/ready", get(ready::<M>))
-        .fallback(not_found)
+        // Applies to the routes present when it is called.
         .method_not_allowed_fallback(method_not_allowed)
 }
 
@@ -51,6 +51,7 @@ pub(super) fn routes<M: Model + 'static>() -> Router<Arc<App<M>>> {
         .route("/models/{name}", get(model_metadata::<M>))
         .route("/models/{name}/ready", get(model_ready::<M>))
         .route("/models/{name}/infer", post(infer::<M>))
+        .method_not_allowed_fallback(method_not_allowed)
         .merge(health_routes::<M>())
 }
 
@@ -64,13 +65,6 @@ fn ok_json(value: Value) -> Response {
         value.to_string(),
     )
         .into_response()
-}
-
-async fn not_found() -> ApiError {
-    error(
-        StatusCode::NOT_FOUND,
-        "no such endpoint of the inference protocol",
-    )
 }
 
 async fn method_not_allowed() -> ApiError {

@@ -340,7 +340,19 @@ fn observer_routes<M: Model + 'static>() -> Router<Arc<App<M>>> {
         .route("/events", get(events::<M>))
         .route("/snapshot", get(snapshot::<M>))
         .route("/metrics", get(metrics::<M>))
-        .fallback(|| async { ApiError::text(StatusCode::NOT_FOUND, "no such page") })
+        .fallback(not_found)
+}
+
+/// 404: in the inference protocol's form under `/v2`, as text elsewhere.
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    if uri.path() == "/v2" || uri.path().starts_with("/v2/") {
+        ApiError::json(
+            StatusCode::NOT_FOUND,
+            "no such endpoint of the inference protocol",
+        )
+    } else {
+        ApiError::text(StatusCode::NOT_FOUND, format!("no page {}", uri.path()))
+    }
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
