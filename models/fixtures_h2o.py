@@ -7,6 +7,8 @@ Run through scripts/fixtures-h2o.sh (which creates the pinned venv and checks fo
     scripts/fixtures-h2o.sh --check [NAME...]
                                            re-score the committed model.zip/input.csv and check
                                            the committed expected*.csv (no training)
+    scripts/fixtures-h2o.sh --genmodel-jar only fetch h2o-genmodel.jar (H2O's MOJO scorer,
+                                           cached in the venv) and print its path
 
 Models are trained by H2O-3 3.46.0.7 (the Python client's bundled h2o.jar, started locally with
 nthreads=1) on scikit-learn's bundled datasets (breast_cancer, wine, iris, diabetes), its
@@ -1305,6 +1307,15 @@ def finish(outdir, name, spec, tmp):
 
 
 def main(argv):
+    if "--genmodel-jar" in argv:
+        # Only fetch h2o-genmodel.jar (H2O's MOJO scorer), e.g. for scripts/h2o-bench.sh.
+        if not os.path.exists(GENMODEL_JAR):
+            try:
+                h2o_session()
+            finally:
+                h2o_shutdown()
+        print(GENMODEL_JAR)
+        return
     check = "--check" in argv
     names = [a for a in argv if not a.startswith("--")]
     for n in names:

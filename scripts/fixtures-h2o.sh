@@ -9,6 +9,8 @@
 #                                          # training): PredictCsv + margin harness again on
 #                                          # the committed model.zip/input.csv, and the
 #                                          # independent Python MOJO walker
+#     scripts/fixtures-h2o.sh --genmodel-jar  # only fetch h2o-genmodel.jar (cached in the
+#                                          # venv) and print its path (scripts/h2o-bench.sh)
 #
 # Needs Java 17 (`java` and `javac` on PATH; H2O 3.46 runs on Java 8-17). Creates
 # .venv-fixtures-h2o/ (git-ignored) with exact pins: h2o 3.46.0.7 (the last open-source

@@ -546,10 +546,18 @@ def main():
 
     rng = np.random.default_rng(0)
     single_idx = rng.integers(0, n, min(args.single, n))
+
+    def settle():
+        # OpenMP and ONNX Runtime worker threads spin for a while after a parallel call: let
+        # the previous measurement's threads go idle so they do not share the cores with the
+        # next scorer.
+        time.sleep(1.0)
+
     for r in range(args.rounds):
         for key, s in scorers.items():
             res = results[key]
             for threads, slot in ((1, "batch_1"), (ALL, "batch_all")):
+                settle()
                 c0, t0 = time.process_time(), time.perf_counter()
                 s.batch(threads)
                 wall = time.perf_counter() - t0
@@ -558,6 +566,7 @@ def main():
                 # that the thread setting took effect
                 res.setdefault(slot + "_cpu_per_wall", []).append(
                     round((time.process_time() - c0) / wall, 2))
+            settle()
             t0 = time.perf_counter()
             for i in single_idx:
                 s.one(int(i))
@@ -568,8 +577,11 @@ def main():
                 f"one row {res['one_row'][-1]:.2f} µs")
         if args.timber:
             res = results["timber"]
+            settle()
             res["batch_1"].append(timber_bench(args.timber, csv, args.seconds, 1))
+            settle()
             res["batch_all"].append(timber_bench(args.timber, csv, args.seconds, 0))
+            settle()
             res["one_row"].append(timber_bench(args.timber, csv, args.seconds, None))
             log(f"round {r + 1}/{args.rounds} Timber: batch {res['batch_1'][-1]:.3f} / "
                 f"{res['batch_all'][-1]:.3f} µs/row, one row {res['one_row'][-1]:.3f} µs")

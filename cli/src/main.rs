@@ -142,7 +142,7 @@ fn main() -> std::process::ExitCode {
     match run(Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", timber_serve::error_message(&e));
             std::process::ExitCode::FAILURE
         }
     }

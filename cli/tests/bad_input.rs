@@ -307,3 +307,61 @@ fn cli_dump_without_options_names_the_flags() {
         &["not a supported model file", "LightGBM text (`save_model`)"],
     );
 }
+
+#[test]
+fn cli_errors_about_files_say_their_cause_once() {
+    // The I/O error used to be printed twice: in the message and again as its source.
+    let dir = scratch("cli_error_once");
+    let missing = dir.join("nosuch").join("model.json");
+    let missing = missing.to_str().unwrap();
+    let run = timber(&["inspect", missing]);
+    assert!(!run.success);
+    assert_eq!(
+        run.stderr,
+        format!("error: {missing}: cannot read the file: No such file or directory (os error 2)\n")
+    );
+    let dir_path = dir.to_str().unwrap();
+    let run = timber(&["inspect", dir_path]);
+    assert_eq!(
+        run.stderr,
+        format!("error: {dir_path}: cannot read the file: Is a directory (os error 21)\n")
+    );
+    // A structural error of the model, likewise.
+    let mut v = fixture("tiny_reg");
+    let leaf = (0..)
+        .find(|&n| tree(&mut v, 1)["left_children"][n] == json!(-1))
+        .unwrap();
+    tree(&mut v, 1)["split_conditions"][leaf] = json!(12345.678);
+    let text = serde_json::to_string(&v)
+        .unwrap()
+        .replace("12345.678", "1e999");
+    let model = write(&dir, "inf_leaf.json", text.as_bytes());
+    let run = timber(&["inspect", &model]);
+    assert_clean_failure(&run, &[&model, &format!("tree 1, node {leaf}: ")]);
+    assert_eq!(
+        run.stderr.matches("not a finite number").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}
+
+#[test]
+fn cli_inspect_refuses_declared_outputs_the_trees_do_not_have() {
+    // `inspect` used to report "outputs: 65536" for this binary model, and scoring 10k rows
+    // took minutes and 2.5 GB.
+    let dir = scratch("cli_inspect_outputs");
+    let mut v = fixture("binary_logistic");
+    v["learner"]["learner_model_param"]["num_target"] = json!("65536");
+    let model = write(&dir, "wide_target.json", &serde_json::to_vec(&v).unwrap());
+    let run = timber(&["inspect", &model]);
+    assert_clean_failure(
+        &run,
+        &[
+            &model,
+            "declares 65536 outputs (classes or targets) but its trees add to only 1 of them",
+        ],
+    );
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+}

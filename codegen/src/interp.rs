@@ -7,8 +7,8 @@
 //! `f32`/`f64` (scikit-learn). [`AnyInterpreter`] picks them from the forest.
 
 use crate::ir::{
-    CategoryCode, Comparison, Forest, Leaf, LinearLeaf, Node, Precision, Side, Test, Transform,
-    Tree,
+    CategoryCode, Comparison, Forest, Leaf, LinearLeaf, Node, Precision, Probabilities,
+    ProbabilitiesFrom, Side, Test, Transform, Tree,
 };
 use std::borrow::Cow;
 use std::marker::PhantomData;
@@ -69,13 +69,14 @@ impl Scalar for f64 {
 
 /// An output type the interpreter accumulates in, with the transforms defined for it.
 pub trait Sum: Scalar + AddAssign + DivAssign + Mul<Output = Self> {
-    /// Applies an element-wise or group transform in place (not `ArgMax`, which shrinks).
-    /// Transforms of the other precision are never passed (the interpreter checks).
-    fn transform(t: Transform, values: &mut [Self]);
+    /// Turns margins into predictions in place (not `ArgMax`); the number of values may
+    /// change (class probabilities). Transforms of the other precision are never passed (the
+    /// interpreter checks).
+    fn transform(t: &Transform, values: &mut Vec<Self>);
 }
 
 impl Sum for f32 {
-    fn transform(t: Transform, values: &mut [f32]) {
+    fn transform(t: &Transform, values: &mut Vec<f32>) {
         let each =
             |f: fn(f32) -> f32, values: &mut [f32]| values.iter_mut().for_each(|v| *v = f(*v));
         match t {
@@ -91,19 +92,37 @@ impl Sum for f32 {
 }
 
 impl Sum for f64 {
-    fn transform(t: Transform, values: &mut [f64]) {
+    fn transform(t: &Transform, values: &mut Vec<f64>) {
         let each =
             |f: &dyn Fn(f64) -> f64, values: &mut [f64]| values.iter_mut().for_each(|v| *v = f(*v));
         match t {
             Transform::Exp => each(&transform::exp_f64, values),
-            Transform::Logistic { scale } => each(&|v| transform::logistic(v, scale), values),
+            Transform::Logistic { scale } => each(&|v| transform::logistic(v, *scale), values),
             Transform::SignedSquare => each(&transform::signed_square, values),
             Transform::Log1pExp => each(&transform::log1p_exp, values),
             Transform::SoftmaxF64 => transform::softmax_f64(values),
             Transform::SoftmaxPairwise => transform::softmax_numpy(values),
+            Transform::JavaExpClamped => each(&transform::h2o_exp, values),
+            Transform::Probabilities(p) => probabilities(p, values),
             // Identity and ArgMax; the f32 transforms do not fit f64 models.
             _ => {}
         }
+    }
+}
+
+/// Class probabilities from margins, as [`Probabilities`] describes (H2O's `unifyPreds`).
+fn probabilities(p: &Probabilities, values: &mut Vec<f64>) {
+    match p.from {
+        ProbabilitiesFrom::JavaLogistic => *values = transform::h2o_logistic(values[0]).to_vec(),
+        ProbabilitiesFrom::Complement => *values = transform::complement(values[0]).to_vec(),
+        ProbabilitiesFrom::JavaSoftmax => transform::h2o_softmax(values),
+        ProbabilitiesFrom::Normalized => transform::normalize_by_sum(values),
+    }
+    if let Some(factors) = &p.correction {
+        transform::correct_probabilities(values, factors);
+    }
+    if p.last_only {
+        values.drain(..values.len() - 1);
     }
 }
 
@@ -195,7 +214,7 @@ impl<I: Scalar, O: Sum> Model for Interpreter<I, O> {
             let n = O::from_f64(f64::from(n));
             margins.iter_mut().for_each(|m| *m /= n);
         }
-        match f.transform {
+        match &f.transform {
             Transform::ArgMax => out[0] = O::from_f64(transform::argmax(&margins) as f64),
             t => {
                 O::transform(t, &mut margins);
@@ -232,6 +251,23 @@ fn leaf<'t, I: Float>(tree: &'t Tree, row: &[I]) -> &'t Leaf {
                                 Comparison::LessOrEqual => x <= *threshold,
                             };
                             if go_left {
+                                Side::Left
+                            } else {
+                                Side::Right
+                            }
+                        }
+                        Test::Capped {
+                            threshold,
+                            comparison,
+                            cap,
+                        } => {
+                            let go_left = match comparison {
+                                Comparison::Less => x < *threshold,
+                                Comparison::LessOrEqual => x <= *threshold,
+                            };
+                            if x >= *cap {
+                                default
+                            } else if go_left {
                                 Side::Left
                             } else {
                                 Side::Right
@@ -329,6 +365,7 @@ pub fn model_info(forest: &Forest, name: String) -> ModelInfo {
                     .into(),
                 crate::ir::FeatureKind::Numerical => Cow::Borrowed(&[]),
             },
+            text: f.text,
         })
         .collect();
     ModelInfo {

@@ -4,7 +4,7 @@
 use timber_codegen::emit::{emit, render_files, EmitOptions, Layout, CHUNK_NODES};
 use timber_codegen::interp::Interpreter;
 use timber_codegen::ir::{
-    Comparison, Feature, FeatureKind, Forest, Leaf, Node, Origin, Precision, Split, Test,
+    Comparison, Feature, FeatureKind, Forest, Leaf, Node, Origin, Precision, Split, Test, TextRule,
     Transform, Tree,
 };
 use timber_codegen::{load_file, LoadOptions};
@@ -38,6 +38,7 @@ fn chain(depth: usize) -> Tree {
 fn forest(trees: Vec<Tree>) -> Forest {
     let features = (0..2)
         .map(|i| Feature {
+            text: TextRule::Standard,
             name: format!("f{i}"),
             kind: FeatureKind::Numerical,
         })

@@ -121,6 +121,13 @@ fn tiny_regression_as_node_arrays_matches_its_golden_file() {
 }
 
 #[test]
+fn tiny_h2o_model_matches_its_golden_file() {
+    // H2O GBM gaussian: f64 inputs and sums, f32 split values widened, init_f added after
+    // the trees as a single-leaf tree.
+    check_golden_from("h2o_gbm_stumps", "model.zip", "H2oStumps", Layout::Nested);
+}
+
+#[test]
 fn output_is_deterministic() {
     for layout in Layout::ALL {
         assert_eq!(

@@ -40,6 +40,7 @@ fn every_library_and_format_is_covered() {
         }
     }
     let expected = [
+        "h2o-mojo",
         "lightgbm-json",
         "lightgbm-text",
         "sklearn-json",

@@ -3,6 +3,7 @@
 //! - [`Model`]: the trait every generated model (and the reference interpreter) implements.
 //! - [`transform`]: output transforms with the training libraries' exact float semantics.
 //! - [`category`] and [`linear`]: how input values reach categorical splits and linear leaves.
+//! - [`java`]: Java's `Math.exp` as HotSpot computes it, for H2O models.
 //! - [`tables`] and [`nodes`]: the data layouts generated models keep their trees in, and
 //!   their scoring kernels: complete-tree tables for shallow trees, node arrays for any
 //!   tree; [`batch`] feeds both blocks of rows as keys ([`float`]), with the kernels
@@ -23,6 +24,7 @@ extern crate alloc;
 pub mod batch;
 pub mod category;
 pub mod float;
+pub mod java;
 pub mod kernel;
 pub mod linear;
 mod math;
@@ -35,7 +37,7 @@ pub mod tables;
 pub mod transform;
 
 pub use float::{row_keys, KeyFloat, SumFloat};
-pub use model::{FeatureInfo, FeatureKind, Float, Model, ModelInfo};
+pub use model::{FeatureInfo, FeatureKind, Float, Model, ModelInfo, TextRule};
 
 /// `Cow`, for the metadata generated code writes (`alloc::borrow::Cow`, also without `std`).
 #[doc(hidden)]

@@ -55,6 +55,25 @@ pub struct FeatureInfo {
     /// For a categorical feature whose model records its training categories: the category
     /// labels, where a label's index is its integer code. Empty otherwise.
     pub categories: Cow<'static, [Cow<'static, str>]>,
+    /// How text input for the feature (CSV cells, JSON strings) becomes its value.
+    pub text: TextRule,
+}
+
+/// How text input for a feature (a CSV cell, a JSON string) becomes its value: each library's
+/// own scorer reads cells its own way, and a model is fed as its library would be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TextRule {
+    /// Timber's rule: the cell is trimmed; empty, `NaN` or `nan` is missing; a number is the
+    /// value (a categorical feature's code); otherwise a categorical feature takes a known
+    /// label's code, and an unknown label is an error.
+    #[default]
+    Standard,
+    /// H2O's (its `PredictCsv` scorer): the cells `""`, `NA`, `N/A` and `-` are missing; a
+    /// numerical cell is parsed as Java's `Double.parseDouble` parses it (trimmed; `NaN`,
+    /// `Infinity`, overflow to infinity); a categorical cell is always a level name, compared
+    /// untrimmed, and a level not in the domain is missing (numbers are level names too,
+    /// never codes).
+    H2o,
 }
 
 /// What a model is, for `info`/`inspect` output and for mapping input columns.

@@ -110,7 +110,7 @@ const PIECES_PER_THREAD: usize = 8;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{FeatureInfo, FeatureKind, ModelInfo};
+    use crate::model::{FeatureInfo, FeatureKind, ModelInfo, TextRule};
     use std::borrow::Cow;
 
     /// Output = row index recovered from the input, to show every row lands in its place.
@@ -136,6 +136,7 @@ mod tests {
             name: Cow::Borrowed(name),
             kind: FeatureKind::Numerical,
             categories: Cow::Borrowed(&[]),
+            text: TextRule::Standard,
         };
         Echo(ModelInfo {
             name: "Echo".into(),

@@ -190,6 +190,106 @@ pub fn log1p_exp(x: f64) -> f64 {
     crate::math::log1p(crate::math::exp(x))
 }
 
+/// H2O's sanitised exponential (`GbmMojoModel.exp`, its GBM log link): `min(1e19, e^x)`
+/// with Java's `Math.exp` ([`crate::java::exp`]).
+#[inline]
+pub fn h2o_exp(x: f64) -> f64 {
+    java_min(1e19, crate::java::exp(x))
+}
+
+/// H2O GBM's bernoulli probabilities (logit link): `[1 - p, p]` with
+/// `p = 1 / (1 + min(1e19, e^-f))`, Java's `Math.exp`.
+#[inline]
+pub fn h2o_logistic(f: f64) -> [f64; 2] {
+    let p = 1.0 / (1.0 + h2o_exp(-f));
+    [1.0 - p, p]
+}
+
+/// H2O's softmax (`GenModel.GBM_rescale`): the maximum by `Math.max`, `e^(x - max)` by Java's
+/// `Math.exp` (no clamp), their sum from 0.0 left to right, then each divided by the sum.
+#[inline]
+pub fn h2o_softmax(values: &mut [f64]) {
+    let mut max = f64::NEG_INFINITY;
+    for &v in values.iter() {
+        max = java_max(max, v);
+    }
+    let mut sum = 0.0f64;
+    for v in values.iter_mut() {
+        *v = crate::java::exp(*v - max);
+        sum += *v;
+    }
+    for v in values.iter_mut() {
+        *v /= sum;
+    }
+}
+
+/// H2O DRF's binomial probabilities from the first class's: `[p, 1 - p]`.
+#[inline]
+pub fn complement(p: f64) -> [f64; 2] {
+    [p, 1.0 - p]
+}
+
+/// H2O DRF's class probabilities: each value divided by their sum (from 0.0, left to right)
+/// when the sum is positive; otherwise the values as they are.
+#[inline]
+pub fn normalize_by_sum(values: &mut [f64]) {
+    let mut sum = 0.0f64;
+    for &v in values.iter() {
+        sum += v;
+    }
+    if sum > 0.0 {
+        for v in values.iter_mut() {
+            *v /= sum;
+        }
+    }
+}
+
+/// H2O's correction of probabilities learnt on rebalanced classes
+/// (`GenModel.correctProbabilities`): each probability times its class's factor (the prior
+/// class share over the trained one; 1 where either is 0), then all divided by their sum
+/// (from 0.0, left to right) when it is positive.
+#[inline]
+pub fn correct_probabilities(values: &mut [f64], factors: &[f64]) {
+    let mut sum = 0.0f64;
+    for (v, &f) in values.iter_mut().zip(factors) {
+        *v *= f;
+        sum += *v;
+    }
+    if sum > 0.0 {
+        for v in values.iter_mut() {
+            *v /= sum;
+        }
+    }
+}
+
+/// Java's `Math.min(a, b)`: NaN if either is, and -0.0 below +0.0.
+#[inline]
+fn java_min(a: f64, b: f64) -> f64 {
+    if a.is_nan() {
+        a
+    } else if a == 0.0 && b == 0.0 && b.is_sign_negative() {
+        b
+    } else if a <= b {
+        a
+    } else {
+        b
+    }
+}
+
+/// Java's `Math.max(a, b)`: NaN if either is, and +0.0 above -0.0.
+#[inline]
+fn java_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() {
+        a
+    } else if a == 0.0 && b == 0.0 && a.is_sign_negative() {
+        b
+    } else if a >= b {
+        a
+    } else {
+        b
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,5 +353,31 @@ mod tests {
         xgb_softmax(&mut v);
         assert!(v[0] < v[1] && v[1] < v[2]);
         assert!((v.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn h2o_transforms_follow_h2o() {
+        // The clamp: e^50 is above 1e19.
+        assert_eq!(h2o_exp(50.0), 1e19);
+        assert_eq!(h2o_exp(0.0), 1.0);
+        assert_eq!(h2o_logistic(-50.0)[1], 1.0 / (1.0 + 1e19));
+        let [p0, p1] = h2o_logistic(0.3);
+        assert_eq!(p0, 1.0 - p1);
+        let mut v = [1.0, 2.0, 3.0];
+        h2o_softmax(&mut v);
+        assert!(v[0] < v[1] && v[1] < v[2]);
+        assert_eq!(complement(0.25), [0.25, 0.75]);
+        let mut zeros = [0.0, 0.0];
+        normalize_by_sum(&mut zeros);
+        assert_eq!(zeros, [0.0, 0.0], "a zero sum leaves the values");
+        let mut w = [1.0, 3.0];
+        normalize_by_sum(&mut w);
+        assert_eq!(w, [0.25, 0.75]);
+        let mut c = [0.5, 0.5];
+        correct_probabilities(&mut c, &[3.0, 1.0]);
+        assert_eq!(c, [0.75, 0.25]);
+        assert!(java_min(f64::NAN, 1.0).is_nan());
+        assert!(java_max(-0.0, 0.0).is_sign_positive());
+        assert!(java_min(0.0, -0.0).is_sign_negative());
     }
 }

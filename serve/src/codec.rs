@@ -1,20 +1,24 @@
 //! Row codecs for streams: one row per line (or Kafka record) in, one result per row out.
 //!
 //! - [`Format::Csv`]: a row is a comma-separated line in the model's feature order (no
-//!   header); an empty cell, `NaN` or `nan` is missing. The result is the line `predict`
-//!   prints: the outputs separated by commas, or `error: REASON`.
+//!   header); an empty cell or NaN is missing (numbers follow the rule of [`crate::row`]).
+//!   The result is the line `predict` prints: the outputs separated by commas, or
+//!   `error: REASON`.
 //! - [`Format::Json`]: a row is a JSON array in feature order, or a JSON object keyed by
 //!   feature name (`{"age": 41, "income": null}`; absent or `null` is missing, an optional
 //!   `"id"` is copied to the result). The result is `{"id":…,"prediction":[…]}` (plus
 //!   `"margin":[…]` when margins are asked for), or `{"id":…,"error":"REASON"}`.
 //!
-//! Decoding one row never depends on another, so a bad row costs exactly its own result.
+//! Every line is one row and gets exactly one result, in every mode: a blank line (empty
+//! or only whitespace) is an error result (`empty line`), never skipped, so result N always
+//! answers line N. Decoding one row never depends on another, so a bad row costs exactly
+//! its own result.
 //!
 //! Many rows at once go through a [`Batch`]: rows are decoded into one contiguous buffer and
 //! scored with a single [`Model::predict_batch`] call (the model's batch kernels, several
 //! times faster per row than single-row calls), then results are written in input order.
 
-use crate::row::ColumnMap;
+use crate::row::{counted, excerpt, finite, CellProblem, ColumnMap, NotANumber};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::Write;
@@ -120,6 +124,21 @@ impl<M: Model> Batch<M> {
         self.entries.push(Entry::Failed(failure));
     }
 
+    /// Frees the buffers' memory beyond `bytes` (a batch keeps its buffers between uses,
+    /// which is right for small rows and wrong for a batch that once held huge ones).
+    pub fn shrink_to(&mut self, bytes: usize) {
+        fn shrink<T>(v: &mut Vec<T>, bytes: usize) {
+            let keep = bytes / std::mem::size_of::<T>().max(1);
+            if v.capacity() > keep {
+                v.shrink_to(keep.max(v.len()));
+            }
+        }
+        shrink(&mut self.rows, bytes);
+        shrink(&mut self.entries, bytes);
+        shrink(&mut self.outputs, bytes);
+        shrink(&mut self.margins, bytes);
+    }
+
     /// Rows added since the batch was last written.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -162,13 +181,19 @@ pub struct Codec<'m, M: Model> {
 }
 
 impl<'m, M: Model> Codec<'m, M> {
-    /// A codec for `model`.
+    /// A codec for `model`, CSV columns in the model's feature order.
     pub fn new(model: &'m M, options: CodecOptions) -> Self {
+        Self::with_columns(model, options, ColumnMap::positional(model.info()))
+    }
+
+    /// A codec for `model` whose CSV columns map onto features as `columns` says (a file's
+    /// header).
+    pub fn with_columns(model: &'m M, options: CodecOptions, columns: ColumnMap) -> Self {
         let info = model.info();
         Codec {
             model,
             options,
-            columns: ColumnMap::positional(info),
+            columns,
             by_name: info
                 .features
                 .iter()
@@ -186,6 +211,17 @@ impl<'m, M: Model> Codec<'m, M> {
     /// The options this codec was made with.
     pub fn options(&self) -> CodecOptions {
         self.options
+    }
+
+    /// The memory one row takes in a [`Batch`] and its result text, at most (decoded
+    /// inputs, outputs, margins, and the text of the outputs): what batches are sized by.
+    pub fn row_bytes(&self) -> usize {
+        let info = self.model.info();
+        let values = info.num_outputs + info.num_margins;
+        // A value's text is at most ~16 bytes (shortest round-trip form) plus a comma.
+        info.num_features() * std::mem::size_of::<M::Input>()
+            + values * (std::mem::size_of::<M::Output>() + 24)
+            + 64
     }
 
     /// Fresh buffers for [`Codec::score`].
@@ -377,22 +413,72 @@ impl<'m, M: Model> Codec<'m, M> {
     /// Decodes a row (a line without its newline) into `row`, in model feature order with
     /// `NaN` for missing values; returns its `"id"`, if any.
     pub fn decode(&self, line: &[u8], row: &mut [M::Input]) -> Result<Option<Value>, RowFailure> {
+        self.decode_problem(line, row)
+            .map_err(|(id, problem)| RowFailure {
+                id,
+                reason: problem.to_string(),
+            })
+    }
+
+    /// [`Codec::decode`] for line `number` of a file: failures name the line (and the
+    /// column) as `line 3, column 2 (f1): ...`.
+    pub fn decode_at(
+        &self,
+        number: u64,
+        line: &[u8],
+        row: &mut [M::Input],
+    ) -> Result<Option<Value>, RowFailure> {
+        self.decode_problem(line, row)
+            .map_err(|(id, problem)| RowFailure {
+                id,
+                reason: problem.at_line(number).to_string(),
+            })
+    }
+
+    fn decode_problem(
+        &self,
+        line: &[u8],
+        row: &mut [M::Input],
+    ) -> Result<Option<Value>, (Option<Value>, CellProblem)> {
         row.fill(M::Input::NAN);
-        let text = std::str::from_utf8(line).map_err(|e| {
-            RowFailure::new(format!(
-                "not UTF-8 (invalid byte at offset {})",
-                e.valid_up_to()
-            ))
-        })?;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return Err((None, CellProblem::Line("empty line".into())));
+        }
         match self.options.format {
-            Format::Csv => self.decode_csv(text, row).map(|()| None),
-            Format::Json => self.decode_json(text, row),
+            Format::Csv => self.decode_csv(line, row).map(|()| None).map_err(|p| {
+                // A JSON row sent to a CSV reader: say so rather than count its commas.
+                let trimmed = line.trim_ascii_start();
+                match p {
+                    CellProblem::Width { .. }
+                        if trimmed.starts_with(b"{") || trimmed.starts_with(b"[") =>
+                    {
+                        (
+                            None,
+                            CellProblem::Line(format!(
+                                "{p}; the line looks like JSON, which `--format json` reads"
+                            )),
+                        )
+                    }
+                    p => (None, p),
+                }
+            }),
+            Format::Json => {
+                let text = std::str::from_utf8(line).map_err(|e| {
+                    let reason = format!("not UTF-8 (invalid byte at offset {})", e.valid_up_to());
+                    (None, CellProblem::Line(reason))
+                })?;
+                self.decode_json(text, row)
+                    .map_err(|f| (f.id, CellProblem::Line(f.reason)))
+            }
         }
     }
 
-    fn decode_csv(&self, text: &str, row: &mut [M::Input]) -> Result<(), RowFailure> {
-        let text = text.strip_suffix('\r').unwrap_or(text);
-        let decoded = if text.contains('"') {
+    fn decode_csv(&self, line: &[u8], row: &mut [M::Input]) -> Result<(), CellProblem> {
+        let text = std::str::from_utf8(line).map_err(|e| CellProblem::Encoding {
+            column: 1 + memchr::memchr_iter(b',', &line[..e.valid_up_to()]).count(),
+        })?;
+        if text.contains('"') {
             // Quoted cells are rare in scoring streams: let the csv crate unquote them.
             let mut reader = csv::ReaderBuilder::new()
                 .has_headers(false)
@@ -401,24 +487,30 @@ impl<'m, M: Model> Codec<'m, M> {
             let mut record = csv::StringRecord::new();
             reader
                 .read_record(&mut record)
-                .map_err(|e| RowFailure::new(format!("not a CSV line: {e}")))?;
+                .map_err(|e| CellProblem::Line(format!("not a CSV line: {e}")))?;
             self.columns.decode_cells(record.iter(), record.len(), row)
         } else {
             let count = text.split(',').count();
             self.columns.decode_cells(text.split(','), count, row)
-        };
-        decoded.map_err(|problem| RowFailure::new(problem.to_string()))
+        }
     }
 
     fn decode_json(&self, text: &str, row: &mut [M::Input]) -> Result<Option<Value>, RowFailure> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| RowFailure::new(format!("not valid JSON: {e}")))?;
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            let trimmed = text.trim_start();
+            let hint = if trimmed.starts_with(['{', '[']) {
+                ""
+            } else {
+                " (a JSON row is an array or an object; `--format csv` reads CSV rows)"
+            };
+            RowFailure::new(format!("not valid JSON: {e}{hint}"))
+        })?;
         match value {
             Value::Array(items) => {
                 if items.len() != row.len() {
                     return Err(RowFailure::new(format!(
-                        "expected an array of {} values, found {}",
-                        row.len(),
+                        "expected an array of {}, found {}",
+                        counted(row.len(), "value"),
                         items.len()
                     )));
                 }
@@ -444,12 +536,13 @@ impl<'m, M: Model> Codec<'m, M> {
                             continue;
                         }
                         return Err(fail(format!(
-                            "`{key}` is not a feature of the model (pass --ignore-unknown to skip unknown fields)"
+                            "`{}` is not a feature of the model (pass --ignore-unknown to skip unknown fields)",
+                            excerpt(key)
                         )));
                     };
                     row[i] = self
                         .json_value(item, i)
-                        .map_err(|reason| fail(format!("field `{key}`: {reason}")))?;
+                        .map_err(|reason| fail(format!("field `{}`: {reason}", excerpt(key))))?;
                 }
                 Ok(id)
             }
@@ -463,8 +556,15 @@ impl<'m, M: Model> Codec<'m, M> {
     fn json_value(&self, value: &Value, feature: usize) -> Result<M::Input, String> {
         match value {
             Value::Null => Ok(M::Input::NAN),
-            Value::Number(n) => match n.as_f64() {
-                Some(v) if v.is_finite() => Ok(M::Input::from_f64(v)),
+            Value::Number(n) if self.columns.labels_only(feature) => Err(format!(
+                "`{n}` is a number, but this categorical feature takes its level name as a string"
+            )),
+            Value::Number(n) => match n.as_f64().map(finite) {
+                Some(Ok(v)) => Ok(v),
+                Some(Err(NotANumber::TooLarge)) => Err(format!(
+                    "`{n}` is too large for the model's {}-bit inputs (it rounds to infinity)",
+                    8 * std::mem::size_of::<M::Input>()
+                )),
                 _ => Err(format!("`{n}` is not a finite number")),
             },
             // Strings go through the CSV cell rules: "NaN", numbers as text, category labels.

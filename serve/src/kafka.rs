@@ -1,14 +1,26 @@
 //! `serve kafka`: a member of a Kafka consumer group that scores every record of the input
 //! topic and produces the result to the output topic, under the input's key and headers.
 //!
-//! Delivery is at-least-once and nothing is lost: records are taken in batches, each batch
-//! is scored and handed to the producer at once, and the input offsets of a batch are
-//! stored and committed only after the broker acknowledged every result (or dead letter)
-//! of it. A result the broker refuses is sent again until it is accepted. Before the group
-//! takes partitions away (rebalance), and on SIGTERM, the finished offsets are committed
-//! synchronously. A record that cannot be decoded goes to the dead-letter topic (its
-//! payload, key and headers unchanged, plus a `timber-error` header), or, without one, an
-//! error result goes to the output topic; either way its offset is committed like any other.
+//! Delivery is at-least-once and nothing is lost: records are taken in batches (at most
+//! `--batch-size` records and `--max-batch-bytes` of inputs and results), each batch is
+//! scored and handed to the producer at once, and the input offsets of a batch are stored
+//! and committed only after the broker acknowledged every result (or dead letter) of it.
+//! Before the group takes partitions away (rebalance), and on SIGTERM, the finished offsets
+//! are committed synchronously.
+//!
+//! A record that cannot be decoded goes to the dead-letter topic, or, without one, an error
+//! result goes to the output topic; either way its offset is committed like any other. A
+//! dead letter carries the input's key, headers and payload, plus `timber-error` (why),
+//! `timber-source-topic`, `timber-source-partition` and `timber-source-offset` headers.
+//!
+//! A refusal by the broker is either transient (the broker is down, a leader moves, a
+//! timeout: the record is sent again until it is taken) or permanent for that record (too
+//! large, invalid, refused by a policy: sending it again cannot help). A permanently refused
+//! result is logged, counted as an error, and dead-lettered (or replaced by an error
+//! result); a dead letter that is too large is sent again with as much of the payload as
+//! fits (`timber-payload-truncated: kept K of N bytes`), and, if even its headers do not fit,
+//! with only the `timber-*` headers. A record that cannot be delivered in any form is logged
+//! and given up, so one record never stalls its partition.
 
 use crate::codec::Codec;
 use crate::metrics::Sample;
@@ -28,6 +40,20 @@ use tracing::{debug, info, warn};
 
 /// The header a dead letter carries: why its record could not be scored.
 pub const ERROR_HEADER: &str = "timber-error";
+/// The header a dead letter carries: the input record's topic.
+pub const SOURCE_TOPIC_HEADER: &str = "timber-source-topic";
+/// The header a dead letter carries: the input record's partition.
+pub const SOURCE_PARTITION_HEADER: &str = "timber-source-partition";
+/// The header a dead letter carries: the input record's offset.
+pub const SOURCE_OFFSET_HEADER: &str = "timber-source-offset";
+/// The header a dead letter carries when its payload was cut to fit: `kept K of N bytes`.
+pub const TRUNCATED_HEADER: &str = "timber-payload-truncated";
+
+/// librdkafka's default `message.max.bytes`, the largest record a producer sends.
+const DEFAULT_MESSAGE_MAX_BYTES: usize = 1_000_000;
+
+/// Room left in a record for what is not key, headers or payload (lengths, attributes).
+const RECORD_OVERHEAD: usize = 512;
 
 /// How long a stopping scorer keeps trying to deliver results the broker has not taken.
 const STOP_GRACE: Duration = Duration::from_secs(30);
@@ -59,6 +85,10 @@ pub struct KafkaArgs {
     /// Most records scored per batch (one produce round and one commit per batch).
     #[arg(long, default_value_t = 10_000)]
     pub batch_size: usize,
+    /// Most bytes of input records and results held per batch; a batch ends early when
+    /// its records reach it.
+    #[arg(long, default_value_t = 64 << 20)]
+    pub max_batch_bytes: usize,
     /// A librdkafka setting for the consumer and the producer, e.g. `-X security.protocol=ssl`;
     /// `consumer.KEY=VALUE` or `producer.KEY=VALUE` sets it for one of them only.
     #[arg(short = 'X', value_name = "KEY=VALUE", value_parser = parse_setting)]
@@ -161,20 +191,18 @@ fn commit(consumer: &BaseConsumer<GroupContext>, mode: CommitMode) {
     }
 }
 
-/// Why a record failed, for the live page: the dead letter's error header, or the error
-/// result sent in its place.
+/// Why a record failed, for the live page: the dead letter's reason, or the error result
+/// sent in its place.
 fn failure_text(out: &Outgoing) -> String {
-    let header = out.headers.as_ref().and_then(|h| {
-        h.iter()
-            .find(|header| header.key == ERROR_HEADER)
-            .and_then(|header| header.value)
-    });
-    String::from_utf8_lossy(header.unwrap_or(&out.payload)).into_owned()
+    match &out.kind {
+        Kind::DeadLetter { reason, .. } => reason.clone(),
+        _ => String::from_utf8_lossy(&out.payload).trim_end().to_string(),
+    }
 }
 
 /// Collects the broker's acknowledgements; the opaque is the record's index in its batch.
 #[derive(Default)]
-struct Acks(Mutex<Vec<(usize, Option<String>)>>);
+struct Acks(Mutex<Vec<(usize, Option<KafkaError>)>>);
 
 impl ClientContext for Acks {}
 
@@ -182,20 +210,177 @@ impl ProducerContext for Acks {
     type DeliveryOpaque = usize;
 
     fn delivery(&self, result: &DeliveryResult<'_>, index: usize) {
-        let error = result.as_ref().err().map(|(e, _)| e.to_string());
+        let error = result.as_ref().err().map(|(e, _)| e.clone());
         if let Ok(mut acks) = self.0.lock() {
             acks.push((index, error));
         }
     }
 }
 
-/// One result waiting for the broker's acknowledgement.
+/// Whether the broker (or the producer itself) refused a record for good: sending the same
+/// record again cannot succeed.
+fn is_permanent(error: &KafkaError) -> bool {
+    use RDKafkaErrorCode as C;
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            C::MessageSizeTooLarge
+                | C::MessageBatchTooLarge
+                | C::InvalidMessageSize
+                | C::InvalidMessage
+                | C::InvalidRecord
+                | C::InvalidTimestamp
+                | C::UnsupportedForMessageFormat
+                | C::PolicyViolation
+                | C::BadMessage
+        )
+    )
+}
+
+/// Whether a refusal was for the record's size.
+fn is_too_large(error: &KafkaError) -> bool {
+    use RDKafkaErrorCode as C;
+    matches!(
+        error.rdkafka_error_code(),
+        Some(C::MessageSizeTooLarge | C::MessageBatchTooLarge | C::InvalidMessageSize)
+    )
+}
+
+/// The input record a result or dead letter answers.
+#[derive(Default)]
+struct Source {
+    topic: String,
+    partition: i32,
+    offset: i64,
+    key: Option<Vec<u8>>,
+    headers: Option<OwnedHeaders>,
+    payload: Vec<u8>,
+}
+
+impl Source {
+    fn position(&self) -> String {
+        format!("{}[{}]@{}", self.topic, self.partition, self.offset)
+    }
+}
+
+/// What an [`Outgoing`] record is.
+enum Kind {
+    /// A result, to the output topic.
+    Result,
+    /// An error result, to the output topic (no dead-letter topic).
+    ErrorResult,
+    /// A dead letter: `reason`, with at most `room` bytes of the input payload (and, when
+    /// `bare`, none of the input's key and headers).
+    DeadLetter {
+        reason: String,
+        room: usize,
+        bare: bool,
+    },
+}
+
+/// Where an [`Outgoing`] record stands.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    Pending,
+    Delivered,
+    /// Refused in every form: logged and given up.
+    Abandoned,
+}
+
+/// One record waiting for the broker's acknowledgement.
 struct Outgoing {
     topic: String,
     key: Option<Vec<u8>>,
     headers: Option<OwnedHeaders>,
     payload: Vec<u8>,
-    delivered: bool,
+    kind: Kind,
+    state: State,
+    source: Source,
+}
+
+/// Copies `headers` (a record's headers are borrowed from the consumer).
+fn copy_headers<H: Headers>(headers: &H) -> OwnedHeaders {
+    headers.iter().fold(OwnedHeaders::new(), |acc, header| {
+        acc.insert(Header {
+            key: header.key,
+            value: header.value,
+        })
+    })
+}
+
+fn headers_len(headers: Option<&OwnedHeaders>) -> usize {
+    headers.map_or(0, |h| {
+        h.iter()
+            .map(|x| x.key.len() + x.value.map_or(0, <[u8]>::len) + 16)
+            .sum()
+    })
+}
+
+impl Outgoing {
+    /// A dead letter for `source`: its key, headers and as much of its payload as `room`
+    /// allows (`bare`: no key or input headers at all), with the `timber-*` headers.
+    fn dead_letter(topic: &str, source: Source, reason: String, room: usize, bare: bool) -> Self {
+        let mut out = Outgoing {
+            topic: topic.to_string(),
+            key: None,
+            headers: None,
+            payload: Vec::new(),
+            kind: Kind::DeadLetter { reason, room, bare },
+            state: State::Pending,
+            source,
+        };
+        out.build_dead_letter();
+        out
+    }
+
+    /// Fills key, headers and payload from the source, as the dead letter's `kind` says.
+    fn build_dead_letter(&mut self) {
+        let Kind::DeadLetter { reason, room, bare } = &self.kind else {
+            return;
+        };
+        let source = &self.source;
+        let base = match (&source.headers, bare) {
+            (Some(h), false) => h.clone(),
+            _ => OwnedHeaders::new(),
+        };
+        let (partition, offset) = (source.partition.to_string(), source.offset.to_string());
+        let mut headers = base
+            .insert(Header {
+                key: ERROR_HEADER,
+                value: Some(reason.as_bytes()),
+            })
+            .insert(Header {
+                key: SOURCE_TOPIC_HEADER,
+                value: Some(source.topic.as_bytes()),
+            })
+            .insert(Header {
+                key: SOURCE_PARTITION_HEADER,
+                value: Some(partition.as_bytes()),
+            })
+            .insert(Header {
+                key: SOURCE_OFFSET_HEADER,
+                value: Some(offset.as_bytes()),
+            });
+        let key = if *bare { None } else { source.key.clone() };
+        let fixed =
+            RECORD_OVERHEAD + key.as_ref().map_or(0, Vec::len) + headers_len(Some(&headers));
+        let room = room.saturating_sub(fixed);
+        let kept = source.payload.len().min(room);
+        if kept < source.payload.len() {
+            let note = format!("kept {kept} of {} bytes", source.payload.len());
+            headers = headers.insert(Header {
+                key: TRUNCATED_HEADER,
+                value: Some(note.as_bytes()),
+            });
+        }
+        self.key = key;
+        self.headers = Some(headers);
+        self.payload = source.payload[..kept].to_vec();
+    }
+
+    fn bytes(&self) -> usize {
+        self.payload.len() + self.source.payload.len() + headers_len(self.headers.as_ref())
+    }
 }
 
 /// This process's membership of the group: its consumer and producer.
@@ -203,6 +388,8 @@ struct Member {
     consumer: BaseConsumer<GroupContext>,
     producer: BaseProducer<Acks>,
     producer_config: ClientConfig,
+    /// The producer's `message.max.bytes`: dead letters are cut to fit it.
+    message_max_bytes: usize,
 }
 
 fn create_producer(config: &ClientConfig) -> Result<BaseProducer<Acks>> {
@@ -261,10 +448,15 @@ impl Member {
                 .map(|t| format!(", dead letters to {t}"))
                 .unwrap_or_default()
         );
+        let message_max_bytes = producer_config
+            .get("message.max.bytes")
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(DEFAULT_MESSAGE_MAX_BYTES);
         Ok(Member {
             consumer,
             producer,
             producer_config,
+            message_max_bytes,
         })
     }
 
@@ -279,6 +471,18 @@ impl Member {
         let mut batch: Vec<Outgoing> = Vec::new();
         let mut done: BTreeMap<(String, i32), i64> = BTreeMap::new();
         let max = args.batch_size.max(1);
+        // The error result a refused result becomes when there is no dead-letter topic.
+        let error_result = |reason: &str| {
+            let mut text = Vec::new();
+            codec.write_failure(
+                &crate::codec::RowFailure {
+                    id: None,
+                    reason: reason.to_string(),
+                },
+                &mut text,
+            );
+            text
+        };
         while !shutdown.is_set() {
             batch.clear();
             done.clear();
@@ -286,7 +490,8 @@ impl Member {
             let (mut scored, mut failed) = (0, 0);
             let mut scoring = Duration::ZERO;
             let mut sample = Sample::for_codec(codec);
-            while batch.len() < max {
+            let mut held = 0usize;
+            while batch.len() < max && held < args.max_batch_bytes {
                 let message = match self.consumer.poll(wait) {
                     None => break,
                     Some(Err(e)) => {
@@ -304,23 +509,24 @@ impl Member {
                 let key = message
                     .key()
                     .map(|k| String::from_utf8_lossy(k).into_owned());
-                match out.1 {
-                    true => {
+                match out.kind {
+                    Kind::Result => {
                         scored += 1;
                         sample.scratch_row(key, &scratch);
                     }
-                    false => {
+                    _ => {
                         failed += 1;
-                        sample.error(key, &failure_text(&out.0));
+                        sample.error(key, &failure_text(&out));
                     }
                 }
-                batch.push(out.0);
+                held += out.bytes();
+                batch.push(out);
             }
             if batch.is_empty() {
                 continue;
             }
-            self.deliver(&mut batch, shutdown)?;
-            stats.record_batch(scored, failed, scoring);
+            let refused = self.deliver(&mut batch, args, shutdown, &error_result)?;
+            stats.record_batch(scored - refused, failed + refused, scoring);
             stats.metrics.commit(sample);
             self.store(&done);
             commit(&self.consumer, CommitMode::Async);
@@ -336,27 +542,25 @@ impl Member {
         Ok(())
     }
 
-    /// Scores one record; returns what to produce and whether it was scored.
+    /// Scores one record; returns what to produce.
     fn score<M: Model>(
         &self,
         message: &BorrowedMessage<'_>,
         codec: &Codec<'_, M>,
         scratch: &mut crate::codec::Scratch<M>,
         args: &KafkaArgs,
-    ) -> (Outgoing, bool) {
-        let mut headers = message.headers().map(|h| {
-            h.iter().fold(OwnedHeaders::new(), |acc, header| {
-                acc.insert(Header {
-                    key: header.key,
-                    value: header.value,
-                })
-            })
-        });
-        let key = message.key().map(<[u8]>::to_vec);
-        let payload = message.payload().unwrap_or_default();
+    ) -> Outgoing {
+        let source = Source {
+            topic: message.topic().to_string(),
+            partition: message.partition(),
+            offset: message.offset(),
+            key: message.key().map(<[u8]>::to_vec),
+            headers: message.headers().map(copy_headers),
+            payload: message.payload().unwrap_or_default().to_vec(),
+        };
         let mut result = Vec::with_capacity(32);
         let outcome = match message.payload() {
-            Some(_) => codec.score(
+            Some(payload) => codec.score(
                 payload.strip_suffix(b"\n").unwrap_or(payload),
                 scratch,
                 &mut result,
@@ -366,58 +570,66 @@ impl Member {
                 reason: "the record has no value".to_string(),
             }),
         };
-        let (topic, payload, ok) = match outcome {
-            Ok(()) => (args.output_topic.clone(), result, true),
+        let (payload, kind) = match outcome {
+            Ok(()) => (result, Kind::Result),
             Err(failure) => {
-                debug!(
-                    "{}[{}]@{}: {}",
-                    message.topic(),
-                    message.partition(),
-                    message.offset(),
-                    failure.reason
-                );
+                debug!("{}: {}", source.position(), failure.reason);
                 match &args.dead_letter_topic {
                     Some(dead) => {
-                        let with_error = headers.take().unwrap_or_default().insert(Header {
-                            key: ERROR_HEADER,
-                            value: Some(failure.reason.as_bytes()),
-                        });
-                        headers = Some(with_error);
-                        (dead.clone(), payload.to_vec(), false)
+                        return Outgoing::dead_letter(
+                            dead,
+                            source,
+                            failure.reason,
+                            self.message_max_bytes,
+                            false,
+                        )
                     }
                     None => {
                         codec.write_failure(&failure, &mut result);
-                        (args.output_topic.clone(), result, false)
+                        (result, Kind::ErrorResult)
                     }
                 }
             }
         };
-        let outgoing = Outgoing {
-            topic,
-            key,
-            headers,
+        Outgoing {
+            topic: args.output_topic.clone(),
+            key: source.key.clone(),
+            headers: source.headers.clone(),
             payload,
-            delivered: false,
-        };
-        (outgoing, ok)
+            kind,
+            state: State::Pending,
+            source,
+        }
     }
 
-    /// Sends every undelivered record of `batch` and waits until the broker has taken all
-    /// of them, sending refused ones again.
-    fn deliver(&mut self, batch: &mut [Outgoing], shutdown: &Shutdown) -> Result<()> {
+    /// Sends every pending record of `batch` and waits until the broker has taken all of
+    /// them: a transient refusal is sent again; a permanent one is handled by
+    /// [`Member::refused_for_good`]. Returns how many results became errors.
+    fn deliver(
+        &mut self,
+        batch: &mut [Outgoing],
+        args: &KafkaArgs,
+        shutdown: &Shutdown,
+        error_result: &dyn Fn(&str) -> Vec<u8>,
+    ) -> Result<u64> {
         let mut stop_deadline: Option<Instant> = None;
         let mut refusing_since: Option<Instant> = None;
         let mut attempt = 0u32;
+        let mut became_errors = 0u64;
         loop {
             let mut in_flight = 0usize;
-            for (index, out) in batch.iter().enumerate().filter(|(_, o)| !o.delivered) {
+            for (index, out) in batch
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| o.state == State::Pending)
+            {
                 self.send(index, out);
                 in_flight += 1;
             }
             if in_flight == 0 {
-                return Ok(());
+                return Ok(became_errors);
             }
-            let mut refused = 0usize;
+            let (mut transient, mut permanent) = (0usize, 0usize);
             while in_flight > 0 {
                 self.producer.poll(Duration::from_millis(100));
                 let acks = match self.producer.context().0.lock() {
@@ -426,26 +638,38 @@ impl Member {
                 };
                 for (index, error) in acks {
                     in_flight -= 1;
-                    match (error, batch.get_mut(index)) {
-                        (None, Some(out)) => out.delivered = true,
-                        (Some(e), _) => {
-                            refused += 1;
-                            if refused == 1 {
+                    let Some(out) = batch.get_mut(index) else {
+                        continue;
+                    };
+                    match error {
+                        None => out.state = State::Delivered,
+                        Some(e) if is_permanent(&e) => {
+                            permanent += 1;
+                            if self.refused_for_good(out, &e, args, error_result) {
+                                became_errors += 1;
+                            }
+                        }
+                        Some(e) => {
+                            transient += 1;
+                            if transient == 1 {
                                 warn!("the broker did not take a result ({e}); sending it again");
                             }
                         }
-                        (None, None) => {}
                     }
                 }
             }
-            if refused == 0 {
-                return Ok(());
+            if transient == 0 {
+                // Everything was taken, or refused for good and rebuilt: send those at once.
+                if permanent == 0 {
+                    return Ok(became_errors);
+                }
+                continue;
             }
             if shutdown.is_set() {
                 let deadline = *stop_deadline.get_or_insert_with(|| Instant::now() + STOP_GRACE);
                 if Instant::now() > deadline {
                     bail!(
-                        "stopped with {refused} results the broker would not take; their input \
+                        "stopped with {transient} results the broker would not take; their input \
                          offsets were not committed, so the group scores those records again"
                     );
                 }
@@ -470,6 +694,65 @@ impl Member {
         }
     }
 
+    /// Handles a record the broker refused for good: a result becomes a dead letter (or an
+    /// error result); a dead letter that is too large is cut smaller, down to its `timber-*`
+    /// headers; anything else is logged and given up. Returns whether a result became an
+    /// error.
+    fn refused_for_good(
+        &self,
+        out: &mut Outgoing,
+        error: &KafkaError,
+        args: &KafkaArgs,
+        error_result: &dyn Fn(&str) -> Vec<u8>,
+    ) -> bool {
+        let at = out.source.position();
+        match &mut out.kind {
+            Kind::Result => {
+                let reason = format!("the broker refused the result for good: {error}");
+                warn!("{at}: {reason}");
+                match &args.dead_letter_topic {
+                    Some(dead) => {
+                        let source = std::mem::take(&mut out.source);
+                        *out = Outgoing::dead_letter(
+                            dead,
+                            source,
+                            reason,
+                            self.message_max_bytes,
+                            false,
+                        );
+                    }
+                    None => {
+                        out.payload = error_result(&reason);
+                        out.kind = Kind::ErrorResult;
+                    }
+                }
+                true
+            }
+            Kind::DeadLetter { room, bare, .. }
+                if is_too_large(error) && (!out.payload.is_empty() || !*bare) =>
+            {
+                if out.payload.is_empty() {
+                    warn!("{at}: the dead letter is too large even without its payload ({error}); sending it with only its timber-* headers");
+                    *bare = true;
+                } else {
+                    // The topic's limit is below the producer's: halve until it fits.
+                    *room = (*room).min(out.payload.len() + RECORD_OVERHEAD) / 2;
+                    debug!("{at}: dead letter too large ({error}); cutting it to {room} bytes");
+                }
+                out.build_dead_letter();
+                false
+            }
+            Kind::DeadLetter { .. } | Kind::ErrorResult => {
+                tracing::error!(
+                    "{at}: the broker refused every form of this record's {} ({error}); giving it up",
+                    if matches!(out.kind, Kind::ErrorResult) { "error result" } else { "dead letter" }
+                );
+                out.state = State::Abandoned;
+                false
+            }
+        }
+    }
+
     fn send(&self, index: usize, out: &Outgoing) {
         loop {
             let mut record = BaseRecord::with_opaque_to(&out.topic, index).payload(&out.payload);
@@ -490,7 +773,7 @@ impl Member {
                         .context()
                         .0
                         .lock()
-                        .map(|mut acks| acks.push((index, Some(e.to_string()))))
+                        .map(|mut acks| acks.push((index, Some(e))))
                         .unwrap_or(());
                     return;
                 }

@@ -4,7 +4,8 @@
 //! model's ([`timber_runtime::Model`]). A generated crate's library links only
 //! `timber-runtime`; its binary is one call to [`scorer::main`].
 //!
-//! - [`row`]: decoding CSV rows into model inputs (by feature name or by position).
+//! - [`row`]: decoding CSV rows into model inputs (by feature name or by position), with
+//!   each model's library's rules for text cells (H2O's in `h2o`).
 //! - [`codec`]: stream rows (CSV lines, JSON arrays and objects) in, results out.
 //! - [`predict`]: bulk scoring of files and standard input, streaming, on all cores.
 //! - [`stream`]: what every live mode shares (arguments, shutdown on signals, counters);
@@ -17,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod codec;
+mod h2o;
 pub mod http;
 #[cfg(feature = "kafka")]
 pub mod kafka;
@@ -26,3 +28,22 @@ pub mod row;
 pub mod scorer;
 pub mod socket;
 pub mod stream;
+
+/// An error and its causes as one line, `outer: inner: root`, each said once: a cause whose
+/// text is already part of the message is left out. (`thiserror` types that both quote
+/// their source in their message and report it as `source()`, as many do, would otherwise
+/// print it twice with `{:#}`.) `timber` and every scorer print their errors with it.
+pub fn error_message(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
+}

@@ -423,8 +423,11 @@ impl Stats {
 pub struct PendingSample {
     skipped: u64,
     decoded_before: usize,
-    rows: Vec<Result<Option<String>, (Option<String>, String)>>,
+    rows: Vec<SampledRow>,
 }
+
+/// A sampled row before scoring: its key, or its key and why it failed to decode.
+type SampledRow = Result<Option<String>, (Option<String>, String)>;
 
 /// A labelled gauge family.
 struct Family {

@@ -5,9 +5,16 @@
 //! Memory stays constant whatever the input size. A row that cannot be decoded gets an
 //! error result in its place (`error: …` or `{"error":…}`), so output line N is always the
 //! result of input row N; the run then fails after scoring everything else.
+//!
+//! CSV and JSON input is read one line at a time: every line is one row (a CSV cell cannot
+//! span lines) and gets exactly one result line, a blank line included (an `empty line`
+//! error), and error messages give the file's own line numbers. A line longer than
+//! `--max-line-bytes` is answered with an error without being held in memory, and a batch
+//! is bounded by its rows' decoded size as well as their count, so memory stays bounded
+//! whatever the lines or the model's width.
 
 use crate::codec::{Codec, CodecOptions, Format, RowFailure};
-use crate::row::ColumnMap;
+use crate::row::{ColumnMap, RowError};
 use anyhow::{bail, ensure, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fs::File;
@@ -25,8 +32,8 @@ const ERRORS_SHOWN: usize = 10;
 /// Input encodings of `predict`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum InputFormat {
-    /// CSV with a header row (columns by feature name, or by position when the header names
-    /// no feature); results as CSV lines.
+    /// CSV, one row per line, with a header row (columns by feature name, or by position
+    /// when the header names no feature); results as CSV lines.
     #[default]
     Csv,
     /// One JSON array or object per line; results as JSON lines.
@@ -36,13 +43,16 @@ pub enum InputFormat {
     F32le,
 }
 
+/// Longest input line `predict` and `serve socket` accept by default.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
+
 /// Arguments of `predict`, shared with `timber predict`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct PredictArgs {
     /// Input file; `-` for standard input.
     #[arg(long)]
     pub input: PathBuf,
-    /// Where results go (one line per row); standard output when absent or `-`.
+    /// Where results go (one line per input line); standard output when absent or `-`.
     #[arg(long)]
     pub output: Option<PathBuf>,
     /// Input encoding.
@@ -51,9 +61,17 @@ pub struct PredictArgs {
     /// Values per row of `--format f32le` input (must be the model's feature count).
     #[arg(long)]
     pub features: Option<usize>,
-    /// CSV input has no header row: columns are the model's features in order.
+    /// CSV: the first line is a header, even if it is all numbers. Without `--header` or
+    /// `--no-header`, a first line of numbers naming no feature is read as a row.
+    #[arg(long, conflicts_with = "no_header")]
+    pub header: bool,
+    /// CSV: there is no header row; columns are the model's features in order.
     #[arg(long)]
     pub no_header: bool,
+    /// Longest input line in bytes (CSV and JSON); a longer line gets an error line
+    /// without being held in memory.
+    #[arg(long, default_value_t = DEFAULT_MAX_LINE_BYTES)]
+    pub max_line_bytes: usize,
     /// CSV: print raw margins instead of predictions. JSON: add each row's margins.
     #[arg(long)]
     pub margin: bool,
@@ -73,7 +91,9 @@ impl PredictArgs {
             output: None,
             format: InputFormat::Csv,
             features: None,
+            header: false,
             no_header: false,
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
             margin: false,
             ignore_unknown: false,
             threads: 0,
@@ -108,6 +128,9 @@ pub struct PredictSummary {
     pub failed: u64,
     /// The first few failures, as `line N: reason` (`row N` for f32le input).
     pub failures: Vec<String>,
+    /// CSV without `--header`/`--no-header`: the first line was all numbers naming no
+    /// feature, so it was read as a row rather than a header.
+    pub first_line_is_a_row: bool,
 }
 
 /// Scores `args.input` into `args.output` (or standard output). Fails, after writing every
@@ -141,6 +164,12 @@ pub fn predict<M: Model>(model: &M, args: &PredictArgs) -> Result<()> {
         .with_context(|| format!("while scoring {shown}"))?;
     progress.finish_and_clear();
     out.flush().context("cannot write predictions")?;
+    if summary.first_line_is_a_row {
+        eprintln!(
+            "note: {shown}: line 1 is all numbers and names no feature, so it was scored as a \
+             row; pass --header if it is a header"
+        );
+    }
     for failure in &summary.failures {
         eprintln!("error: {shown}: {failure}");
     }
@@ -170,9 +199,16 @@ pub(crate) fn open_input(path: &Path) -> Result<(Box<dyn BufRead>, Option<u64>)>
     Ok((Box::new(BufReader::with_capacity(1 << 16, f)), len))
 }
 
-/// Scores every row of `input` (encoded as `args.format`) into `out`, one line per row,
-/// calling `progress` with the input bytes consumed after each batch. Errors only for what
-/// stops the whole run (unreadable input, a bad header, a failed write).
+/// Decoded rows `predict` holds at once, in bytes (split between the threads): a batch has
+/// at most `threads * ROWS_PER_THREAD` rows, fewer when the model's rows are wide.
+const BATCH_DECODED_BYTES: usize = 256 << 20;
+
+/// Input bytes `predict` holds at once: a batch ends early when its lines reach this.
+const BATCH_INPUT_BYTES: usize = 64 << 20;
+
+/// Scores every row of `input` (encoded as `args.format`) into `out`, one line per input
+/// line (row), calling `progress` with the input bytes consumed after each batch. Errors
+/// only for what stops the whole run (unreadable input, a bad header, a failed write).
 pub fn predict_reader<M: Model, R: BufRead, W: Write>(
     model: &M,
     input: R,
@@ -180,16 +216,12 @@ pub fn predict_reader<M: Model, R: BufRead, W: Write>(
     args: &PredictArgs,
     mut progress: impl FnMut(u64),
 ) -> Result<PredictSummary> {
-    let codec = Codec::new(model, args.codec_options());
     let threads = args.thread_count();
-    let batch_rows = threads * ROWS_PER_THREAD;
-    let mut source = Source::open(model.info(), input, args)?;
-    let columns = match &source {
-        Source::Csv { columns, .. } => columns.clone(),
-        _ => ColumnMap::positional(model.info()),
-    };
     let mut summary = PredictSummary::default();
-    let mut batch = Vec::with_capacity(batch_rows);
+    let (mut source, columns) = Source::open(model.info(), input, args, &mut summary)?;
+    let codec = Codec::with_columns(model, args.codec_options(), columns);
+    let batch_rows = (BATCH_DECODED_BYTES / codec.row_bytes()).clamp(1, threads * ROWS_PER_THREAD);
+    let mut batch = Vec::with_capacity(batch_rows.min(1 << 16));
     loop {
         batch.clear();
         let consumed = source.read_batch(&mut batch, batch_rows)?;
@@ -198,13 +230,13 @@ pub fn predict_reader<M: Model, R: BufRead, W: Write>(
             return Ok(summary);
         }
         let chunk = batch.len().div_ceil(threads);
-        let results: Vec<Scored> = if threads == 1 {
-            vec![score_items(&codec, &columns, &batch)]
+        let results: Vec<Scored> = if threads == 1 || batch.len() == 1 {
+            vec![score_items(&codec, &batch)]
         } else {
             std::thread::scope(|s| {
                 let handles: Vec<_> = batch
                     .chunks(chunk)
-                    .map(|items| s.spawn(|| score_items(&codec, &columns, items)))
+                    .map(|items| s.spawn(|| score_items(&codec, items)))
                     .collect();
                 handles
                     .into_iter()
@@ -235,23 +267,86 @@ struct Item {
 }
 
 enum ItemData {
-    /// A CSV record, cells split but not parsed.
-    Record(csv::ByteRecord),
-    /// A line (JSON).
+    /// A line (CSV or JSON), without its line ending.
     Line(Vec<u8>),
+    /// A line longer than the limit (its bytes were skipped, not kept).
+    TooLong(usize),
     /// A row's raw little-endian f32 values.
     F32(Vec<u8>),
 }
 
+/// Reads lines of at most `max` bytes; a longer line is skipped to its end without being
+/// held, so memory stays bounded whatever the input.
+struct LineReader<R> {
+    reader: R,
+    max: usize,
+    /// Lines read so far.
+    number: u64,
+}
+
+/// One line from a [`LineReader`].
+enum Line {
+    /// Its bytes (line ending removed).
+    Text(Vec<u8>),
+    /// Longer than the limit.
+    TooLong,
+}
+
+impl<R: BufRead> LineReader<R> {
+    /// The next line and the input bytes it took, or `None` at the end of the input.
+    fn next(&mut self) -> io::Result<Option<(Line, u64)>> {
+        let mut bytes = Vec::new();
+        let mut too_long = false;
+        let mut consumed = 0u64;
+        loop {
+            let available = match self.reader.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if available.is_empty() {
+                if consumed == 0 {
+                    return Ok(None);
+                }
+                break;
+            }
+            let (take, newline) = match memchr::memchr(b'\n', available) {
+                Some(i) => (i, true),
+                None => (available.len(), false),
+            };
+            if !too_long {
+                if bytes.len() + take > self.max {
+                    too_long = true;
+                    bytes = Vec::new();
+                } else {
+                    bytes.extend_from_slice(&available[..take]);
+                }
+            }
+            let used = take + usize::from(newline);
+            self.reader.consume(used);
+            consumed += used as u64;
+            if newline {
+                break;
+            }
+        }
+        self.number += 1;
+        if too_long {
+            return Ok(Some((Line::TooLong, consumed)));
+        }
+        if bytes.last() == Some(&b'\r') {
+            bytes.pop();
+        }
+        Ok(Some((Line::Text(bytes), consumed)))
+    }
+}
+
 /// The rows of one input, in one of the formats.
 enum Source<R: BufRead> {
-    Csv {
-        reader: Box<csv::Reader<R>>,
-        columns: ColumnMap,
-    },
+    /// CSV or JSON: one row per line.
     Lines {
-        reader: R,
-        line: u64,
+        reader: LineReader<R>,
+        /// The first line, already read (to tell a header from a row) and still to score.
+        first: Option<(Line, u64)>,
     },
     F32 {
         reader: R,
@@ -262,33 +357,96 @@ enum Source<R: BufRead> {
     },
 }
 
+/// Whether the cells of a CSV first line are a row rather than a header: all are numbers
+/// (or missing, at least one a number), and none names a feature.
+fn looks_like_a_row(cells: &[&str], info: &ModelInfo) -> bool {
+    use crate::row::{parse_number, NotANumber};
+    let mut numbers = 0;
+    for cell in cells.iter().map(|c| c.trim()) {
+        if info.features.iter().any(|f| f.name == cell) {
+            return false;
+        }
+        match parse_number::<f64>(cell) {
+            Ok(v) if v.is_nan() => {}
+            Ok(_) | Err(NotANumber::Infinite | NotANumber::TooLarge) => numbers += 1,
+            Err(NotANumber::Text) => return false,
+        }
+    }
+    numbers > 0
+}
+
+/// The cells of a CSV line, unquoted.
+fn csv_cells(line: &[u8]) -> Result<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(line);
+    let mut record = csv::StringRecord::new();
+    match reader.read_record(&mut record) {
+        Ok(_) => Ok(record.iter().map(str::to_string).collect()),
+        Err(e) => bail!("{e}"),
+    }
+}
+
 impl<R: BufRead> Source<R> {
-    fn open(info: &ModelInfo, input: R, args: &PredictArgs) -> Result<Self> {
+    /// The source, and how CSV columns map onto features (positional for other formats).
+    fn open(
+        info: &ModelInfo,
+        input: R,
+        args: &PredictArgs,
+        summary: &mut PredictSummary,
+    ) -> Result<(Self, ColumnMap)> {
         let nf = info.num_features();
+        let mut reader = LineReader {
+            reader: input,
+            max: args.max_line_bytes.max(1),
+            number: 0,
+        };
         Ok(match args.format {
+            InputFormat::Csv if args.no_header => (
+                Source::Lines {
+                    reader,
+                    first: None,
+                },
+                ColumnMap::positional(info),
+            ),
             InputFormat::Csv => {
-                let mut reader = csv::ReaderBuilder::new()
-                    .has_headers(!args.no_header)
-                    .flexible(true)
-                    .from_reader(input);
-                let columns = if args.no_header {
-                    ColumnMap::positional(info)
-                } else {
-                    let header = reader
-                        .headers()
-                        .context("cannot read the header row")?
-                        .clone();
-                    ColumnMap::from_header(header.iter(), info)?
+                let first = reader.next().context("cannot read the input")?;
+                let header = match &first {
+                    None => Vec::new(),
+                    Some((Line::TooLong, _)) => bail!(RowError::Header(format!(
+                        "longer than {} bytes (--max-line-bytes)",
+                        reader.max
+                    ))),
+                    Some((Line::Text(bytes), _)) => {
+                        let text = std::str::from_utf8(bytes)
+                            .map_err(|_| RowError::Header("not UTF-8".to_string()))?;
+                        csv_cells(text.as_bytes())
+                            .map_err(|e| RowError::Header(format!("not a CSV line: {e}")))?
+                    }
                 };
-                Source::Csv {
-                    reader: Box::new(reader),
-                    columns,
+                let cells: Vec<&str> = header.iter().map(String::as_str).collect();
+                if !args.header && looks_like_a_row(&cells, info) {
+                    summary.first_line_is_a_row = true;
+                    (Source::Lines { reader, first }, ColumnMap::positional(info))
+                } else {
+                    let columns = ColumnMap::from_header(cells.iter().copied(), info)?;
+                    (
+                        Source::Lines {
+                            reader,
+                            first: None,
+                        },
+                        columns,
+                    )
                 }
             }
-            InputFormat::Json => Source::Lines {
-                reader: input,
-                line: 0,
-            },
+            InputFormat::Json => (
+                Source::Lines {
+                    reader,
+                    first: None,
+                },
+                ColumnMap::positional(info),
+            ),
             InputFormat::F32le => {
                 let Some(width) = args.features else {
                     bail!("--format f32le needs --features N (the model has {nf} features)");
@@ -297,12 +455,15 @@ impl<R: BufRead> Source<R> {
                     width == nf,
                     "--features {width} does not match the model, which has {nf} features"
                 );
-                Source::F32 {
-                    reader: input,
-                    width,
-                    row: 0,
-                    truncated: None,
-                }
+                (
+                    Source::F32 {
+                        reader: reader.reader,
+                        width,
+                        row: 0,
+                        truncated: None,
+                    },
+                    ColumnMap::positional(info),
+                )
             }
         })
     }
@@ -318,48 +479,31 @@ impl<R: BufRead> Source<R> {
         }
     }
 
-    /// Appends up to `max` rows to `batch`; returns the input bytes consumed.
+    /// Appends up to `max` rows to `batch` (fewer once their bytes reach
+    /// [`BATCH_INPUT_BYTES`]); returns the input bytes consumed.
     fn read_batch(&mut self, batch: &mut Vec<Item>, max: usize) -> Result<u64> {
         let mut consumed = 0u64;
-        while batch.len() < max {
+        let mut held = 0usize;
+        while batch.len() < max && held < BATCH_INPUT_BYTES {
             match self {
-                Source::Csv { reader, .. } => {
-                    let mut record = csv::ByteRecord::new();
-                    let before = reader.position().byte();
-                    match reader.read_byte_record(&mut record) {
-                        Ok(false) => break,
-                        Ok(true) => {}
-                        Err(e) => {
-                            let line = e.position().map_or(0, |p| p.line());
-                            bail!("line {line}: {e}");
+                Source::Lines { reader, first } => {
+                    let next = match first.take() {
+                        Some(line) => Some(line),
+                        None => reader.next().context("cannot read the input")?,
+                    };
+                    let Some((line, n)) = next else { break };
+                    consumed += n;
+                    let data = match line {
+                        Line::Text(bytes) => {
+                            held += bytes.len();
+                            ItemData::Line(bytes)
                         }
-                    }
-                    consumed += reader.position().byte() - before;
-                    let line = record.position().map_or(0, |p| p.line());
+                        Line::TooLong => ItemData::TooLong(reader.max),
+                    };
+                    // Line numbers count from the top of the file, header included.
                     batch.push(Item {
-                        line,
-                        data: ItemData::Record(record),
-                    });
-                }
-                Source::Lines { reader, line } => {
-                    let mut bytes = Vec::new();
-                    let n = reader
-                        .read_until(b'\n', &mut bytes)
-                        .context("cannot read the input")?;
-                    if n == 0 {
-                        break;
-                    }
-                    consumed += n as u64;
-                    *line += 1;
-                    if bytes.last() == Some(&b'\n') {
-                        bytes.pop();
-                        if bytes.last() == Some(&b'\r') {
-                            bytes.pop();
-                        }
-                    }
-                    batch.push(Item {
-                        line: *line,
-                        data: ItemData::Line(bytes),
+                        line: reader.number,
+                        data,
                     });
                 }
                 Source::F32 {
@@ -384,6 +528,7 @@ impl<R: BufRead> Source<R> {
                         break;
                     }
                     consumed += n as u64;
+                    held += n;
                     batch.push(Item {
                         line: *row,
                         data: ItemData::F32(bytes),
@@ -417,14 +562,18 @@ struct Scored {
     failures: Vec<String>,
 }
 
-fn score_items<M: Model>(codec: &Codec<'_, M>, columns: &ColumnMap, items: &[Item]) -> Scored {
+fn score_items<M: Model>(codec: &Codec<'_, M>, items: &[Item]) -> Scored {
     let mut batch = codec.batch();
     for item in items {
         match &item.data {
-            ItemData::Record(record) => batch.push_with(|row| {
-                decode_record(columns, record, item.line, row)
-                    .map(|()| None)
-                    .map_err(|reason| RowFailure { id: None, reason })
+            ItemData::Line(bytes) => batch.push_with(|row| codec.decode_at(item.line, bytes, row)),
+            ItemData::TooLong(max) => batch.push_failure(RowFailure {
+                id: None,
+                reason: RowError::Line {
+                    line: item.line,
+                    reason: format!("longer than {max} bytes (--max-line-bytes)"),
+                }
+                .to_string(),
             }),
             ItemData::F32(bytes) => batch.push_with(|row| {
                 for (v, b) in row.iter_mut().zip(bytes.chunks_exact(4)) {
@@ -432,12 +581,6 @@ fn score_items<M: Model>(codec: &Codec<'_, M>, columns: &ColumnMap, items: &[Ite
                     *v = M::Input::from_f64(f64::from(x));
                 }
                 Ok(None)
-            }),
-            ItemData::Line(bytes) => batch.push_with(|row| {
-                codec.decode(bytes, row).map_err(|mut failure| {
-                    failure.reason = format!("line {}: {}", item.line, failure.reason);
-                    failure
-                })
             }),
         }
     }
@@ -454,23 +597,4 @@ fn score_items<M: Model>(codec: &Codec<'_, M>, columns: &ColumnMap, items: &[Ite
         failed,
         failures,
     }
-}
-
-/// Decodes a CSV record into `row`, which holds `NaN`s (what [`crate::codec::Batch::push_with`] gives).
-fn decode_record<F: Float>(
-    columns: &ColumnMap,
-    record: &csv::ByteRecord,
-    line: u64,
-    row: &mut [F],
-) -> Result<(), String> {
-    let mut cells = Vec::with_capacity(record.len());
-    for (i, cell) in record.iter().enumerate() {
-        match std::str::from_utf8(cell) {
-            Ok(s) => cells.push(s),
-            Err(_) => return Err(format!("line {line}, column {}: not UTF-8", i + 1)),
-        }
-    }
-    columns
-        .decode(cells.iter().copied(), cells.len(), line, row)
-        .map_err(|e| e.to_string())
 }

@@ -68,7 +68,7 @@ pub fn main<M: Model + 'static>(model: M) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", crate::error_message(&e));
             ExitCode::FAILURE
         }
     }
@@ -201,9 +201,23 @@ pub fn describe(info: &ModelInfo) -> String {
     } else {
         names.join(", ")
     };
+    // The levels of categorical features whose model records them (H2O domains, pandas
+    // categories), a few of each.
+    let mut levels = String::new();
+    for f in info.features.iter().filter(|f| !f.categories.is_empty()) {
+        let shown: Vec<&str> = f.categories.iter().take(8).map(|c| c.as_ref()).collect();
+        let more = if f.categories.len() > 8 { ", ..." } else { "" };
+        let label = if levels.is_empty() { "levels:" } else { "" };
+        levels.push_str(&format!(
+            "{label:<13}{}: {} ({}{more})\n",
+            f.name,
+            f.categories.len(),
+            shown.join(", ")
+        ));
+    }
     format!(
         "model:       {}\nsource:      {} (sha256 {})\nformat:      {}\nobjective:   {} (transform: {})\n\
-         trees:       {}\nnodes:       {}\nmax depth:   {}\nfeatures:    {} ({} categorical): {}\n\
+         trees:       {}\nnodes:       {}\nmax depth:   {}\nfeatures:    {} ({} categorical): {}\n{levels}\
          outputs:     {} (margins: {})\nprecision:   {}\ncompiled by: timber {}\n",
         info.name,
         info.source,

@@ -3,7 +3,9 @@
 //! Every mode shares the row codecs of [`crate::codec`], logs with `tracing` (standard
 //! error, `RUST_LOG` to filter), logs a periodic line of rows scored, errors and rows/s, and
 //! stops cleanly on SIGTERM or SIGINT: it stops taking new rows, finishes what it already
-//! received, flushes, and exits 0.
+//! received (the socket within `--drain-timeout`; Kafka delivers the batch in hand and
+//! commits), flushes, and exits 0. What each mode promises, and the test of each promise,
+//! is listed in `docs/reliability.md`.
 
 use crate::codec::{Codec, CodecOptions, Format};
 use anyhow::{Context, Result};

@@ -2,7 +2,7 @@
 //! row can be wrong. Also `predict_csv` end to end with a trivial model, for line numbers.
 
 use std::borrow::Cow;
-use timber_runtime::{FeatureInfo, FeatureKind, Model, ModelInfo};
+use timber_runtime::{FeatureInfo, FeatureKind, Model, ModelInfo, TextRule};
 use timber_serve::predict::{predict_reader, PredictArgs};
 use timber_serve::row::{ColumnMap, RowError};
 
@@ -15,6 +15,7 @@ const fn numerical(name: &'static str) -> FeatureInfo {
         name: Cow::Borrowed(name),
         kind: FeatureKind::Numerical,
         categories: Cow::Borrowed(&[]),
+        text: TextRule::Standard,
     }
 }
 
@@ -33,11 +34,13 @@ const FEATURES: &[FeatureInfo] = &[
         name: Cow::Borrowed("color"),
         kind: FeatureKind::Categorical,
         categories: Cow::Borrowed(COLORS),
+        text: TextRule::Standard,
     },
     FeatureInfo {
         name: Cow::Borrowed("code"),
         kind: FeatureKind::Categorical,
         categories: Cow::Borrowed(&[]),
+        text: TextRule::Standard,
     },
 ];
 
@@ -245,6 +248,45 @@ fn infinities_are_rejected_with_a_hint() {
 }
 
 #[test]
+fn every_spelling_of_nan_is_missing() {
+    // What Python's float() (and so numpy) reads as NaN.
+    for cell in ["NAN", "Nan", "nAn", "-nan", "+NaN", " -NAN "] {
+        let v = decode_one(cell).unwrap_or_else(|e| panic!("{cell:?}: {e}"));
+        assert!(v.is_nan(), "{cell:?} gave {v}");
+    }
+    for cell in ["NA", "null", "None", "nanx", "n an"] {
+        assert!(decode_one(cell).is_err(), "{cell:?} is not a NaN");
+    }
+}
+
+#[test]
+fn numbers_that_round_to_infinity_in_f32_are_rejected_and_f64_models_keep_them() {
+    // float64 -> float32 overflows to inf (numpy), which XGBoost refuses as input.
+    for cell in ["1e39", "3.4028236e38", "-1e39"] {
+        let (_, message) = cell_error(decode(
+            &map(&["x", "y", "color", "code"]),
+            &["0", cell, "0", "0"],
+            5,
+        ));
+        assert_eq!(
+            message,
+            format!(
+                "line 5, column 2 (y): `{cell}` is too large for the model's 32-bit inputs (it rounds to infinity)"
+            )
+        );
+    }
+    // The largest f32 and the values that round down to it are fine.
+    assert_eq!(decode_one("3.4028235e38").unwrap(), f32::MAX);
+    assert_eq!(decode_one("3.40282356e38").unwrap(), f32::MAX);
+    // An f64 model takes 1e39 as it is.
+    let m = map(&["x", "y", "color", "code"]);
+    let mut out = [0.0f64; 4];
+    m.decode(["1e39", "0", "0", "0"], 4, 2, &mut out).unwrap();
+    assert_eq!(out[0], 1e39);
+    assert!(m.decode(["1e400", "0", "0", "0"], 4, 2, &mut out).is_err());
+}
+
+#[test]
 fn non_numeric_cell_names_line_column_and_feature() {
     let m = map(&["id", "y", "x", "color", "code"]);
     let (err, message) = cell_error(decode(&m, &["a", "1", "abc", "red", "2"], 42));
@@ -429,11 +471,116 @@ fn predict_results_stay_in_order_across_threads() {
 }
 
 #[test]
-fn predict_counts_lines_inside_quoted_cells() {
-    let (_, failures) = score("x,y,color,code\n\"1\n\",2,red,3\n1,2,mauve,3\n").unwrap();
+fn predict_reads_every_line_as_a_row_even_inside_quotes() {
+    // A quoted cell cannot span lines: each line is its own row with its own result, so
+    // output line N answers input line N and errors carry the file's line numbers.
+    let (out, failures) = score("x,y,color,code\n\"1\n\",2,red,3\n1,2,mauve,3\n").unwrap();
+    assert_eq!(out.lines().count(), 3, "{out}");
+    assert_eq!(failures[0], "line 2: expected 4 columns, found 1");
+    assert_eq!(failures[1], "line 3: expected 4 columns, found 1");
     assert!(
-        failures[0].contains("line 4, column 3 (color)"),
+        failures[2].contains("line 4, column 3 (color)"),
         "{failures:?}"
+    );
+}
+
+#[test]
+fn predict_answers_a_blank_line_with_an_error_line_in_its_place() {
+    // Blank lines used to be skipped, which shifted every later result and line number.
+    let (out, failures) =
+        score("x,y,color,code\n1,2,red,3\n\n  \r\n1,x,red,3\n4,4,red,4\n").unwrap();
+    assert_eq!(
+        out,
+        "6\nerror: line 3: empty line\nerror: line 4: empty line\n\
+         error: line 5, column 2 (y): `x` is not a number\n12\n"
+    );
+    assert_eq!(failures.len(), 3);
+}
+
+#[test]
+fn predict_reads_a_first_line_of_numbers_as_a_row() {
+    // A headerless file: its first row is scored, not taken for a header and dropped.
+    let (out, failures) = score("1,2,0,3\n1,2,red,3\n,,,\n").unwrap();
+    assert_eq!(out, "6\n6\n0\n");
+    assert!(failures.is_empty(), "{failures:?}");
+    // With --header the same line is a header (naming no feature: columns by position),
+    // and with --no-header every line is a row.
+    let model = Sum(info(FEATURES));
+    let mut args = PredictArgs::new("-");
+    args.threads = 1;
+    args.header = true;
+    let mut out = Vec::new();
+    let summary = predict_reader(
+        &model,
+        &b"1,2,0,3\n1,2,red,3\n"[..],
+        &mut out,
+        &args,
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(
+        (String::from_utf8(out).unwrap(), summary.rows),
+        ("6\n".to_string(), 1)
+    );
+    assert!(!summary.first_line_is_a_row);
+    args.header = false;
+    args.no_header = true;
+    let mut out = Vec::new();
+    let summary = predict_reader(&model, &b"1,2,0,3\n"[..], &mut out, &args, |_| {}).unwrap();
+    assert_eq!(String::from_utf8(out).unwrap(), "6\n");
+    assert!(!summary.first_line_is_a_row, "no guessing was needed");
+    // A header of feature names is a header, and a row of text is not a row.
+    let (out, _) = score("x,y,color,code\n1,2,0,3\n").unwrap();
+    assert_eq!(out, "6\n");
+}
+
+#[test]
+fn predict_first_line_naming_features_is_a_header_even_when_numeric() {
+    // Feature names that are numbers (a model trained on a numpy array with string column
+    // names "0".."3") still make a header.
+    const NUMERIC: &[FeatureInfo] = &[
+        numerical("0"),
+        numerical("1"),
+        numerical("2"),
+        numerical("3"),
+    ];
+    let model = Sum(info(NUMERIC));
+    let mut args = PredictArgs::new("-");
+    args.threads = 1;
+    let mut out = Vec::new();
+    predict_reader(&model, &b"3,2,1,0\n1,2,3,4\n"[..], &mut out, &args, |_| {}).unwrap();
+    assert_eq!(String::from_utf8(out).unwrap(), "10\n");
+}
+
+#[test]
+fn predict_answers_an_overlong_line_with_an_error_and_goes_on() {
+    let model = Sum(info(FEATURES));
+    let mut args = PredictArgs::new("-");
+    args.threads = 1;
+    args.max_line_bytes = 64;
+    let long = format!("{}1,2,red,3", " ".repeat(10_000));
+    let csv = format!("x,y,color,code\n1,2,red,3\n{long}\n4,4,red,4\n{long}");
+    let mut out = Vec::new();
+    let summary = predict_reader(&model, csv.as_bytes(), &mut out, &args, |_| {}).unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "6\nerror: line 3: longer than 64 bytes (--max-line-bytes)\n12\n\
+         error: line 5: longer than 64 bytes (--max-line-bytes)\n"
+    );
+    assert_eq!((summary.rows, summary.failed), (4, 2));
+}
+
+#[test]
+fn a_huge_bad_cell_is_quoted_shortened_in_the_message() {
+    let m = map(&["x", "y", "color", "code"]);
+    let cell = "z".repeat(50_000);
+    let (_, message) = cell_error(decode(&m, &[&cell, "0", "0", "0"], 2));
+    assert_eq!(
+        message,
+        format!(
+            "line 2, column 1 (x): `{}... (50000 bytes)` is not a number",
+            "z".repeat(40)
+        )
     );
 }
 

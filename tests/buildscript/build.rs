@@ -9,12 +9,13 @@ use timber_codegen::ir::Precision;
 use timber_codegen::{load_file, type_name_for, Config, Iterations, LoadOptions};
 
 /// The model files a fixture may hold, with the short names used in generated names.
-const MODEL_FILES: [(&str, &str); 5] = [
+const MODEL_FILES: [(&str, &str); 6] = [
     ("model.json", "json"),
     ("model.txt", "txt"),
     ("model.ubj", "ubj"),
     ("model_dump.json", "dump"),
     ("model.npz", "npz"),
+    ("model.zip", "zip"),
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,6 +1,7 @@
-//! The fixtures under `models/`: each a model trained by the real library (XGBoost, LightGBM
-//! or scikit-learn), possibly in several files (`model.json`, `model.ubj`, `model.txt`,
-//! `model_dump.json`), test inputs, and the library's own predictions and margins. Shared by
+//! The fixtures under `models/`: each a model trained by the real library (XGBoost, LightGBM,
+//! scikit-learn or H2O), possibly in several files (`model.json`, `model.ubj`, `model.txt`,
+//! `model_dump.json`, `model.zip`), test inputs, and the library's own predictions and
+//! margins. Shared by
 //! the test suites of several crates (included with `#[path]`), so it depends only on
 //! `timber-runtime` and `csv`.
 
@@ -15,12 +16,13 @@ pub const MIN_FIXTURES: usize = 70;
 
 /// The model files a fixture may hold, in this order; the first one present is its primary
 /// file.
-pub const MODEL_FILES: [&str; 5] = [
+pub const MODEL_FILES: [&str; 6] = [
     "model.json",
     "model.txt",
     "model.ubj",
     "model_dump.json",
     "model.npz",
+    "model.zip",
 ];
 
 /// One fixture directory.
@@ -37,7 +39,7 @@ pub struct Fixture {
 pub struct ModelFile {
     /// The file.
     pub path: PathBuf,
-    /// A short name for messages and generated names: `json`, `txt`, `ubj`, `dump`.
+    /// A short name for messages and generated names: `json`, `txt`, `ubj`, `dump`, `zip`.
     pub kind: &'static str,
     /// CLI flags it needs (`model_dump.args` for a dump): `--objective`, `--base-score`,
     /// `--num-class`, as (flag, value) pairs.
@@ -161,6 +163,7 @@ impl Fixture {
                         "model.txt" => "txt",
                         "model.ubj" => "ubj",
                         "model.npz" => "npz",
+                        "model.zip" => "zip",
                         _ => "dump",
                     },
                     args,
@@ -198,6 +201,13 @@ impl Fixture {
                 "expected_all.csv",
                 "expected_all_margin.csv",
                 true,
+            ),
+            // H2O: cells its scorer reads its own way (`NA`, `Infinity`, padded levels).
+            (
+                "input_quirks.csv",
+                "expected_quirks.csv",
+                "expected_quirks_margin.csv",
+                false,
             ),
         ];
         variants

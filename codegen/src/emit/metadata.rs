@@ -4,7 +4,7 @@ use super::lit;
 use crate::ir::Forest;
 use proc_macro2::TokenStream;
 use quote::quote;
-use timber_runtime::{FeatureKind, ModelInfo};
+use timber_runtime::{FeatureKind, ModelInfo, TextRule};
 
 /// How many trees each layout holds.
 #[derive(Debug, Clone, Copy, Default)]
@@ -77,7 +77,18 @@ pub(crate) fn info_tokens(info: &ModelInfo, rt: &TokenStream) -> TokenStream {
             FeatureKind::Categorical => quote!(#rt::FeatureKind::Categorical),
         };
         let cats = f.categories.iter().map(|c| s(c));
-        quote!(#rt::FeatureInfo { name: #name, kind: #kind, categories: #cow(&[#(#cats),*]) })
+        let text = match f.text {
+            TextRule::Standard => quote!(#rt::TextRule::Standard),
+            TextRule::H2o => quote!(#rt::TextRule::H2o),
+        };
+        quote! {
+            #rt::FeatureInfo {
+                name: #name,
+                kind: #kind,
+                categories: #cow(&[#(#cats),*]),
+                text: #text,
+            }
+        }
     });
     let (name, format, objective, transform) = (
         s(&info.name),

@@ -224,6 +224,29 @@ fn condition(ctx: &Ctx, s: &Split) -> Decision {
                 }
             }
         }
+        Test::Capped {
+            threshold,
+            comparison,
+            cap,
+        } => {
+            // NaN fails `x < cap`, so it joins the capped values on the default side.
+            let (t, cap) = (ctx.threshold(*threshold), ctx.threshold(*cap));
+            let below = quote!(#x < #cap);
+            match (comparison, default) {
+                (Comparison::Less, Side::Right) => {
+                    Decision::Test(quote!(#below && #x < #t), Side::Left, Side::Right)
+                }
+                (Comparison::Less, Side::Left) => {
+                    Decision::Test(quote!(#below && #x >= #t), Side::Right, Side::Left)
+                }
+                (Comparison::LessOrEqual, Side::Right) => {
+                    Decision::Test(quote!(#below && #x <= #t), Side::Left, Side::Right)
+                }
+                (Comparison::LessOrEqual, Side::Left) => {
+                    Decision::Test(quote!(#below && #x > #t), Side::Right, Side::Left)
+                }
+            }
+        }
         Test::ZeroAsMissing {
             threshold,
             zero_band,

@@ -2,14 +2,14 @@
 //! split, walked by the runtime's kernels. It holds everything the IR can express, so it is
 //! the layout for every tree the complete tables cannot hold.
 //!
-//! Numerical splits become key comparisons ([`super::keys`]); categorical and
-//! zero-as-missing splits become the runtime's special splits with `a` the IR's left child.
+//! Numerical splits become key comparisons ([`super::keys`]); categorical, zero-as-missing
+//! and capped splits become the runtime's special splits with `a` the IR's left child.
 //! Nodes are laid out in depth-first order, child `a` first, so a walk that takes `a` reads
 //! the next record.
 
 use super::keys::{key_split, EmitFloat};
 use super::{lit, Ctx};
-use crate::ir::{CategoryCode, Leaf, Node, Precision, Side, Test, Tree};
+use crate::ir::{CategoryCode, Comparison, Leaf, Node, Precision, Side, Test, Tree};
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 use std::ops::Range;
@@ -73,6 +73,20 @@ pub(crate) fn node_tree<I: EmitFloat, O: EmitFloat>(tree: &Tree, nf: usize) -> N
                             feature: s.feature as u32,
                             threshold: *threshold,
                             band: *zero_band,
+                            default_a: s.default_left,
+                        };
+                        (test, s.left, s.right)
+                    }
+                    Test::Capped {
+                        threshold,
+                        comparison,
+                        cap,
+                    } => {
+                        let test = NodeTest::Capped {
+                            feature: s.feature as u32,
+                            threshold: *threshold,
+                            or_equal: *comparison == Comparison::LessOrEqual,
+                            cap: *cap,
                             default_a: s.default_left,
                         };
                         (test, s.left, s.right)

@@ -2,7 +2,7 @@
 //! and its `Model` impl, from the parts the other steps made.
 
 use super::{lit, literal, Ctx};
-use crate::ir::{Forest, Transform};
+use crate::ir::{Forest, Probabilities, ProbabilitiesFrom, Transform};
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
@@ -160,7 +160,7 @@ pub(crate) fn finish(ctx: &Ctx, forest: &Forest) -> TokenStream {
             m
         }
     };
-    let transform = match forest.transform {
+    let transform = match &forest.transform {
         Transform::Identity => quote!(m),
         Transform::Sigmoid => each(quote!(#rt::transform::xgb_sigmoid(*v))),
         Transform::Exp if forest.precision.f64_sum() => each(quote!(#rt::transform::exp_f64(*v))),
@@ -168,7 +168,7 @@ pub(crate) fn finish(ctx: &Ctx, forest: &Forest) -> TokenStream {
         Transform::ExpF64 => each(quote!(#rt::transform::exp_via_f64(*v))),
         Transform::Hinge => each(quote!(#rt::transform::xgb_hinge(*v))),
         Transform::Logistic { scale } => {
-            let scale = literal(scale, true);
+            let scale = literal(*scale, true);
             each(quote!(#rt::transform::logistic(*v, #scale)))
         }
         Transform::SignedSquare => each(quote!(#rt::transform::signed_square(*v))),
@@ -188,6 +188,8 @@ pub(crate) fn finish(ctx: &Ctx, forest: &Forest) -> TokenStream {
         Transform::ArgMax => quote! {
             [#rt::transform::argmax(&m) as #fty]
         },
+        Transform::JavaExpClamped => each(quote!(#rt::transform::h2o_exp(*v))),
+        Transform::Probabilities(p) => probabilities(ctx, forest, p),
     };
     let doc = match forest.average_over {
         None => " The objective's transform, from margins to predictions.".to_string(),
@@ -195,9 +197,15 @@ pub(crate) fn finish(ctx: &Ctx, forest: &Forest) -> TokenStream {
             " The average over {n}, then the objective's transform: from margins to predictions."
         ),
     };
-    let m_mut = match forest.transform {
-        Transform::Identity | Transform::ArgMax if average.is_none() => quote!(),
-        _ => quote!(mut),
+    let in_place = match &forest.transform {
+        Transform::Identity | Transform::ArgMax => false,
+        Transform::Probabilities(p) => p.from.margins().is_none(),
+        _ => true,
+    };
+    let m_mut = if in_place || average.is_some() {
+        quote!(mut)
+    } else {
+        quote!()
     };
     quote! {
         #[doc = #doc]
@@ -206,5 +214,46 @@ pub(crate) fn finish(ctx: &Ctx, forest: &Forest) -> TokenStream {
             #average
             #transform
         }
+    }
+}
+
+/// Class probabilities: one per class from the margins `m`, the correction, then all of them
+/// or the last (H2O's `unifyPreds`).
+fn probabilities(ctx: &Ctx, forest: &Forest, p: &Probabilities) -> TokenStream {
+    let rt = &ctx.rt;
+    let classes = p.from.classes(forest.num_groups());
+    let p_mut = if p.correction.is_some() {
+        quote!(mut)
+    } else {
+        quote!()
+    };
+    let compute = match p.from {
+        ProbabilitiesFrom::JavaLogistic => {
+            quote!(let #p_mut p = #rt::transform::h2o_logistic(m[0]);)
+        }
+        ProbabilitiesFrom::Complement => quote!(let #p_mut p = #rt::transform::complement(m[0]);),
+        ProbabilitiesFrom::JavaSoftmax => quote! {
+            #rt::transform::h2o_softmax(&mut m);
+            let #p_mut p = m;
+        },
+        ProbabilitiesFrom::Normalized => quote! {
+            #rt::transform::normalize_by_sum(&mut m);
+            let #p_mut p = m;
+        },
+    };
+    let correct = p.correction.as_ref().map(|factors| {
+        let factors = factors.iter().map(|&f| literal(f, true));
+        quote!(#rt::transform::correct_probabilities(&mut p, &[#(#factors),*]);)
+    });
+    let output = if p.last_only {
+        let last = super::lit(classes - 1);
+        quote!([p[#last]])
+    } else {
+        quote!(p)
+    };
+    quote! {
+        #compute
+        #correct
+        #output
     }
 }

@@ -12,8 +12,9 @@
 //!   can have tables; mixed models (`f32` inputs, `f64` sums: scikit-learn) and models whose
 //!   predictions average their margins stay nested entirely;
 //! - per tree ([`eligible`]): numerical `<`/`<=` splits and scalar leaves only. Categorical
-//!   splits (either category coding), LightGBM's zero-as-missing splits, linear leaves and
-//!   vector leaves stay nested, and so do trees too deep or too sparse to pad.
+//!   splits (either category coding), LightGBM's zero-as-missing splits, H2O's capped splits,
+//!   linear leaves and vector leaves stay nested, and so do trees too deep or too sparse to
+//!   pad.
 
 use super::keys::{key_split, EmitFloat};
 use super::{lit, Ctx};
@@ -62,8 +63,8 @@ pub fn model_tables(forest: &Forest) -> Result<TableType, &'static str> {
 ///
 /// Only numerical `<`/`<=` splits and scalar leaves: the table rewriting covers exactly the
 /// IR's numerical test (NaN to the default side). Anything else — categorical splits,
-/// zero-as-missing splits, linear or vector leaves, and whatever the IR adds later — stays
-/// nested.
+/// zero-as-missing and capped splits, linear or vector leaves, and whatever the IR adds
+/// later — stays nested.
 pub fn eligible(tree: &Tree) -> bool {
     let plain = tree.nodes.iter().all(|n| match n {
         Node::Split(s) => matches!(s.test, Test::Numerical { .. }),
@@ -195,7 +196,8 @@ mod tests {
     use super::*;
     use crate::interp::{Interpreter, Sum};
     use crate::ir::{
-        CategoryCode, Comparison, Feature, FeatureKind, LinearLeaf, Origin, Side, Split, Transform,
+        CategoryCode, Comparison, Feature, FeatureKind, LinearLeaf, Origin, Side, Split, TextRule,
+        Transform,
     };
     use timber_runtime::kernel::{with_kernel, Kernel};
     use timber_runtime::row_keys;
@@ -237,6 +239,7 @@ mod tests {
         let forest = Forest {
             features: (0..2)
                 .map(|i| Feature {
+                    text: TextRule::Standard,
                     name: format!("f{i}"),
                     kind: FeatureKind::Numerical,
                 })
@@ -430,6 +433,16 @@ mod tests {
             };
         }
         assert!(!eligible(&zero_band));
+        // Nor is a capped split: values from the cap up go to the default side.
+        let mut capped = cat.clone();
+        if let Node::Split(s) = &mut capped.nodes[0] {
+            s.test = Test::Capped {
+                threshold: 7.5,
+                comparison: Comparison::Less,
+                cap: 64.0,
+            };
+        }
+        assert!(!eligible(&capped));
         // A linear leaf reads the row: not a table leaf, even under a numerical split.
         let mut linear = tree(Comparison::LessOrEqual, [true; 3], [0.0, 1.0, 2.0], None);
         linear.nodes[3] = Node::Leaf(Leaf::Linear(LinearLeaf {
@@ -472,6 +485,7 @@ mod tests {
     fn forest(precision: Precision, average_over: Option<u32>) -> Forest {
         let features = (0..2)
             .map(|i| Feature {
+                text: TextRule::Standard,
                 name: format!("f{i}"),
                 kind: FeatureKind::Numerical,
             })

@@ -1,7 +1,9 @@
 //! The rules of the IR, one named check each (as `serde_derive`'s `internals/check.rs`):
 //! [`forest`] runs them all and returns the first broken one, naming the tree and node.
 
-use super::{Forest, IrError, Leaf, LinearLeaf, Node, Precision, Split, Test, Transform, Tree};
+use super::{
+    Forest, IrError, Leaf, LinearLeaf, Node, Precision, Probabilities, Split, Test, Transform, Tree,
+};
 use timber_runtime::category::CATEGORY_LIMIT;
 
 /// Checks every rule of the IR.
@@ -116,6 +118,49 @@ fn transform(f: &Forest) -> Result<(), IrError> {
             )));
         }
     }
+    if let Transform::Probabilities(p) = &f.transform {
+        probabilities(p, f.num_groups())?;
+    }
+    Ok(())
+}
+
+/// Class probabilities come from the margins they take (one, or one per class and at least
+/// two), have one finite correction factor per class, and only two classes output the last
+/// alone.
+fn probabilities(p: &Probabilities, groups: usize) -> Result<(), IrError> {
+    let name = Transform::Probabilities(p.clone()).name();
+    match p.from.margins() {
+        Some(n) if n != groups => {
+            return Err(invalid(format!(
+                "the {name} transform takes {n} margin per row, but the model has {groups}"
+            )))
+        }
+        None if groups < 2 => {
+            return Err(invalid(format!(
+                "the {name} transform needs at least two output groups"
+            )))
+        }
+        _ => {}
+    }
+    let classes = p.from.classes(groups);
+    if let Some(factors) = &p.correction {
+        if factors.len() != classes {
+            return Err(invalid(format!(
+                "{} probability correction factors for {classes} classes",
+                factors.len()
+            )));
+        }
+        if let Some((c, v)) = factors.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(invalid(format!(
+                "the probability correction factor of class {c} is not a finite number ({v})"
+            )));
+        }
+    }
+    if p.last_only && classes != 2 {
+        return Err(invalid(format!(
+            "only a two-class model can output its last probability alone ({classes} classes)"
+        )));
+    }
     Ok(())
 }
 
@@ -220,6 +265,10 @@ fn split(at: At, s: &Split, num_features: usize, numbers: Numbers) -> Result<(),
         } => {
             numbers.threshold(*threshold, || format!("{at}: threshold"))?;
             numbers.threshold(*zero_band, || format!("{at}: zero band"))
+        }
+        Test::Capped { threshold, cap, .. } => {
+            numbers.threshold(*threshold, || format!("{at}: threshold"))?;
+            numbers.threshold(*cap, || format!("{at}: cap"))
         }
         Test::Categorical { categories, .. } => category_set(at, categories),
     }

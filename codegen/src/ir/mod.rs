@@ -7,17 +7,22 @@
 //!
 //! - structure: child indices in range, every node reached exactly once from its tree's
 //!   root, feature indices and output groups in range, vector leaves one value per group;
-//! - numbers: all stored as `f64`; thresholds are exactly representable in the model's
-//!   input precision and are never NaN (±infinity is allowed: LightGBM and scikit-learn write
-//!   `inf` for a split of the missing values against every number); leaf values, base
-//!   margins and weights are finite and exactly representable in its sum precision (see
-//!   [`Precision`]), so no value changes when the emitter narrows it;
+//! - numbers: all stored as `f64`; thresholds (and caps) are exactly representable in the
+//!   model's input precision and are never NaN (±infinity is allowed: LightGBM and
+//!   scikit-learn write `inf` for a split of the missing values against every number, and
+//!   H2O's NA-vs-rest split is `x <= inf`); leaf values, base margins, weights and
+//!   probability correction factors are finite and exactly representable in its sum
+//!   precision (see [`Precision`]), so no value changes when the emitter narrows it;
+//! - a transform fits the model: its precision, its number of margins (a two-class
+//!   probability transform from one margin, softmax from two or more), and one correction
+//!   factor per class;
 //! - a tree weight ([`Tree::weight`]) scales scalar leaves only: trees with vector or linear
 //!   leaves carry none.
 
 pub mod check;
 
 use std::fmt;
+pub use timber_runtime::TextRule;
 
 /// The floating-point precision a model scores in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +77,8 @@ pub struct Feature {
     pub name: String,
     /// Numerical or categorical.
     pub kind: FeatureKind,
+    /// How text input (CSV cells, JSON strings) becomes its value: the library's own rules.
+    pub text: TextRule,
 }
 
 /// How a numerical split compares the input with its threshold; true goes left.
@@ -119,6 +126,18 @@ pub enum Test {
         threshold: f64,
         /// The half-width of the band around zero read as missing.
         zero_band: f64,
+    },
+    /// A numerical test on a value that counts as missing from `cap` up (H2O's numerical
+    /// split on a categorical column's level code: codes past the domain are missing). NaN
+    /// and values `>= cap` take the default side; other values go left when
+    /// `x <cmp> threshold`.
+    Capped {
+        /// The threshold.
+        threshold: f64,
+        /// `<` or `<=`.
+        comparison: Comparison,
+        /// The first value that counts as missing.
+        cap: f64,
     },
     /// Membership of the integer category code in a set.
     ///
@@ -209,7 +228,7 @@ pub struct Tree {
 
 /// The transform from margins to predictions. Each is defined for the models whose sum
 /// precision it names (see [`Transform::fits`]); the others work in any precision.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Transform {
     /// Predictions are the margins.
     Identity,
@@ -239,11 +258,65 @@ pub enum Transform {
     SignedSquare,
     /// `log1p(exp(m))` in `f64` (LightGBM's cross_entropy_lambda).
     Log1pExp,
+    /// `min(1e19, exp(m))` per output in `f64` with Java's `Math.exp` (H2O GBM's log link).
+    JavaExpClamped,
+    /// Class probabilities in `f64`, computed, corrected and selected as [`Probabilities`]
+    /// says (H2O classifiers).
+    Probabilities(Probabilities),
+}
+
+/// How a classifier's margins become the class probabilities it outputs: one probability per
+/// class ([`ProbabilitiesFrom`]), optionally corrected, then all of them or only the last.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probabilities {
+    /// How the margins become one probability per class.
+    pub from: ProbabilitiesFrom,
+    /// Per-class factors for probabilities learnt on rebalanced classes (H2O's
+    /// `balance_classes`): each probability is multiplied by its factor, then all are divided
+    /// by their sum when it is positive. One factor per class.
+    pub correction: Option<Vec<f64>>,
+    /// Output only the last class's probability (binary models: the second class's).
+    pub last_only: bool,
+}
+
+/// How margins become one probability per class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbabilitiesFrom {
+    /// One margin `f`, two classes: `[1 - p, p]` with `p = 1 / (1 + min(1e19, exp(-f)))` and
+    /// Java's `Math.exp` (H2O GBM's bernoulli).
+    JavaLogistic,
+    /// One margin per class: softmax with Java's `Math.exp`, summed left to right (H2O's
+    /// `GBM_rescale`).
+    JavaSoftmax,
+    /// One margin `p`, the first of two classes' probability (after averaging): `[p, 1 - p]`
+    /// (H2O DRF's binomial).
+    Complement,
+    /// One margin per class, each divided by their sum when it is positive (H2O DRF's
+    /// classifiers).
+    Normalized,
+}
+
+impl ProbabilitiesFrom {
+    /// Classes (probabilities) for a model with `groups` margins.
+    pub fn classes(self, groups: usize) -> usize {
+        match self {
+            ProbabilitiesFrom::JavaLogistic | ProbabilitiesFrom::Complement => 2,
+            ProbabilitiesFrom::JavaSoftmax | ProbabilitiesFrom::Normalized => groups,
+        }
+    }
+
+    /// The margins it takes: `Some(1)` for one margin, `None` for one per class (at least 2).
+    pub fn margins(self) -> Option<usize> {
+        match self {
+            ProbabilitiesFrom::JavaLogistic | ProbabilitiesFrom::Complement => Some(1),
+            ProbabilitiesFrom::JavaSoftmax | ProbabilitiesFrom::Normalized => None,
+        }
+    }
 }
 
 impl Transform {
     /// A short lowercase name, for metadata.
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             Transform::Identity => "identity",
             Transform::Sigmoid => "sigmoid",
@@ -257,11 +330,18 @@ impl Transform {
             Transform::SoftmaxPairwise => "softmax (f64, pairwise sum)",
             Transform::SignedSquare => "signed square",
             Transform::Log1pExp => "log1p(exp)",
+            Transform::JavaExpClamped => "min(1e19, exp) (java exp)",
+            Transform::Probabilities(p) => match p.from {
+                ProbabilitiesFrom::JavaLogistic => "logistic (java exp, 1e19 clamp)",
+                ProbabilitiesFrom::JavaSoftmax => "softmax (java exp)",
+                ProbabilitiesFrom::Complement => "1 - p",
+                ProbabilitiesFrom::Normalized => "divided by their sum",
+            },
         }
     }
 
     /// Whether the transform is defined for a model of this precision.
-    pub fn fits(self, precision: Precision) -> bool {
+    pub fn fits(&self, precision: Precision) -> bool {
         match self {
             Transform::Identity | Transform::ArgMax | Transform::Exp => true,
             Transform::Sigmoid | Transform::Softmax | Transform::ExpF64 | Transform::Hinge => {
@@ -271,14 +351,18 @@ impl Transform {
             | Transform::SoftmaxF64
             | Transform::SoftmaxPairwise
             | Transform::SignedSquare
-            | Transform::Log1pExp => precision.f64_sum(),
+            | Transform::Log1pExp
+            | Transform::JavaExpClamped
+            | Transform::Probabilities(_) => precision.f64_sum(),
         }
     }
 
     /// Outputs per row for a model with `groups` margins.
-    pub fn num_outputs(self, groups: usize) -> usize {
+    pub fn num_outputs(&self, groups: usize) -> usize {
         match self {
             Transform::ArgMax => 1,
+            Transform::Probabilities(p) if p.last_only => 1,
+            Transform::Probabilities(p) => p.from.classes(groups),
             _ => groups,
         }
     }

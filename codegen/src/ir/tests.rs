@@ -15,6 +15,7 @@ fn assert_contains(haystack: &str, needles: &[&str]) {
 fn numerical(n: usize) -> Vec<Feature> {
     (0..n)
         .map(|i| Feature {
+            text: TextRule::Standard,
             name: format!("f{i}"),
             kind: FeatureKind::Numerical,
         })
@@ -306,4 +307,79 @@ fn depth_counts_edges_on_the_longest_path() {
         weight: None,
     };
     assert_eq!(leaf.depth(), 0);
+}
+
+#[test]
+fn class_probabilities_fit_their_margins_and_classes() {
+    let one = forest(vec![stump(0.5, 0.5, 1.0)], 0.0, Precision::F64).unwrap();
+    let with = |from, correction: Option<Vec<f64>>, last_only, groups: usize| {
+        let mut f = one.clone();
+        f.base_margin = vec![0.0; groups];
+        f.transform = Transform::Probabilities(Probabilities {
+            from,
+            correction,
+            last_only,
+        });
+        f.validated()
+    };
+    use ProbabilitiesFrom::*;
+    assert!(with(JavaLogistic, None, true, 1).is_ok());
+    assert!(with(Complement, Some(vec![2.0, 0.5]), true, 1).is_ok());
+    assert!(with(JavaSoftmax, None, false, 3).is_ok());
+    assert!(with(Normalized, Some(vec![1.0, 1.0]), true, 2).is_ok());
+    assert_contains(
+        &ir_invalid(with(JavaLogistic, None, true, 2)),
+        &["takes 1 margin per row, but the model has 2"],
+    );
+    assert_contains(
+        &ir_invalid(with(Normalized, None, false, 1)),
+        &["needs at least two output groups"],
+    );
+    assert_contains(
+        &ir_invalid(with(JavaSoftmax, Some(vec![1.0, 1.0]), false, 3)),
+        &["2 probability correction factors for 3 classes"],
+    );
+    assert_contains(
+        &ir_invalid(with(Complement, Some(vec![1.0, f64::NAN]), true, 1)),
+        &["correction factor of class 1 is not a finite number"],
+    );
+    assert_contains(
+        &ir_invalid(with(JavaSoftmax, None, true, 3)),
+        &["only a two-class model can output its last probability alone"],
+    );
+    let mut f32_model = with(JavaLogistic, None, true, 1).unwrap();
+    f32_model.precision = Precision::F32;
+    assert_contains(
+        &ir_invalid(f32_model.validated()),
+        &["is not defined for f32 models"],
+    );
+    let two = with(JavaLogistic, None, true, 1).unwrap();
+    assert_eq!((two.num_groups(), two.num_outputs()), (1, 1));
+    let all = with(Complement, None, false, 1).unwrap();
+    assert_eq!(all.num_outputs(), 2);
+}
+
+#[test]
+fn capped_tests_need_a_threshold_and_a_cap() {
+    let capped = |threshold, cap| {
+        let mut t = stump(0.5, 0.5, 1.0);
+        if let Node::Split(s) = &mut t.nodes[0] {
+            s.test = Test::Capped {
+                threshold,
+                comparison: Comparison::Less,
+                cap,
+            };
+        }
+        forest(vec![t], 0.0, Precision::F64)
+    };
+    assert!(capped(7.5, 64.0).is_ok());
+    assert!(capped(7.5, f64::INFINITY).is_ok());
+    assert_contains(
+        &ir_invalid(capped(7.5, f64::NAN)),
+        &["tree 0, node 0: cap is not a number"],
+    );
+    assert_contains(
+        &ir_invalid(capped(f64::NAN, 3.0)),
+        &["tree 0, node 0: threshold is not a number"],
+    );
 }

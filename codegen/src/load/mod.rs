@@ -6,12 +6,13 @@
 //! the first frontend whose `sniff` accepts the file loads it. A new format is one new file
 //! here and one line in that list.
 
+pub mod h2o;
 pub mod json;
 pub mod lightgbm;
 pub mod sklearn;
 pub mod xgboost;
 
-use crate::ir::{Forest, IrError};
+use crate::ir::{Forest, IrError, Leaf, Node};
 use serde::de::IgnoredAny;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -27,6 +28,7 @@ pub const FRONTENDS: &[&Frontend] = &[
     &lightgbm::JSON,
     &sklearn::json::FRONTEND,
     &sklearn::npz::FRONTEND,
+    &h2o::FRONTEND,
 ];
 
 /// One model file format.
@@ -249,6 +251,7 @@ pub fn load_bytes(bytes: &[u8], path: &str, options: &LoadOptions) -> Result<For
         path: path.into(),
         source,
     })?;
+    check_declared_sizes(&forest, path)?;
     forest.origin.format = frontend.name.into();
     forest.origin.path = path.to_string();
     forest.origin.sha256 = hex(&Sha256::digest(bytes));
@@ -276,6 +279,70 @@ pub fn recognise(bytes: &[u8], path: &str) -> Result<&'static Frontend, LoadErro
         )),
         None => Err(unknown("its content is of no model format".into())),
     }
+}
+
+/// Features a model without feature names may declare beyond the highest one its trees use
+/// (columns of the training table no split chose).
+pub const MAX_UNUSED_FEATURES: usize = 1 << 16;
+
+/// Refuses declared sizes the trees contradict, so that scoring a row costs what the model
+/// really has, not what a (corrupt or hostile) header claims: every output must have a
+/// tree adding to it (a binary model that declares 65,536 outputs has trees for one), and
+/// a model without feature names may declare at most [`MAX_UNUSED_FEATURES`] features past
+/// the highest its trees use (names, when present, are one per feature in the file itself).
+pub fn check_declared_sizes(forest: &Forest, path: &str) -> Result<(), LoadError> {
+    let groups = forest.num_groups();
+    if groups > 1 {
+        let mut covered = vec![false; groups];
+        for tree in &forest.trees {
+            let vector = tree
+                .nodes
+                .iter()
+                .any(|n| matches!(n, Node::Leaf(Leaf::Vector(_))));
+            if vector {
+                covered.fill(true);
+                break;
+            }
+            if let Some(c) = covered.get_mut(tree.group) {
+                *c = true;
+            }
+        }
+        let reached = covered.iter().filter(|&&c| c).count();
+        if reached < groups {
+            return Err(json::malformed(
+                path,
+                format!(
+                    "the model declares {groups} outputs (classes or targets) but its trees add \
+                     to only {reached} of them; the declared count contradicts the trees"
+                ),
+            ));
+        }
+    }
+    if !forest.has_feature_names {
+        let used = forest
+            .trees
+            .iter()
+            .flat_map(|t| &t.nodes)
+            .filter_map(|n| match n {
+                Node::Split(s) => Some(s.feature),
+                Node::Leaf(Leaf::Linear(l)) => l.terms.iter().map(|&(f, _)| f).max(),
+                Node::Leaf(_) => None,
+            })
+            .max()
+            .map_or(0, |f| f + 1);
+        if forest.num_features() > used + MAX_UNUSED_FEATURES {
+            return Err(json::malformed(
+                path,
+                format!(
+                    "the model declares {} features but its trees use only the first {used}, \
+                     and it names none; a model may declare at most {MAX_UNUSED_FEATURES} \
+                     unused features beyond those",
+                    forest.num_features()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -6,7 +6,7 @@
 //! 64-byte-aligned sections, all little-endian: per tree `(root, group, leaf kind, flags)` as
 //! `u32`; the node records (`feature, a, b` as `u32`, then the threshold key, padded to the
 //! key's alignment); the leaf values; the specials (`kind, flags, bits offset, bits words` as
-//! `u32`, then threshold and band as `f64`); the bitset words (`u32`); the linear leaves
+//! `u32`, then threshold and band (or cap) as `f64`); the bitset words (`u32`); the linear leaves
 //! (`constant, fallback, zero band` as `f64`, then `terms offset, terms len` as `u32`); the
 //! terms (`feature` as `u32`, 4 bytes of padding, `coefficient` as `f64`).
 
@@ -68,6 +68,19 @@ pub enum Test<K> {
         threshold: f64,
         /// `|x| <= band` (and NaN) take the default side.
         band: f64,
+        /// Whether the default side is `a`.
+        default_a: bool,
+    },
+    /// H2O's numerical split on a level code (see [`SpecialKind::Capped`]).
+    Capped {
+        /// The raw input feature.
+        feature: u32,
+        /// `x < threshold` (or `<=`) goes to `a`.
+        threshold: f64,
+        /// Whether the test is `x <= threshold`.
+        or_equal: bool,
+        /// Values from the cap up (and NaN) take the default side.
+        cap: f64,
         /// Whether the default side is `a`.
         default_a: bool,
     },
@@ -283,6 +296,7 @@ pub fn encode<I: KeyFloat, O: SumFloat>(
                         bits_words: index(words),
                         threshold: 0.0,
                         band: 0.0,
+                        or_equal: false,
                     });
                     (SPECIAL | feature, special_key::<I>(specials.len() - 1))
                 }
@@ -301,6 +315,27 @@ pub fn encode<I: KeyFloat, O: SumFloat>(
                         bits_words: 0,
                         threshold: *threshold,
                         band: *band,
+                        or_equal: false,
+                    });
+                    (SPECIAL | feature, special_key::<I>(specials.len() - 1))
+                }
+                Test::Capped {
+                    feature,
+                    threshold,
+                    or_equal,
+                    cap,
+                    default_a,
+                } => {
+                    special = true;
+                    specials.push(Special {
+                        kind: SpecialKind::Capped,
+                        default_a: *default_a,
+                        set_a: false,
+                        bits_offset: 0,
+                        bits_words: 0,
+                        threshold: *threshold,
+                        band: *cap,
+                        or_equal: *or_equal,
                     });
                     (SPECIAL | feature, special_key::<I>(specials.len() - 1))
                 }
@@ -389,8 +424,10 @@ pub fn encode<I: KeyFloat, O: SumFloat>(
             SpecialKind::Category => 0,
             SpecialKind::CategoryTruncated => 1,
             SpecialKind::ZeroBand => 2,
+            SpecialKind::Capped => 3,
         };
-        let flags = u32::from(sp.default_a) | u32::from(sp.set_a) << 1;
+        let flags =
+            u32::from(sp.default_a) | u32::from(sp.set_a) << 1 | u32::from(sp.or_equal) << 2;
         u32s(&mut out, &[kind, flags, sp.bits_offset, sp.bits_words]);
         f64s(&mut out, &[sp.threshold, sp.band]);
     }
@@ -502,6 +539,7 @@ impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
                     0 => SpecialKind::Category,
                     1 => SpecialKind::CategoryTruncated,
                     2 => SpecialKind::ZeroBand,
+                    3 => SpecialKind::Capped,
                     k => return err(format!("special {i}: unknown kind {k}")),
                 };
                 let flags = u32_at(blob, at + 4);
@@ -513,9 +551,14 @@ impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
                     bits_words: u32_at(blob, at + 12),
                     threshold: f64_at(blob, at + 16),
                     band: f64_at(blob, at + 24),
+                    or_equal: flags & 4 != 0,
                 };
                 let end = sp.bits_offset as u64 + u64::from(sp.bits_words);
-                if sp.kind != SpecialKind::ZeroBand && end > c.bits as u64 {
+                let has_bits = matches!(
+                    sp.kind,
+                    SpecialKind::Category | SpecialKind::CategoryTruncated
+                );
+                if has_bits && end > c.bits as u64 {
                     return err(format!("special {i}: bitset out of range"));
                 }
                 Ok(sp)

@@ -70,6 +70,10 @@ pub enum SpecialKind {
     /// LightGBM's zero-as-missing split: `|x| <= band` (and NaN) take the default side,
     /// other values go to `a` when `x <= threshold`.
     ZeroBand,
+    /// H2O's numerical split on a level code: NaN and values `>= band` (the cap: codes past
+    /// the domain) take the default side, other values go to `a` when `x < threshold`
+    /// (`x <= threshold` with `or_equal`).
+    Capped,
 }
 
 /// A special split's data.
@@ -85,10 +89,12 @@ pub struct Special {
     pub bits_offset: u32,
     /// Category splits: its words (codes `0..32 * words`).
     pub bits_words: u32,
-    /// Zero-band splits: the threshold.
+    /// Zero-band and capped splits: the threshold.
     pub threshold: f64,
-    /// Zero-band splits: the half-width of the band around zero.
+    /// Zero-band splits: the half-width of the band around zero; capped splits: the cap.
     pub band: f64,
+    /// Capped splits: the test is `x <= threshold` (else `x < threshold`).
+    pub or_equal: bool,
 }
 
 /// A linear leaf: `constant + c0 * x[f0] + ...` in `f64`, or `fallback` when an input of a

@@ -4,6 +4,7 @@
 use super::*;
 use crate::batch::score;
 use crate::float::row_keys;
+use crate::kernel::{with_kernel, Kernel};
 
 /// xorshift64*: deterministic test data without a dependency.
 struct Rng(u64);
@@ -45,7 +46,7 @@ fn random_tree<I: KeyFloat, O: SumFloat>(
     let mut open: Vec<(usize, bool)> = Vec::new(); // (node, is `a`)
     let new_test = |rng: &mut Rng| -> Test<I::Key> {
         let feature = rng.below(nf) as u32;
-        match if specials { rng.below(4) } else { 0 } {
+        match if specials { rng.below(5) } else { 0 } {
             1 => Test::Category {
                 feature,
                 truncate: rng.below(2) == 0,
@@ -62,6 +63,13 @@ fn random_tree<I: KeyFloat, O: SumFloat>(
                 feature,
                 threshold: rng.value().max(-3.0),
                 band: 1e-35,
+                default_a: rng.below(2) == 0,
+            },
+            3 => Test::Capped {
+                feature,
+                threshold: rng.value().max(-3.0),
+                or_equal: rng.below(2) == 0,
+                cap: rng.value().max(-3.0),
                 default_a: rng.below(2) == 0,
             },
             _ => Test::Key {
@@ -186,6 +194,22 @@ fn reference<I: KeyFloat, O: SumFloat>(
                         x <= *threshold
                     }
                 }
+                Test::Capped {
+                    feature,
+                    threshold,
+                    or_equal,
+                    cap,
+                    default_a,
+                } => {
+                    let x = row[*feature as usize].to_f64();
+                    if x.is_nan() || x >= *cap {
+                        *default_a
+                    } else if *or_equal {
+                        x <= *threshold
+                    } else {
+                        x < *threshold
+                    }
+                }
             };
             c = if a { n.a } else { n.b };
         };
@@ -251,21 +275,29 @@ fn check<I: KeyFloat, O: SumFloat>(
         .flat_map(|r| reference(&trees, &base, row(r)))
         .collect();
     let bits = |v: &[O]| v.iter().map(|v| v.to_f64().to_bits()).collect::<Vec<_>>();
-    let mut out = vec![O::default(); rows * ng];
-    score(
-        nf,
-        &base,
-        &x,
-        &mut out,
-        ng,
-        |b| {
-            let half = nodes.num_trees() / 2;
-            nodes.add_block(b, 0..half);
-            nodes.add_block(b, half..nodes.num_trees());
-        },
-        |m, o| o.copy_from_slice(m),
-    );
-    assert_eq!(bits(&out), bits(&expected), "batch, seed {seed}");
+    for kernel in [Kernel::Auto, Kernel::Avx2, Kernel::Scalar] {
+        let mut out = vec![O::default(); rows * ng];
+        with_kernel(kernel, || {
+            score(
+                nf,
+                &base,
+                &x,
+                &mut out,
+                ng,
+                |b| {
+                    let half = nodes.num_trees() / 2;
+                    nodes.add_block(b, 0..half);
+                    nodes.add_block(b, half..nodes.num_trees());
+                },
+                |m, o| o.copy_from_slice(m),
+            )
+        });
+        assert_eq!(
+            bits(&out),
+            bits(&expected),
+            "batch ({kernel:?}), seed {seed}"
+        );
+    }
     for r in 0..rows {
         let mut keys = vec![I::Key::default(); 2 * nf];
         row_keys(row(r), &mut keys);

@@ -42,6 +42,18 @@ impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
                     sp.default_a
                 }
             }
+            SpecialKind::Capped => {
+                // NaN fails `x < cap`, so it joins the capped values on the default side.
+                if x < sp.band {
+                    if sp.or_equal {
+                        x <= sp.threshold
+                    } else {
+                        x < sp.threshold
+                    }
+                } else {
+                    sp.default_a
+                }
+            }
         }
     }
 

@@ -330,6 +330,9 @@ impl<I: KeyFloat, O: SumFloat> Quick<I, O> {
             }),
             split_trees,
             values: section(&blob[s.values..s.end], O::value_from_le),
-        })
+            tree_splits: Vec::new(),
+            by_tree: Vec::new(),
+        }
+        .index_by_tree())
     }
 }

@@ -11,7 +11,9 @@
 use super::{ChunkRef, Quick, CHUNK_TREES};
 use crate::batch::{Block, BLOCK_ROWS};
 use crate::float::{KeyFloat, SumFloat};
-use crate::kernel::{self, Simd};
+use crate::kernel;
+#[cfg(target_arch = "x86_64")]
+use crate::kernel::Simd;
 use core::ops::Range;
 
 impl<I: KeyFloat, O: SumFloat> Quick<I, O> {
@@ -54,7 +56,7 @@ impl<I: KeyFloat, O: SumFloat> Quick<I, O> {
     /// The value of the leaf a bit vector `v` of tree `t` leaves: its lowest set bit. (The
     /// tree's last leaf bit is set too, so even a corrupt vector names a leaf of the tree.)
     #[inline(always)]
-    fn leaf_value(&self, t: &super::TreeRef, v: u64) -> O {
+    pub(super) fn leaf_value(&self, t: &super::TreeRef, v: u64) -> O {
         let last = t.init ^ (t.init >> 1);
         let leaf = ((v & t.init) | last).trailing_zeros();
         // SAFETY: `leaf` is below the tree's leaf count, whose values `Quick::new` checked
@@ -98,28 +100,22 @@ impl<I: KeyFloat, O: SumFloat> Quick<I, O> {
             "a block of another model"
         );
         let simd = kernel::simd(block.kernel());
+        #[cfg(target_arch = "x86_64")]
+        if simd == Some(Simd::Avx512) {
+            let _ = self.chunks_of(trees.clone());
+            // SAFETY: `simd` found AVX-512F on this CPU; `self` passed `Quick::new` and the
+            // block is of this model (asserted above).
+            unsafe { super::avx512::add_trees(self, block, trees) };
+            return;
+        }
         for (c, chunk) in self.chunks_of(trees) {
             match simd {
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: `simd` found AVX-512F on this CPU.
-                Some(Simd::Avx512) => unsafe { self.chunk_avx512(block, c, chunk) },
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: `simd` found AVX2 on this CPU.
                 Some(Simd::Avx2) => unsafe { self.chunk_avx2(block, c, chunk) },
                 _ => self.chunk(block, c, chunk),
             }
         }
-    }
-
-    /// [`Quick::chunk`] compiled for AVX-512.
-    ///
-    /// # Safety
-    ///
-    /// The CPU supports AVX-512F.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn chunk_avx512(&self, block: &mut Block<'_, I, O>, c: usize, chunk: ChunkRef) {
-        self.chunk(block, c, chunk);
     }
 
     /// [`Quick::chunk`] compiled for AVX2.

@@ -19,11 +19,14 @@
 //! Kernels: [`Quick::add_row`] (one row) and [`Quick::add_block`] (a batch's blocks, all 64
 //! rows of a block per split); the blob format and its checks are in `blob`.
 
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 mod blob;
 mod kernel;
 
 pub use blob::{encode, QuickError, QuickTree, Split};
 
+use crate::batch::BLOCK_ROWS;
 use crate::float::{KeyFloat, SumFloat};
 use crate::tables::Aligned;
 use alloc::borrow::Cow;
@@ -73,6 +76,19 @@ pub struct Quick<I: KeyFloat, O: SumFloat> {
     /// The split's tree, within its chunk.
     split_trees: Cow<'static, [u32]>,
     values: Cow<'static, [O]>,
+    /// The same splits tree by tree, for the block kernel: tree `t`'s are
+    /// `by_tree[tree_splits[t] .. tree_splits[t + 1]]`.
+    tree_splits: Vec<u32>,
+    by_tree: Vec<TreeSplit<I::Key>>,
+}
+
+/// A split as the block kernel reads it, tree by tree.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct TreeSplit<K> {
+    /// The key feature's first key in a block of keys (`feature * BLOCK_ROWS`).
+    keys: u32,
+    threshold: K,
+    mask: u64,
 }
 
 impl<I: KeyFloat, O: SumFloat> Quick<I, O> {
@@ -89,6 +105,45 @@ impl<I: KeyFloat, O: SumFloat> Quick<I, O> {
     /// Trees held, in model order.
     pub fn num_trees(&self) -> usize {
         self.trees.len()
+    }
+
+    /// Fills `tree_splits` and `by_tree` from the chunks' splits.
+    fn index_by_tree(mut self) -> Self {
+        let nt = self.trees.len();
+        let mut starts = alloc::vec![0u32; nt + 1];
+        let mut at = Vec::with_capacity(self.split_trees.len());
+        for (c, chunk) in self.chunks.iter().enumerate() {
+            for f in 0..2 * self.num_features {
+                for e in self.splits(c, f) {
+                    let t = chunk.first as usize + self.split_trees[e] as usize;
+                    starts[t + 1] += 1;
+                    at.push((t, f, e));
+                }
+            }
+        }
+        for t in 0..nt {
+            starts[t + 1] += starts[t];
+        }
+        let mut next: Vec<u32> = starts[..nt].to_vec();
+        let mut by_tree = alloc::vec![
+            TreeSplit {
+                keys: 0,
+                threshold: I::Key::default(),
+                mask: 0,
+            };
+            at.len()
+        ];
+        for (t, f, e) in at {
+            by_tree[next[t] as usize] = TreeSplit {
+                keys: (f * BLOCK_ROWS) as u32,
+                threshold: self.thresholds[e],
+                mask: self.masks[e],
+            };
+            next[t] += 1;
+        }
+        self.tree_splits = starts;
+        self.by_tree = by_tree;
+        self
     }
 
     /// The splits of chunk `c` on key feature `f`.

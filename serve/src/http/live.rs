@@ -198,9 +198,7 @@ fn histogram(values: &[f64], margins: bool) -> Value {
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
             (lo.min(v), hi.max(v))
         });
-    if finite.is_empty() {
-        (lo, hi) = (0.0, 1.0);
-    } else if !margins && lo >= 0.0 && hi <= 1.0 {
+    if finite.is_empty() || (!margins && lo >= 0.0 && hi <= 1.0) {
         (lo, hi) = (0.0, 1.0);
     } else if hi - lo < 1e-12 {
         (lo, hi) = (lo - 0.5, hi + 0.5);

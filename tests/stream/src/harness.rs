@@ -155,6 +155,36 @@ impl Scorer {
         })
     }
 
+    /// The most memory the process has had resident so far (`VmHWM`, Linux), in bytes.
+    pub fn peak_rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("no /proc/PID/status (Linux only)");
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .expect("no VmHWM in /proc/PID/status");
+        let kib: u64 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .expect("VmHWM in kB");
+        kib * 1024
+    }
+
+    /// Collects standard output line by line on a thread, as it arrives.
+    pub fn stdout_lines(&mut self) -> Arc<Mutex<Vec<String>>> {
+        let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+        let out = self.child.stdout.take().expect("stdout already taken");
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                sink.lock().unwrap().push(line);
+            }
+        });
+        lines
+    }
+
     /// Reads all of standard output (after the process exited or closed it).
     pub fn stdout(&mut self) -> String {
         let mut s = String::new();

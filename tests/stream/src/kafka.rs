@@ -32,9 +32,13 @@ pub fn tansu() -> PathBuf {
 }
 
 /// A Tansu broker of our own, on loopback, optionally behind a [`Cut`] that can take it
-/// off the network.
+/// off the network, storing in memory or in a PostgreSQL database.
 pub struct Broker {
     child: Option<Child>,
+    /// `--storage-engine`.
+    storage: String,
+    /// The tansu binary.
+    binary: PathBuf,
     /// Where the broker listens.
     pub port: u16,
     /// Where clients reach it (the cut's port when there is one).
@@ -49,7 +53,20 @@ impl Broker {
     /// A fresh in-memory broker on a free port.
     pub fn start() -> Broker {
         let port = free_port();
-        Self::launch_new(port, port, None)
+        Self::launch_new(port, port, None, tansu(), "memory://tansu/".into())
+    }
+
+    /// A broker storing in `postgres` (with [`tansu_postgres`], a build with that engine), so
+    /// its topics, records and committed offsets outlive its process ([`Broker::restart`]).
+    pub fn start_on(postgres: &Postgres) -> Broker {
+        let port = free_port();
+        Self::launch_new(port, port, None, tansu_postgres(), postgres.url())
+    }
+
+    /// Stops the broker process and starts a new one on the same port and storage.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.launch();
     }
 
     /// A broker that clients reach only through a [`Cut`], so a test can make it vanish
@@ -59,14 +76,28 @@ impl Broker {
         let port = free_port();
         let cut = Cut::start(port);
         let advertised = cut.port;
-        Self::launch_new(port, advertised, Some(cut))
+        Self::launch_new(
+            port,
+            advertised,
+            Some(cut),
+            tansu(),
+            "memory://tansu/".into(),
+        )
     }
 
-    fn launch_new(port: u16, advertised: u16, cut: Option<Cut>) -> Broker {
+    fn launch_new(
+        port: u16,
+        advertised: u16,
+        cut: Option<Cut>,
+        binary: PathBuf,
+        storage: String,
+    ) -> Broker {
         let dir = std::env::temp_dir().join(format!("timber-kafka-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut broker = Broker {
             child: None,
+            storage,
+            binary,
             port,
             advertised,
             dir,
@@ -84,7 +115,7 @@ impl Broker {
     fn launch(&mut self) {
         let listen = format!("tcp://127.0.0.1:{}", self.port);
         let advertised = format!("tcp://{}", self.addr());
-        let child = Command::new(tansu())
+        let child = Command::new(&self.binary)
             .args([
                 "broker",
                 "--listener-url",
@@ -92,7 +123,8 @@ impl Broker {
                 "--advertised-listener-url",
                 &advertised,
             ])
-            .args(["--storage-engine", "memory://tansu/"])
+            .args(["--storage-engine", &self.storage])
+            .current_dir(&self.dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(self.log_file())
@@ -111,6 +143,11 @@ impl Broker {
         }
     }
 
+    /// Everything the broker has logged, across restarts.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("tansu.log")).unwrap_or_default()
+    }
+
     /// The broker's log.
     fn log_file(&self) -> std::fs::File {
         std::fs::OpenOptions::new()
@@ -122,7 +159,7 @@ impl Broker {
 
     fn tansu(&self, args: &[&str]) -> bool {
         let url = format!("tcp://127.0.0.1:{}", self.port);
-        let mut cmd = Command::new(tansu());
+        let mut cmd = Command::new(&self.binary);
         cmd.args(args).args(["--broker", &url]);
         cmd.stdout(Stdio::null()).stderr(Stdio::null());
         cmd.status().map(|s| s.success()).unwrap_or(false)
@@ -159,6 +196,158 @@ impl Broker {
 impl Drop for Broker {
     fn drop(&mut self) {
         self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Tansu built with its PostgreSQL storage engine: `$TIMBER_TANSU_PG`, or where
+/// `scripts/kafka-broker.sh install-postgres` puts it.
+pub fn tansu_postgres() -> PathBuf {
+    if let Some(p) = std::env::var_os("TIMBER_TANSU_PG") {
+        return PathBuf::from(p);
+    }
+    let home = std::env::var_os("HOME").expect("HOME is not set");
+    let path = PathBuf::from(home).join(".cache/timber-tansu-pg-0.6.0/bin/tansu");
+    assert!(
+        path.is_file(),
+        "no Tansu with PostgreSQL storage at {}: run `scripts/kafka-broker.sh install-postgres` \
+         (scripts/test.sh does) or point TIMBER_TANSU_PG at one",
+        path.display()
+    );
+    path
+}
+
+/// A PostgreSQL server of our own (Debian's `postgresql` package), in a fresh data directory
+/// on a free loopback port, holding Tansu's schema (`$TIMBER_TANSU_PG_SCHEMA`, written by
+/// `scripts/kafka-broker.sh install-postgres`). Stopped and deleted on drop.
+pub struct Postgres {
+    dir: PathBuf,
+    bin: PathBuf,
+    /// Where it listens.
+    pub port: u16,
+}
+
+impl Postgres {
+    /// Starts a server and loads Tansu's schema.
+    pub fn start() -> Postgres {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect(
+                "PostgreSQL is not installed (Debian's postgresql; scripts/test.sh installs it)",
+            )
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .find(|b| b.join("initdb").is_file())
+            .expect("no /usr/lib/postgresql/*/bin/initdb");
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("timber-pg-{}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let pg = Postgres { dir, bin, port };
+        // PostgreSQL refuses to run as root: as root, run it as the `postgres` user.
+        if pg.as_root() {
+            let ok = Command::new("chown")
+                .args(["-R", "postgres:postgres", pg.dir.to_str().unwrap()])
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "chown of the PostgreSQL directory failed");
+        }
+        let data = pg.dir.join("data");
+        pg.run(
+            "initdb",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+            ],
+        );
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            pg.dir.display()
+        );
+        let log = pg.dir.join("postgres.log");
+        pg.run(
+            "pg_ctl",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-o",
+                &options,
+                "-l",
+                log.to_str().unwrap(),
+                "-w",
+                "start",
+            ],
+        );
+        let schema = std::env::var("TIMBER_TANSU_PG_SCHEMA").expect(
+            "TIMBER_TANSU_PG_SCHEMA is not set: the path of Tansu's PostgreSQL schema \
+             (`scripts/kafka-broker.sh install-postgres` writes it; scripts/test.sh sets it)",
+        );
+        let url = format!("postgresql://postgres@127.0.0.1:{port}/postgres");
+        let out = Command::new(pg.bin.join("psql"))
+            .args(["-q", "-v", "ON_ERROR_STOP=1", &url, "-f", &schema])
+            .output()
+            .expect("psql");
+        assert!(
+            out.status.success(),
+            "loading {schema} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        pg
+    }
+
+    fn as_root(&self) -> bool {
+        std::env::var("USER").is_ok_and(|u| u == "root")
+            || Command::new("id")
+                .arg("-u")
+                .output()
+                .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+    }
+
+    /// Runs a PostgreSQL program (as `postgres` when we are root), failing on error.
+    fn run(&self, program: &str, args: &[&str]) {
+        let path = self.bin.join(program);
+        let mut cmd = if self.as_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&path);
+            c
+        } else {
+            Command::new(&path)
+        };
+        let out = cmd.args(args).output().expect(program);
+        assert!(
+            out.status.success(),
+            "{program} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The storage URL Tansu takes.
+    pub fn url(&self) -> String {
+        format!(
+            "postgres://postgres:postgres@127.0.0.1:{}/postgres",
+            self.port
+        )
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let data = self.dir.join("data");
+        let path = self.bin.join("pg_ctl");
+        let mut cmd = if self.as_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&path);
+            c
+        } else {
+            Command::new(&path)
+        };
+        let _ = cmd
+            .args(["-D", data.to_str().unwrap(), "-m", "immediate", "stop"])
+            .output();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -238,6 +427,18 @@ pub fn producer(addr: &str) -> BaseProducer {
         .set("bootstrap.servers", addr)
         .set("linger.ms", "0")
         .set("batch.num.messages", "1")
+        .set("message.timeout.ms", "60000")
+        .create()
+        .expect("producer")
+}
+
+/// A producer like [`producer`] that sends records of up to 10 MB.
+pub fn big_producer(addr: &str) -> BaseProducer {
+    ClientConfig::new()
+        .set("bootstrap.servers", addr)
+        .set("linger.ms", "0")
+        .set("batch.num.messages", "1")
+        .set("message.max.bytes", "10000000")
         .set("message.timeout.ms", "60000")
         .create()
         .expect("producer")

@@ -1,7 +1,7 @@
-//! Four fixture models compiled by `build.rs`, each with a scorer binary in `src/bin/`,
-//! for the socket, Kafka and HTTP end-to-end tests in `tests/` and the `stream-bench` tool;
-//! and the harness they share: [`harness`] (scorer processes, fixtures), [`kafka`] (a real
-//! broker) and [`http`] (a minimal HTTP/1.1 client).
+//! Four fixture models (and a wide one made from the first) compiled by `build.rs`, each with a
+//! scorer binary in `src/bin/`, for the socket, Kafka and HTTP end-to-end tests in `tests/` and the
+//! `stream-bench` tool; and the harness they share: [`harness`] (scorer processes, fixtures),
+//! [`kafka`] (a real broker) and [`http`] (a minimal HTTP/1.1 client).
 
 pub mod harness;
 pub mod http;
@@ -11,3 +11,4 @@ timber_runtime::include_model!("binary_logistic");
 timber_runtime::include_model!("multi_softprob");
 timber_runtime::include_model!("categorical_small");
 timber_runtime::include_model!("lgb_multiclass");
+timber_runtime::include_model!("wide");

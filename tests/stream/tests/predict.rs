@@ -197,3 +197,140 @@ fn raw_f32_rows() {
         run.stderr
     );
 }
+
+#[test]
+fn a_headerless_csv_keeps_its_first_row() {
+    // Three rows in, three predictions out: the first line (all numbers, naming no feature)
+    // used to be taken for a header and silently dropped.
+    let dir = scratch("headerless");
+    let rows = rows("binary_logistic", "input.csv");
+    let input = dir.join("rows.csv");
+    std::fs::write(&input, rows[..3].join("\n") + "\n").unwrap();
+    let run = predict(&["--input", input.to_str().unwrap()]);
+    assert!(run.ok, "{}", run.stderr);
+    assert_eq!(run.stdout.lines().count(), 3, "{}", run.stdout);
+    assert_expected(&run.stdout, |i| i);
+    assert!(
+        run.stderr.contains("line 1 is all numbers and names no feature, so it was scored as a row; pass --header if it is a header"),
+        "{}",
+        run.stderr
+    );
+    // --header takes it for a header (naming no feature: columns by position).
+    let run = predict(&["--input", input.to_str().unwrap(), "--header"]);
+    assert!(run.ok, "{}", run.stderr);
+    assert_eq!(run.stdout.lines().count(), 2);
+    assert_expected(&run.stdout, |i| i + 1);
+}
+
+#[test]
+fn every_input_line_gets_one_output_line_blank_ones_included() {
+    let dir = scratch("blank");
+    let rows = rows("binary_logistic", "input.csv");
+    let text = format!(
+        "{}\n{}\n\n{}\nx,1,2,3,4,5,6,7\n{}\n",
+        header("binary_logistic", "input.csv").join(","),
+        rows[0],
+        rows[1],
+        rows[2]
+    );
+    let input = dir.join("rows.csv");
+    std::fs::write(&input, text).unwrap();
+    let run = predict(&["--input", input.to_str().unwrap()]);
+    assert!(!run.ok);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "{}", run.stdout);
+    assert_eq!(lines[1], "error: line 3: empty line");
+    assert_eq!(
+        lines[3],
+        "error: line 5, column 1 (f0): `x` is not a number"
+    );
+    assert_expected(&[lines[0], lines[2], lines[4]].join("\n"), |i| i);
+    assert!(
+        run.stderr.contains("2 of 5 rows could not be scored"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_unreadable_input_is_named_once() {
+    let run = predict(&["--input", "/nonexistent/rows.csv"]);
+    assert!(!run.ok);
+    assert_eq!(
+        run.stderr,
+        "error: cannot open /nonexistent/rows.csv: No such file or directory (os error 2)\n"
+    );
+}
+
+#[test]
+fn a_huge_line_costs_no_more_than_the_line_limit() {
+    // One 200 MB line used to take ~900 MB; now it is skipped as it is read.
+    let dir = scratch("huge_line");
+    let rows = rows("binary_logistic", "input.csv");
+    let mut text = header("binary_logistic", "input.csv").join(",") + "\n";
+    text.push_str(&rows[0]);
+    text.push('\n');
+    text.push_str(&"7".repeat(200 << 20));
+    text.push('\n');
+    text.push_str(&rows[1]);
+    text.push('\n');
+    let input = dir.join("huge.csv");
+    std::fs::write(&input, text).unwrap();
+    drop(rows);
+    let out = Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("maxrss_kib=%M")
+        .arg(scorer_bin("binary"))
+        .args(["predict", "--input", input.to_str().unwrap()])
+        .output()
+        .expect("/usr/bin/time (Debian's `time` package; scripts/test.sh installs it)");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stderr}");
+    assert_eq!(
+        lines[1],
+        "error: line 3: longer than 1048576 bytes (--max-line-bytes)"
+    );
+    assert_expected(&[lines[0], lines[2]].join("\n"), |i| i);
+    let rss: u64 = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("maxrss_kib="))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no max RSS in:\n{stderr}"));
+    eprintln!("peak RSS of predict: {} MiB", rss >> 10);
+    assert!(
+        rss < 100 << 10,
+        "peak RSS {} MiB for a 200 MB line",
+        rss >> 10
+    );
+    let _ = std::fs::remove_file(&input);
+}
+
+#[test]
+fn a_huge_bad_cell_is_not_echoed_whole() {
+    let dir = scratch("huge_cell");
+    let rows = rows("binary_logistic", "input.csv");
+    let cell = "y".repeat(500_000);
+    let text = format!(
+        "{}\n{cell},{}\n",
+        header("binary_logistic", "input.csv").join(","),
+        rows[0].split_once(',').unwrap().1
+    );
+    let input = dir.join("cell.csv");
+    std::fs::write(&input, text).unwrap();
+    let run = predict(&["--input", input.to_str().unwrap()]);
+    assert!(!run.ok);
+    assert_eq!(
+        run.stdout,
+        format!(
+            "error: line 2, column 1 (f0): `{}... (500000 bytes)` is not a number\n",
+            "y".repeat(40)
+        )
+    );
+    assert!(
+        run.stderr.len() < 1000,
+        "{} bytes of stderr",
+        run.stderr.len()
+    );
+}

@@ -1,14 +1,20 @@
 //! `serve socket` over real TCP: the compiled fixture models answer every line, in order,
 //! bit for bit as XGBoost scored them; bad and oversized lines get error lines and the
 //! connection lives on; many clients at once; connection limits, idle timeout, SIGTERM;
-//! and client mode against a listening line source.
+//! client mode against a listening line source (and the real OpenBSD `nc -lk`); and the
+//! hardening: peers that never read, clients that never stop sending, memory bounds on
+//! partial lines and on wide models.
 
 mod common;
 
 use common::*;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::time::Duration;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use timber_runtime::Model;
 
 const T: Duration = Duration::from_secs(60);
 
@@ -119,13 +125,18 @@ fn bad_lines_get_error_lines_and_the_connection_lives_on() {
         "1,2,3,4,5,6,7,inf".to_string(), // not finite
         good[2].clone(),
         "\"1\",\"2\",3,4,5,6,7,\"8\"".to_string(), // quoted cells are fine
+        r#"{"f0": 1, "f1": 2, "f2": 3}"#.to_string(), // JSON sent to a CSV socket
     ];
     let got = exchange(&addr, &lines);
     assert_predictions("binary_logistic", "expected.csv", &got[..1], 0);
     assert_eq!(got[1], "error: expected 8 columns, found 3");
     assert_predictions("binary_logistic", "expected.csv", &got[2..3], 1);
     assert_eq!(got[3], "error: column 1 (f0): `a` is not a number");
-    assert_eq!(got[4], "error: expected 8 columns, found 1");
+    assert_eq!(got[4], "error: empty line");
+    assert_eq!(
+        got[8],
+        "error: expected 8 columns, found 3; the line looks like JSON, which `--format json` reads"
+    );
     assert!(
         got[5].starts_with("error: column 8 (f7): `inf` is not a finite number"),
         "{}",
@@ -148,7 +159,7 @@ fn invalid_utf8_gets_an_error_line() {
     stream.read_to_string(&mut text).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
-    assert!(lines[0].starts_with("error: not UTF-8"), "{text}");
+    assert_eq!(lines[0], "error: column 3: not UTF-8", "{text}");
     assert_bits(
         "good row",
         &parse_floats(lines[1]),
@@ -460,5 +471,304 @@ fn client_mode_waits_for_a_source_that_starts_late() {
         "expected.csv",
         &[out.trim().to_string()],
         0,
+    );
+}
+
+#[test]
+fn serve_socket_without_a_mode_names_both_modes() {
+    let out = Command::new(scorer_bin("binary"))
+        .args(["serve", "socket"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("--listen") && stderr.contains("--connect"),
+        "{stderr}"
+    );
+}
+
+/// A process killed when dropped.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until `lines` holds `want` lines, the scorer exits, or `timeout` passes; returns
+/// how many it holds.
+fn wait_for_lines(
+    scorer: &mut Scorer,
+    lines: &Mutex<Vec<String>>,
+    want: usize,
+    timeout: Duration,
+) -> usize {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let n = lines.lock().unwrap().len();
+        if n >= want || Instant::now() > deadline || scorer.child.try_wait().unwrap().is_some() {
+            // A last look: output may still have been arriving.
+            std::thread::sleep(Duration::from_millis(200));
+            return lines.lock().unwrap().len();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn client_mode_scores_every_row_of_an_openbsd_nc_lk_source() {
+    // `nc -lk PORT < rows.csv` stops sending once it sees the scorer's FIN; the scorer used
+    // to send one at once (it dropped its write half) and so got a few hundred rows, then
+    // exited 0 as if the stream had ended.
+    let help = Command::new("nc.openbsd")
+        .arg("-h")
+        .output()
+        .expect("`nc.openbsd` is missing: install Debian's netcat-openbsd (scripts/test.sh does)");
+    assert!(
+        String::from_utf8_lossy(&help.stderr).contains("OpenBSD netcat"),
+        "`nc.openbsd -h` does not say OpenBSD netcat"
+    );
+    let rows = rows("binary_logistic", "input.csv");
+    let many: Vec<String> = (0..20_000).map(|i| rows[i % rows.len()].clone()).collect();
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("socket-nc");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("rows.csv");
+    std::fs::write(
+        &file,
+        many.iter().map(|r| format!("{r}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let port = timber_stream_tests::kafka::free_port().to_string();
+    let _nc = Killed(
+        Command::new("nc.openbsd")
+            .args(["-lk", "127.0.0.1", &port])
+            .stdin(std::fs::File::open(&file).unwrap())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let addr = format!("127.0.0.1:{port}");
+    let mut scorer = Scorer::start(
+        scorer_bin("binary"),
+        &["serve", "socket", "--connect", &addr],
+    );
+    let out = scorer.stdout_lines();
+    let got = wait_for_lines(&mut scorer, &out, many.len(), T);
+    assert_eq!(
+        got,
+        many.len(),
+        "rows answered of those nc sent; scorer log:\n{}",
+        scorer.log()
+    );
+    // nc keeps the connection open (without -N it never closes it): stop the scorer.
+    scorer.signal("TERM");
+    let status = scorer.wait(T);
+    assert!(status.success(), "{status}\n{}", scorer.log());
+    let out = out.lock().unwrap();
+    assert_eq!(out.len(), many.len(), "no more answers than rows");
+    assert_predictions("binary_logistic", "expected.csv", &out, 0);
+}
+
+/// Writes `rows` over and over to `stream` until a write fails or `stop` is set; returns
+/// the thread.
+fn flood(mut stream: TcpStream, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    let rows = rows("binary_logistic", "input.csv");
+    let chunk: String = rows.iter().map(|r| format!("{r}\n")).collect();
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::SeqCst) {
+            if stream.write_all(chunk.as_bytes()).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+#[test]
+fn a_peer_that_never_reads_is_dropped_after_the_write_timeout_and_frees_its_slot() {
+    let (scorer, addr) = server(
+        "binary",
+        &["--max-connections", "1", "--write-timeout", "1"],
+    );
+    // The only slot goes to a peer that sends rows and never reads an answer: the server's
+    // writes to it fill the socket buffers and then make no progress.
+    let stuck = connect(&addr);
+    let stop = Arc::new(AtomicBool::new(false));
+    let sender = flood(stuck.try_clone().unwrap(), stop.clone());
+    let good = format!("{}\n", rows("binary_logistic", "input.csv")[0]);
+    let deadline = Instant::now() + T;
+    loop {
+        let mut probe = connect(&addr);
+        // A refused probe may be closed before it has written.
+        let _ = probe.write_all(good.as_bytes());
+        let _ = probe.shutdown(Shutdown::Write);
+        let mut text = String::new();
+        let _ = probe.read_to_string(&mut text);
+        if text != "error: too many connections, try again later\n" {
+            assert_predictions(
+                "binary_logistic",
+                "expected.csv",
+                &[text.trim().to_string()],
+                0,
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the peer that never reads still holds the only slot after {T:?}:\n{}",
+            scorer.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        scorer.log().contains("stopped reading"),
+        "the drop is logged:\n{}",
+        scorer.log()
+    );
+    stop.store(true, Ordering::SeqCst);
+    drop(stuck);
+    sender.join().unwrap();
+}
+
+#[test]
+fn sigterm_stops_the_server_by_the_drain_deadline_despite_a_peer_that_never_reads() {
+    // No write timeout at all: only the drain deadline can end the blocked write.
+    let (mut scorer, addr) = server("binary", &["--write-timeout", "0", "--drain-timeout", "1"]);
+    let stuck = connect(&addr);
+    let stop = Arc::new(AtomicBool::new(false));
+    let sender = flood(stuck.try_clone().unwrap(), stop.clone());
+    // Long enough for the answers to fill the socket buffers on a loaded machine.
+    std::thread::sleep(Duration::from_secs(3));
+    scorer.signal("TERM");
+    let status = scorer.wait(T);
+    assert!(status.success(), "{status}\n{}", scorer.log());
+    stop.store(true, Ordering::SeqCst);
+    drop(stuck);
+    sender.join().unwrap();
+}
+
+#[test]
+fn sigterm_takes_effect_while_a_client_keeps_sending() {
+    // The server used to keep reading (and answering) for as long as the client sent.
+    let (mut scorer, addr) = server("binary", &["--drain-timeout", "2"]);
+    let stream = connect(&addr);
+    let stop = Arc::new(AtomicBool::new(false));
+    let sender = flood(stream.try_clone().unwrap(), stop.clone());
+    let answers: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = answers.clone();
+    let reader = std::thread::spawn(move || {
+        // Until the server closes (EOF, or a reset as it closes with unread rows).
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let deadline = Instant::now() + T;
+    while answers.lock().unwrap().len() < 5_000 {
+        assert!(Instant::now() < deadline, "no answers:\n{}", scorer.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    scorer.signal("TERM");
+    // Without a drain deadline this never returns: the client never stops sending.
+    let status = scorer.wait(T);
+    assert!(status.success(), "{status}\n{}", scorer.log());
+    reader.join().unwrap();
+    stop.store(true, Ordering::SeqCst);
+    sender.join().unwrap();
+    // Every answer it did give is right and in order.
+    let answers = answers.lock().unwrap();
+    assert!(answers.len() >= 5_000);
+    assert_predictions("binary_logistic", "expected.csv", &answers, 0);
+}
+
+#[test]
+fn partial_lines_across_many_connections_stay_within_the_buffer_budget() {
+    // 150 connections each hold a 1 MB line without its newline: 150 MB held before the
+    // budget, 8 MiB (beyond 128 KiB per connection) with it.
+    let (scorer, addr) = server(
+        "binary",
+        &["--max-buffered-bytes", "8388608", "--stats-interval", "0"],
+    );
+    let good = rows("binary_logistic", "input.csv");
+    let padding = " ".repeat(1_000_000);
+    let mut streams: Vec<TcpStream> = (0..150).map(|_| connect(&addr)).collect();
+    for s in &mut streams {
+        s.write_all(padding.as_bytes()).unwrap();
+    }
+    // The server reads what it can; whatever it holds now is the most it ever holds.
+    std::thread::sleep(Duration::from_secs(2));
+    for (i, s) in streams.iter_mut().enumerate() {
+        // The padded line is a valid row (cells are trimmed) when its bytes were kept.
+        let rest = format!("{}\n{}\n", good[i % good.len()], good[(i + 1) % good.len()]);
+        s.write_all(rest.as_bytes()).unwrap();
+        s.shutdown(Shutdown::Write).unwrap();
+    }
+    let want = expected("binary_logistic", "expected.csv");
+    let (mut kept, mut dropped) = (0, 0);
+    for (i, s) in streams.into_iter().enumerate() {
+        let mut text = String::new();
+        BufReader::new(s).read_to_string(&mut text).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "connection {i}: {text}");
+        if lines[0].starts_with("error:") {
+            assert_eq!(
+                lines[0],
+                "error: line dropped: the server's buffer for partial lines \
+                 (--max-buffered-bytes) is full; send it again later"
+            );
+            dropped += 1;
+        } else {
+            assert_bits("kept line", &parse_floats(lines[0]), &want[i % want.len()]);
+            kept += 1;
+        }
+        // The connection lives on: the next line is scored.
+        assert_bits(
+            "next line",
+            &parse_floats(lines[1]),
+            &want[(i + 1) % want.len()],
+        );
+    }
+    let peak = scorer.peak_rss();
+    eprintln!("peak RSS of the scorer: {} MiB", peak >> 20);
+    assert!(
+        peak < 100 << 20,
+        "peak RSS {} MiB for 150 partial lines of 1 MB under an 8 MiB budget",
+        peak >> 20
+    );
+    assert!(dropped > 0, "the budget never bit ({kept} lines kept)");
+}
+
+#[test]
+fn a_burst_of_empty_json_rows_on_a_wide_model_is_answered_in_bounded_memory() {
+    // 20,000 features: each `{}` line (3 bytes) decodes to an 80 KB row. Three bursts of
+    // 8,000 such lines at once used to be decoded as three batches of 640 MB each.
+    let (scorer, addr) = server("wide", &["--format", "json", "--stats-interval", "0"]);
+    let lines: Vec<String> = vec!["{}".to_string(); 8_000];
+    // The wide model is the binary classifier: every `{}` is its all-missing row.
+    let mut want = [0.0f32];
+    timber_stream_tests::BinaryLogistic.predict(&[f32::NAN; 8], &mut want);
+    let clients: Vec<_> = (0..3)
+        .map(|_| {
+            let (addr, lines) = (addr.clone(), lines.clone());
+            std::thread::spawn(move || exchange(&addr, &lines))
+        })
+        .collect();
+    for client in clients {
+        let got = client.join().unwrap();
+        assert_eq!(got.len(), lines.len());
+        for line in &got {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_bits(line, &json_floats(&v, "prediction"), &want);
+        }
+    }
+    let peak = scorer.peak_rss();
+    eprintln!("peak RSS of the scorer: {} MiB", peak >> 20);
+    assert!(
+        peak < 400 << 20,
+        "peak RSS {} MiB answering 24,000 rows of a 20,000-feature model",
+        peak >> 20
     );
 }

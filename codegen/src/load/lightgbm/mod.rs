@@ -26,7 +26,7 @@ pub(crate) use super::json::malformed;
 use super::{Frontend, LoadError, LoadOptions, Probe};
 use crate::ir::{
     CategoryCode, Comparison, Feature, FeatureKind, Forest, Leaf, LinearLeaf, Node, Origin,
-    Precision, Side, Split, Test, Transform, Tree,
+    Precision, Side, Split, Test, TextRule, Transform, Tree,
 };
 
 /// LightGBM's `kZeroThreshold` (declared `1e-35f`, so the `f32` nearest `1e-35` widened).
@@ -278,6 +278,29 @@ pub(crate) fn leaf_node(leaf: LeafSpec) -> Node {
     })
 }
 
+/// Whether Timber knows the objective `name` (see [`objective_transform`]).
+fn name_is_known(name: &str) -> bool {
+    matches!(
+        name,
+        "regression"
+            | "regression_l1"
+            | "huber"
+            | "fair"
+            | "quantile"
+            | "mape"
+            | "poisson"
+            | "gamma"
+            | "tweedie"
+            | "binary"
+            | "multiclass"
+            | "multiclassova"
+            | "cross_entropy"
+            | "cross_entropy_lambda"
+            | "lambdarank"
+            | "rank_xendcg"
+    )
+}
+
 /// What an objective line means: the transform from raw scores to predictions.
 fn objective_transform(
     line: &str,
@@ -311,6 +334,20 @@ fn objective_transform(
             )),
         }
     };
+    let one_output = || -> Result<(), LoadError> {
+        if num_class == 1 {
+            return Ok(());
+        }
+        Err(malformed(
+            path,
+            format!(
+                "objective `{line}` has one output but the model declares `num_class={num_class}`"
+            ),
+        ))
+    };
+    if !matches!(name, "multiclass" | "multiclassova") && name_is_known(name) {
+        one_output()?;
+    }
     Ok(Some(match name {
         "regression" | "regression_l1" | "huber" | "fair" | "quantile" | "mape" => {
             if sqrt {
@@ -394,6 +431,7 @@ impl Model {
             .iter()
             .enumerate()
             .map(|(i, name)| Feature {
+                text: TextRule::Standard,
                 name: name.clone(),
                 kind: if categorical[i] {
                     FeatureKind::Categorical {
@@ -509,16 +547,27 @@ mod tests {
 
     #[test]
     fn objective_lines() {
-        let t = |l: &str| objective_transform(l, 3, "m").unwrap();
+        let t = |l: &str| objective_transform(l, 1, "m").unwrap();
         assert_eq!(
             t("binary sigmoid:0.5"),
             Some(Transform::Logistic { scale: 0.5 })
         );
         assert_eq!(t("regression sqrt"), Some(Transform::SignedSquare));
-        assert_eq!(t("multiclass num_class:3"), Some(Transform::SoftmaxF64));
+        assert_eq!(
+            objective_transform("multiclass num_class:3", 3, "m").unwrap(),
+            Some(Transform::SoftmaxF64)
+        );
         assert_eq!(t("poisson"), Some(Transform::Exp));
         assert_eq!(t("what"), None);
+        assert_eq!(objective_transform("what", 3, "m").unwrap(), None);
         assert!(objective_transform("binary", 1, "m").is_err());
         assert!(objective_transform("multiclass num_class:4", 3, "m").is_err());
+        // A one-output objective cannot have classes.
+        let err = objective_transform("binary sigmoid:1", 65536, "m").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("has one output but the model declares `num_class=65536`"),
+            "{err}"
+        );
     }
 }

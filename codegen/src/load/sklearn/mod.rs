@@ -22,7 +22,7 @@ pub mod npz;
 use super::json::malformed;
 use super::LoadError;
 use crate::ir::{
-    Comparison, Feature, FeatureKind, Forest, Leaf, Node, Origin, Precision, Split, Test,
+    Comparison, Feature, FeatureKind, Forest, Leaf, Node, Origin, Precision, Split, Test, TextRule,
     Transform, Tree,
 };
 use serde::Deserialize;
@@ -135,6 +135,12 @@ impl Header {
             TransformName::Logistic => Transform::Logistic {
                 scale: self.logistic_scale.unwrap_or(1.0),
             },
+            TransformName::Softmax if k < 2 => {
+                return Err(malformed(
+                    path,
+                    format!("`transform` softmax needs 2 or more outputs, but `n_outputs` = {k}"),
+                ))
+            }
             TransformName::Softmax => Transform::SoftmaxPairwise,
         };
         let base = match self.ensemble {
@@ -163,6 +169,7 @@ impl Header {
         let names = self.feature_names;
         let features = (0..self.n_features)
             .map(|i| Feature {
+                text: TextRule::Standard,
                 name: names
                     .as_ref()
                     .map_or_else(|| format!("f{i}"), |n| n[i].clone()),

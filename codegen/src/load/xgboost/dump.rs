@@ -17,7 +17,7 @@
 use super::{objective_and_base, parse_score_list, MAX_OUTPUTS};
 use crate::ir::{
     CategoryCode, Comparison, Feature, FeatureKind, Forest, Leaf, Node, Origin, Precision, Side,
-    Split, Test, Tree,
+    Split, Test, TextRule, Tree,
 };
 use crate::load::json::{self, f32_of, malformed};
 use crate::load::{Frontend, LoadError, LoadOptions, Probe};
@@ -239,6 +239,7 @@ impl FeatureNames {
                 }
                 let features = (0..n)
                     .map(|i| Feature {
+                        text: TextRule::Standard,
                         name: format!("f{i}"),
                         kind: kind(cat[i]),
                     })
@@ -251,6 +252,7 @@ impl FeatureNames {
                     .iter()
                     .zip(&self.categorical)
                     .map(|(name, &c)| Feature {
+                        text: TextRule::Standard,
                         name: name.clone(),
                         kind: kind(c),
                     })

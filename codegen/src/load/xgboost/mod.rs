@@ -19,7 +19,7 @@ use super::json::{count_of_text as parse_count, f32_of, f32_of_text as parse_f32
 use super::{Iterations, LoadError, LoadOptions};
 use crate::ir::{
     CategoryCode, Comparison, Feature, FeatureKind, Forest, Leaf, Node, Origin, Precision, Side,
-    Split, Test, Transform, Tree,
+    Split, Test, TextRule, Transform, Tree,
 };
 use serde::Deserialize;
 use serde_json::{Number, Value};
@@ -265,6 +265,26 @@ fn build(learner: Learner, path: &str, options: &LoadOptions) -> Result<Forest, 
             format!("`learner.learner_model_param.num_feature` = {num_features} exceeds the limit of {MAX_FEATURES}"),
         ));
     }
+    let objective_name = learner.objective.name.as_str();
+    let multi_class = objective_name.starts_with("multi:");
+    if num_class > 1 && num_target > 1 {
+        return Err(malformed(
+            path,
+            format!("`learner_model_param` declares both num_class = {num_class} and num_target = {num_target}; a model has classes or targets, not both"),
+        ));
+    }
+    if num_class > 1 && !multi_class {
+        return Err(malformed(
+            path,
+            format!("`learner_model_param.num_class` = {num_class} contradicts the objective `{objective_name}`, which has no classes (num_class is for multi:softprob and multi:softmax)"),
+        ));
+    }
+    if num_target > 1 && multi_class {
+        return Err(malformed(
+            path,
+            format!("`learner_model_param.num_target` = {num_target} contradicts the objective `{objective_name}`, which has one target"),
+        ));
+    }
     let groups = num_class.max(num_target).max(1);
     if groups > MAX_OUTPUTS {
         return Err(malformed(
@@ -447,6 +467,7 @@ fn features(
     let labels = category_labels(cats, num_features);
     Ok((0..num_features)
         .map(|i| Feature {
+            text: TextRule::Standard,
             name: names.get(i).cloned().unwrap_or_else(|| format!("f{i}")),
             kind: if types.get(i).is_some_and(|t| t == "c") {
                 FeatureKind::Categorical {
