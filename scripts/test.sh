@@ -3,8 +3,9 @@
 #
 #     scripts/test.sh
 #
-# 0. set-up: rustfmt/clippy, the wasm32 target, Node.js, netcat-openbsd and GNU time, the
-#    Tansu Kafka broker, and XGBoost's C library (scripts/xgboost-lib.sh)
+# 0. set-up: rustfmt/clippy, the wasm32 target, Node.js, netcat-openbsd and GNU time,
+#    chromium, chromedriver and wrk, the Tansu Kafka broker, and XGBoost's C library
+#    (scripts/xgboost-lib.sh)
 # 1. cargo fmt --all -- --check                              formatting
 # 2. cargo clippy --workspace --all-targets -- -D warnings    lints, warnings are errors
 # 3. cargo test --workspace                                   every test of every crate
@@ -33,6 +34,12 @@ ensure_commands node=nodejs
 # The stream tests run the real OpenBSD netcat as a line source (`nc -lk`) and measure a
 # scorer's peak memory with GNU time.
 ensure_commands nc.openbsd=netcat-openbsd /usr/bin/time=time
+# The live page of the scorer is tested in a real browser: Debian's chromium, headless,
+# driven by chromedriver (tests/stream/tests/browser.rs; without them it would skip, so
+# TIMBER_REQUIRE_BROWSER makes it fail instead). wrk is the load tool of the HTTP bench,
+# whose smoke run below keeps scripts/http-bench.sh working.
+ensure_commands chromium=chromium chromedriver=chromium-driver wrk=wrk
+export TIMBER_REQUIRE_BROWSER=1
 
 # A real Kafka-protocol broker for the `serve kafka` tests: Tansu, built once with cargo and
 # cached under ~/.cache (a few minutes the first time, nothing after). Each Kafka test starts
