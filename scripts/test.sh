@@ -9,7 +9,8 @@
 # 1. cargo fmt --all -- --check                              formatting
 # 2. cargo clippy --workspace --all-targets -- -D warnings    lints, warnings are errors
 # 3. cargo test --workspace                                   every test of every crate
-# 4. scripts/fuzz.sh --smoke                                  every fuzz target, 40 s each
+# 4. scripts/http-bench.sh --smoke                            the HTTP load bench, 1 s per run
+# 5. scripts/fuzz.sh --smoke                                  every fuzz target, 40 s each
 #
 # Runs from any directory, needs no input, and is idempotent: it writes only under target/
 # and fuzz/ (git-ignored) (and installs missing rustup components and targets, Node.js from Debian's packages when
@@ -92,6 +93,11 @@ run cargo test --workspace
 if [[ $restart_test == yes ]]; then
     run cargo test -p timber-stream-tests --test kafka -- --ignored a_broker_restarted_mid_stream_loses_nothing
 fi
+
+# The HTTP load bench stays working only if it runs: 1 s per run with the debug builds
+# `cargo test` just made (scripts/http-bench.sh without --smoke gives the README's figures).
+section "bench: HTTP vs socket smoke run"
+run scripts/http-bench.sh --smoke
 
 # Fuzzing stays fixed only if it runs: a short run of every cargo-fuzz target (fuzz/), from
 # seeds built from models/; any crash fails the run (scripts/fuzz.sh runs them for longer).
