@@ -825,3 +825,36 @@ fn sigterm_stops_serve_http_cleanly() {
         scorer.log()
     );
 }
+
+#[test]
+fn live_feeds_beyond_the_limit_get_503() {
+    let (mut scorer, addr) = server("binary", &[]);
+    // 64 pages open at once (MAX_EVENT_STREAMS), each reading its first snapshot.
+    let open: Vec<BufReader<TcpStream>> = (0..64)
+        .map(|_| {
+            let mut s = TcpStream::connect(&addr).unwrap();
+            s.set_read_timeout(Some(T)).unwrap();
+            write!(s, "GET /events HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+            let mut reader = BufReader::new(s);
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            assert!(line.contains(" 200 "), "{line}");
+            reader
+        })
+        .collect();
+    let refused = get(&addr, "/events");
+    assert_eq!(refused.status, 503, "{}", refused.text());
+    assert!(refused.text().contains("live pages are open already"));
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    let text = get(&addr, "/metrics").text();
+    assert_eq!(metric(&text, "timber_http_event_streams"), 64.0);
+    // A page that leaves makes room.
+    drop(open);
+    let deadline = Instant::now() + T;
+    while metric(&get(&addr, "/metrics").text(), "timber_http_event_streams") > 63.0 {
+        assert!(Instant::now() < deadline, "closed feeds were not let go");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    scorer.signal("TERM");
+    assert!(scorer.wait(T).success(), "{}", scorer.log());
+}

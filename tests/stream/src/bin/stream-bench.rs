@@ -11,6 +11,7 @@
 //! stream-bench socket-rr --scorer PATH --batch B --connections C --seconds S
 //! stream-bench infer-body --rows N
 //! stream-bench feed --addr ADDR --seconds S
+//! stream-bench screenshot --url URL --out FILE.png
 //! ```
 //!
 //! `socket-rr` is the socket's side of `scripts/http-bench.sh`: each connection sends a
@@ -132,6 +133,25 @@ enum Mode {
         #[arg(long, default_value_t = 2000.0)]
         rate: f64,
     },
+    /// Save a PNG of the live page at `--url` (headless chromium through chromedriver),
+    /// once it has received `--updates` snapshots.
+    Screenshot {
+        /// The page.
+        #[arg(long)]
+        url: String,
+        /// Where to write the PNG.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Window width, CSS pixels.
+        #[arg(long, default_value_t = 1280)]
+        width: u32,
+        /// Window height, CSS pixels.
+        #[arg(long, default_value_t = 1240)]
+        height: u32,
+        /// Live updates to wait for first.
+        #[arg(long, default_value_t = 3)]
+        updates: u32,
+    },
 }
 
 fn main() -> Result<()> {
@@ -205,6 +225,28 @@ fn main() -> Result<()> {
             seconds,
             rate,
         } => feed(&addr, seconds, rate),
+        Mode::Screenshot {
+            url,
+            out,
+            width,
+            height,
+            updates,
+        } => {
+            let driver =
+                timber_stream_tests::webdriver::Driver::start().map_err(|e| anyhow::anyhow!(e))?;
+            let session = driver.session(width, height);
+            session.goto(&url);
+            session.wait_until(
+                &format!("return Number(document.body.dataset.updates) >= {updates}"),
+                Duration::from_secs(60),
+                "the page got no live updates",
+                "return document.body.dataset.updates",
+            );
+            std::fs::write(&out, session.screenshot())
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            eprintln!("wrote {}", out.display());
+            Ok(())
+        }
     }
 }
 
