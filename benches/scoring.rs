@@ -13,7 +13,7 @@
 //!
 //! Before timing, every scorer's output on the batch is checked bit for bit against
 //! Timber's (the benches fail otherwise). Run through `scripts/bench.sh`, which prepares the
-//! data and the XGBoost library and turns criterion's estimates into the README table.
+//! data and the XGBoost library and turns criterion's estimates into the table of docs/benchmarks.md.
 //! Environment: `TIMBER_BENCH_MODELS` (comma-separated subset), `TIMBER_BENCH_ROWS`
 //! (default 100000), `TIMBER_XGBOOST_LIB` (else the XGBoost column is skipped, with a note).
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The speed benchmarks, side by side in one run, and the report the README's table comes from:
+# The speed benchmarks, side by side in one run, and the report docs/benchmarks.md's tables come from:
 #
 #     scripts/bench.sh [CRITERION FILTER...]      e.g. scripts/bench.sh bench500/
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Turn criterion's estimates (target/criterion) into the README's tables and an SVG plot.
+"""Turn criterion's estimates (target/criterion) into the tables of docs/benchmarks.md and an SVG plot.
 
     python3 scripts/bench_report.py [CRITERION_DIR] [OUT_DIR]
 

@@ -36,9 +36,9 @@ echo "generated files:"
 (cd "$CRATE" && find . -type f ! -name Cargo.lock | sort | sed 's/^/  /')
 
 section "4. build the generated crate (release)"
-# Same dependency versions as this repository, and no registry resolution; the same target
-# directory as the CLI, so the dependencies it shares with the CLI are not built again.
-run cp Cargo.lock "$CRATE/Cargo.lock"
+# `timber compile` wrote this repository's Cargo.lock into the crate (same dependency
+# versions, no registry resolution); the same target directory as the CLI, so the
+# dependencies it shares with the CLI are not built again.
 run env CARGO_TARGET_DIR="$TARGET" \
     cargo build --release --manifest-path "$CRATE/Cargo.toml"
 

@@ -5,7 +5,7 @@
 #     scripts/h2o-bench.sh [MODEL_ZIP...]   (default: four of the models/h2o_* fixtures)
 #
 # Env: ROWS (20000: each fixture's input.csv repeated), BENCH_SECONDS (2 per measurement),
-#      ROUNDS (3).
+#      ROUNDS (3), LAYOUT (auto: `timber compile --layout`), OUT (target/h2o-bench).
 #
 # Per model and round:
 #   Timber  `scorer bench --input rows.csv`            one row per call (Model::predict)
@@ -32,7 +32,8 @@ fi
 ROWS="${ROWS:-20000}"
 SECONDS_EACH="${BENCH_SECONDS:-2}"
 ROUNDS="${ROUNDS:-3}"
-OUT=target/h2o-bench
+OUT="${OUT:-target/h2o-bench}"
+LAYOUT="${LAYOUT:-auto}"
 TARGET="${CARGO_TARGET_DIR:-$TIMBER_ROOT/target}"
 mkdir -p "$OUT"
 
@@ -49,9 +50,10 @@ run nice -n 10 cargo build --release -p timber-cli
 declare -A SCORER
 for model in "${MODELS[@]}"; do
     name="$(basename "$(dirname "$model")")"
-    crate="scorer-${name//_/-}"
+    crate="scorer-${name//_/-}-$LAYOUT"
     rm -rf "$OUT/$name"
-    run "$TARGET/release/timber" compile "$model" --out "$OUT/$name" --name "$crate"
+    run "$TARGET/release/timber" compile "$model" --out "$OUT/$name" --name "$crate" \
+        --layout "$LAYOUT"
     cp Cargo.lock "$OUT/$name/Cargo.lock"
     run env CARGO_TARGET_DIR="$TARGET" nice -n 10 cargo build --release --quiet \
         --manifest-path "$OUT/$name/Cargo.toml"
@@ -117,10 +119,10 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 section "medians"
-python3 - "$RAW" "$OUT/results.md" "$ROWS" "$ROUNDS" <<'EOF'
+python3 - "$RAW" "$OUT/results.md" "$ROWS" "$ROUNDS" "$LAYOUT" <<'EOF'
 import statistics, sys
 from collections import defaultdict
-raw, out, rows, rounds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+raw, out, rows, rounds, layout = sys.argv[1:6]
 rate = defaultdict(list)
 ns = defaultdict(list)
 models = []
@@ -133,6 +135,7 @@ for line in open(raw):
 med = lambda d, k: statistics.median(d[k])
 lines = [
     f"Medians of {rounds} interleaved rounds, {rows} rows per model (the fixture's inputs repeated),",
+    f"`timber compile --layout {layout}`,",
     "rows decoded up front on both sides.",
     "",
     "| model | one row per call: Timber | H2O `score0` | ratio | batch, 1 thread: Timber | H2O `score0` | ratio "

@@ -28,7 +28,7 @@ enum Command {
     /// Write a standalone crate (model library + scorer binary) for a model file.
     Compile {
         /// The model file (XGBoost JSON, UBJSON or JSON dump; LightGBM text or JSON;
-        /// scikit-learn JSON from tools/export_sklearn.py).
+        /// scikit-learn JSON or npz from tools/export_sklearn.py; H2O MOJO zip).
         model: PathBuf,
         /// Directory to write the crate into.
         #[arg(long)]
@@ -77,8 +77,8 @@ enum Command {
 /// Code layouts (see `timber_codegen::emit::Layout`).
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum LayoutArg {
-    /// The fastest layout per tree: complete-tree tables where they apply, node arrays for
-    /// the rest.
+    /// The fastest layout per tree: complete-tree tables where they apply, else QuickScorer
+    /// bit vectors, else node arrays.
     Auto,
     /// Complete-tree tables where they apply, node arrays for the rest.
     Tables,
@@ -173,7 +173,7 @@ fn run(cli: Cli) -> Result<()> {
                 &out,
                 &CrateOptions {
                     name: name.clone(),
-                    timber_source,
+                    timber_source: timber_source.clone(),
                     layout: match layout {
                         LayoutArg::Auto => Layout::Auto,
                         LayoutArg::Tables => Layout::Tables,
@@ -183,6 +183,9 @@ fn run(cli: Cli) -> Result<()> {
                     },
                 },
             )?;
+            if let Some(source) = &timber_source {
+                pin_dependencies(source, &out)?;
+            }
             eprintln!(
                 "wrote crate `{name}` (model type `{type_name}`: {} trees, {} features) to {}\n\
                  score with: cd {} && cargo run --release -- predict --input ROWS.csv",
@@ -217,6 +220,18 @@ fn run(cli: Cli) -> Result<()> {
 
 /// The Timber sources this compiler was built from, when they are still there (a source
 /// checkout); otherwise the generated crate depends on the published crates.
+/// Gives a crate that depends on the Timber sources at `source` Timber's own lock file, so
+/// that it builds with the dependency versions Timber is tested with, offline, with no
+/// registry resolution. A lock file already in `out` (a re-compile) is kept.
+fn pin_dependencies(source: &Path, out: &Path) -> Result<()> {
+    let (lock, pinned) = (source.join("Cargo.lock"), out.join("Cargo.lock"));
+    if lock.is_file() && !pinned.exists() {
+        std::fs::copy(&lock, &pinned)
+            .with_context(|| format!("cannot copy {} to {}", lock.display(), pinned.display()))?;
+    }
+    Ok(())
+}
+
 fn default_timber_source() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     (dir.join("runtime/Cargo.toml").is_file() && dir.join("serve/Cargo.toml").is_file())

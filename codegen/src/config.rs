@@ -30,6 +30,23 @@ pub enum Error {
     /// No output directory: not in a build script and none configured.
     #[error("OUT_DIR is not set: call Config::out_dir, or run from a build script")]
     NoOutDir,
+    /// The package's manifest names no Timber crate for generated code to call.
+    #[error(
+        "{manifest}: generated models call the Timber runtime, but [dependencies] has neither \
+         `timber-runtime` nor `timber`: add one (or name the path with Config::runtime_path)"
+    )]
+    NoRuntime {
+        /// The package's Cargo.toml.
+        manifest: String,
+    },
+    /// The package's manifest could not be read.
+    #[error("{manifest}: {why}")]
+    Manifest {
+        /// The package's Cargo.toml.
+        manifest: String,
+        /// What went wrong.
+        why: String,
+    },
 }
 
 /// Options for compiling model files into Rust source, for use from `build.rs`.
@@ -38,7 +55,7 @@ pub struct Config {
     out_dir: Option<PathBuf>,
     type_name: Option<String>,
     output_name: Option<String>,
-    runtime_path: String,
+    runtime_path: Option<String>,
     visibility: String,
     layout: Layout,
     load: LoadOptions,
@@ -50,7 +67,7 @@ impl Default for Config {
             out_dir: None,
             type_name: None,
             output_name: None,
-            runtime_path: "::timber_runtime".into(),
+            runtime_path: None,
             visibility: "pub".into(),
             layout: Layout::Auto,
             load: LoadOptions::default(),
@@ -60,7 +77,8 @@ impl Default for Config {
 
 impl Config {
     /// Defaults: output into `OUT_DIR`, the type named after the file stem (`churn.json`
-    /// -> `Churn`), the runtime reached as `::timber_runtime`.
+    /// -> `Churn`), the runtime reached through whichever Timber crate the package depends on
+    /// (see [`Config::runtime_path`]).
     pub fn new() -> Self {
         Self::default()
     }
@@ -84,10 +102,12 @@ impl Config {
         self
     }
 
-    /// The path generated code uses for the runtime crate, e.g. `::timber::runtime` when the
-    /// crate depends on `timber` rather than `timber-runtime`.
+    /// The path generated code uses for the runtime crate. By default it is read from the
+    /// building package's `Cargo.toml` (`CARGO_MANIFEST_DIR`): `::timber_runtime` when it
+    /// depends on `timber-runtime`, `::timber::runtime` when on `timber` (renamed
+    /// dependencies followed), and `::timber_runtime` outside a build script.
     pub fn runtime_path(&mut self, path: impl Into<String>) -> &mut Self {
-        self.runtime_path = path.into();
+        self.runtime_path = Some(path.into());
         self
     }
 
@@ -155,7 +175,10 @@ impl Config {
                 .type_name
                 .clone()
                 .unwrap_or_else(|| crate::type_name_for(&stem)),
-            runtime_path: self.runtime_path.clone(),
+            runtime_path: match &self.runtime_path {
+                Some(path) => path.clone(),
+                None => package_runtime_path()?,
+            },
             visibility: self.visibility.clone(),
             layout: self.layout,
         };
@@ -227,5 +250,96 @@ fn remove_stale(dir: &Path, files: &[emit::GeneratedFile]) {
                 let _ = std::fs::remove_file(&path);
             }
         }
+    }
+}
+
+/// The runtime path for the package being built, from its `Cargo.toml`; `::timber_runtime`
+/// outside a build script.
+fn package_runtime_path() -> Result<String, Error> {
+    let Some(dir) = std::env::var_os("CARGO_MANIFEST_DIR") else {
+        return Ok("::timber_runtime".into());
+    };
+    let manifest = Path::new(&dir).join("Cargo.toml");
+    let name = manifest.display().to_string();
+    let text = std::fs::read_to_string(&manifest).map_err(|e| Error::Manifest {
+        manifest: name.clone(),
+        why: e.to_string(),
+    })?;
+    runtime_path_in(&text).map_err(|why| match why {
+        Some(why) => Error::Manifest {
+            manifest: name.clone(),
+            why,
+        },
+        None => Error::NoRuntime { manifest: name },
+    })
+}
+
+/// The runtime path a package with manifest `text` reaches: through `timber-runtime` if it
+/// depends on it, else through `timber`. `Err(None)`: neither; `Err(Some(why))`: unreadable.
+fn runtime_path_in(text: &str) -> Result<String, Option<String>> {
+    let doc: toml_edit::DocumentMut = text.parse().map_err(|e| Some(format!("{e}")))?;
+    // `[dependencies]` and every `[target.'cfg(..)'.dependencies]`.
+    let mut tables: Vec<&dyn toml_edit::TableLike> = Vec::new();
+    if let Some(deps) = doc.get("dependencies").and_then(|d| d.as_table_like()) {
+        tables.push(deps);
+    }
+    if let Some(targets) = doc.get("target").and_then(|t| t.as_table_like()) {
+        for (_, target) in targets.iter() {
+            if let Some(deps) = target.get("dependencies").and_then(|d| d.as_table_like()) {
+                tables.push(deps);
+            }
+        }
+    }
+    let mut through_timber = None;
+    for deps in tables {
+        for (key, dep) in deps.iter() {
+            let package = dep.get("package").and_then(|p| p.as_str()).unwrap_or(key);
+            let krate = key.replace('-', "_");
+            match package {
+                "timber-runtime" => return Ok(format!("::{krate}")),
+                "timber" => through_timber = Some(format!("::{krate}::runtime")),
+                _ => {}
+            }
+        }
+    }
+    through_timber.ok_or(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runtime_path_in;
+
+    #[test]
+    fn the_runtime_is_reached_through_the_crate_the_package_depends_on() {
+        let runtime = "[package]\nname = \"svc\"\n[dependencies]\ntimber-runtime = \"0.1\"\n";
+        assert_eq!(runtime_path_in(runtime), Ok("::timber_runtime".into()));
+        let both =
+            "[dependencies]\ntimber = { path = \"../t\" }\ntimber-runtime.workspace = true\n";
+        assert_eq!(runtime_path_in(both), Ok("::timber_runtime".into()));
+        let facade = "[dependencies]\nserde = \"1\"\ntimber = { path = \"../t\" }\n";
+        assert_eq!(runtime_path_in(facade), Ok("::timber::runtime".into()));
+        let renamed = "[dependencies]\ntrees = { package = \"timber\", version = \"0.1\" }\n";
+        assert_eq!(runtime_path_in(renamed), Ok("::trees::runtime".into()));
+        let target = "[target.'cfg(unix)'.dependencies]\ntimber-runtime = \"0.1\"\n";
+        assert_eq!(runtime_path_in(target), Ok("::timber_runtime".into()));
+    }
+
+    #[test]
+    fn a_package_without_a_timber_crate_is_told_what_to_add() {
+        assert_eq!(
+            runtime_path_in("[dependencies]\nserde = \"1\"\n"),
+            Err(None)
+        );
+        assert_eq!(runtime_path_in("[package]\nname = \"x\"\n"), Err(None));
+        assert!(matches!(runtime_path_in("[dependencies"), Err(Some(_))));
+        let message = super::Error::NoRuntime {
+            manifest: "svc/Cargo.toml".into(),
+        }
+        .to_string();
+        assert!(message.starts_with("svc/Cargo.toml: "), "{message}");
+        assert!(
+            message.contains("`timber-runtime` nor `timber`"),
+            "{message}"
+        );
     }
 }

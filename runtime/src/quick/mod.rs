@@ -17,7 +17,11 @@
 //! in model order, in the model's precision: the same sums as adding tree by tree.
 //!
 //! Kernels: [`Quick::add_row`] (one row) and [`Quick::add_block`] (a batch's blocks, all 64
-//! rows of a block per split); the blob format and its checks are in `blob`.
+//! rows of a block per split). With AVX-512, `add_block` goes tree by tree instead: the 64
+//! rows' bit vectors of one tree stay in eight registers while each of its splits is one
+//! masked compare of 8 rows' keys against the threshold and a masked AND, then the leaves
+//! are read; without it, the sorted per-feature lists above are walked. The blob format and
+//! its checks are in `blob`.
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
