@@ -95,7 +95,7 @@ if [[ $restart_test == yes ]]; then
 fi
 
 # The HTTP load bench stays working only if it runs: 1 s per run with the debug builds
-# `cargo test` just made (scripts/http-bench.sh without --smoke gives the README's figures).
+# `cargo test` just made (scripts/http-bench.sh without --smoke gives the figures in docs/http.md).
 section "bench: HTTP vs socket smoke run"
 run scripts/http-bench.sh --smoke
 
