@@ -3,12 +3,14 @@
 #
 #     scripts/test.sh
 #
-# 0. set-up: rustfmt/clippy, the wasm32 target, Node.js, netcat-openbsd and GNU time, the
-#    Tansu Kafka broker, and XGBoost's C library (scripts/xgboost-lib.sh)
+# 0. set-up: rustfmt/clippy, the wasm32 target, Node.js, netcat-openbsd and GNU time,
+#    chromium, chromedriver and wrk, the Tansu Kafka broker, and XGBoost's C library
+#    (scripts/xgboost-lib.sh)
 # 1. cargo fmt --all -- --check                              formatting
 # 2. cargo clippy --workspace --all-targets -- -D warnings    lints, warnings are errors
 # 3. cargo test --workspace                                   every test of every crate
-# 4. scripts/fuzz.sh --smoke                                  every fuzz target, 40 s each
+# 4. scripts/http-bench.sh --smoke                            the HTTP load bench, 1 s per run
+# 5. scripts/fuzz.sh --smoke                                  every fuzz target, 40 s each
 #
 # Runs from any directory, needs no input, and is idempotent: it writes only under target/
 # and fuzz/ (git-ignored) (and installs missing rustup components and targets, Node.js from Debian's packages when
@@ -33,6 +35,12 @@ ensure_commands node=nodejs
 # The stream tests run the real OpenBSD netcat as a line source (`nc -lk`) and measure a
 # scorer's peak memory with GNU time.
 ensure_commands nc.openbsd=netcat-openbsd /usr/bin/time=time
+# The live page of the scorer is tested in a real browser: Debian's chromium, headless,
+# driven by chromedriver (tests/stream/tests/browser.rs; without them it would skip, so
+# TIMBER_REQUIRE_BROWSER makes it fail instead). wrk is the load tool of the HTTP bench,
+# whose smoke run below keeps scripts/http-bench.sh working.
+ensure_commands chromium=chromium chromedriver=chromium-driver wrk=wrk
+export TIMBER_REQUIRE_BROWSER=1
 
 # A real Kafka-protocol broker for the `serve kafka` tests: Tansu, built once with cargo and
 # cached under ~/.cache (a few minutes the first time, nothing after). Each Kafka test starts
@@ -91,6 +99,11 @@ run cargo test --workspace
 if [[ $restart_test == yes ]]; then
     run cargo test -p timber-stream-tests --test kafka -- --ignored a_broker_restarted_mid_stream_loses_nothing
 fi
+
+# The HTTP load bench stays working only if it runs: 1 s per run with the debug builds
+# `cargo test` just made (scripts/http-bench.sh without --smoke gives the figures in docs/http.md).
+section "bench: HTTP vs socket smoke run"
+run scripts/http-bench.sh --smoke
 
 # Fuzzing stays fixed only if it runs: a short run of every cargo-fuzz target (fuzz/), from
 # seeds built from models/; any crash fails the run (scripts/fuzz.sh runs them for longer).

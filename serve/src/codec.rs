@@ -70,6 +70,19 @@ pub struct Scratch<M: Model> {
     margins: Vec<M::Output>,
 }
 
+impl<M: Model> Scratch<M> {
+    /// The predictions of the row [`Codec::score`] scored last (stale when its codec
+    /// computes only margins: CSV with margins).
+    pub fn last_outputs(&self) -> &[M::Output] {
+        &self.outputs
+    }
+
+    /// The margins of the row [`Codec::score`] scored last (when margins were asked for).
+    pub fn last_margins(&self) -> &[M::Output] {
+        &self.margins
+    }
+}
+
 /// Rows waiting to be scored together, in input order: the decoded ones in one row-major
 /// buffer, the ones that failed to decode as their failures. Filled by
 /// [`Codec::push_line`] / [`Batch::push_with`], emptied by [`Codec::write_batch`].
@@ -135,6 +148,27 @@ impl<M: Model> Batch<M> {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+
+    /// The rows waiting, in order: a decoded row's `"id"` (if it has one), or the failure
+    /// of a row that could not be decoded. (What the live page samples before scoring.)
+    pub fn pending(&self) -> impl Iterator<Item = Result<Option<&Value>, &RowFailure>> {
+        self.entries.iter().map(|e| match e {
+            Entry::Row(id) => Ok(id.as_ref()),
+            Entry::Failed(failure) => Err(failure),
+        })
+    }
+
+    /// The predictions [`Codec::write_batch`] computed in its last call, row-major, one row
+    /// per decoded row; empty when that call needed none (CSV with margins).
+    pub fn last_outputs(&self) -> &[M::Output] {
+        &self.outputs
+    }
+
+    /// The margins [`Codec::write_batch`] computed in its last call (only when margins were
+    /// asked for), row-major.
+    pub fn last_margins(&self) -> &[M::Output] {
+        &self.margins
+    }
 }
 
 /// Decodes rows, scores them with a model, and encodes the results.
@@ -167,6 +201,11 @@ impl<'m, M: Model> Codec<'m, M> {
                 .map(|(i, f)| (f.name.to_string(), i))
                 .collect(),
         }
+    }
+
+    /// The model this codec scores with.
+    pub fn model(&self) -> &'m M {
+        self.model
     }
 
     /// The options this codec was made with.
@@ -552,7 +591,7 @@ fn json_kind(v: &Value) -> &'static str {
 /// Writes `values` separated by commas, each in Rust's shortest round-trip form (parsing
 /// the text gives back the exact bits); a non-finite value is written as `non_finite`
 /// when that is non-empty (JSON has no NaN).
-fn write_values<F: Float>(out: &mut Vec<u8>, values: &[F], non_finite: &str) {
+pub(crate) fn write_values<F: Float>(out: &mut Vec<u8>, values: &[F], non_finite: &str) {
     for (i, v) in values.iter().enumerate() {
         if i > 0 {
             out.push(b',');

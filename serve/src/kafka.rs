@@ -23,6 +23,7 @@
 //! and given up, so one record never stalls its partition.
 
 use crate::codec::Codec;
+use crate::metrics::Sample;
 use crate::stream::{Shutdown, Stats, StreamArgs};
 use anyhow::{bail, Context, Result};
 use rdkafka::config::ClientConfig;
@@ -113,14 +114,17 @@ pub async fn run<M: Model + 'static>(
 ) -> Result<()> {
     // librdkafka's calls block: the scoring loop gets a thread of its own.
     tokio::task::spawn_blocking(move || {
-        Member::connect(&args)?.run(&codec, &args, &shutdown, &stats)
+        Member::connect(&args, stats.clone())?.run(&codec, &args, &shutdown, &stats)
     })
     .await
     .context("the Kafka worker stopped abnormally")?
 }
 
-/// Logs librdkafka's messages through `tracing`, and commits before partitions go.
-struct GroupContext;
+/// Logs librdkafka's messages through `tracing`, commits before partitions go, and turns
+/// librdkafka's statistics into the consumer-lag gauges of `/metrics`.
+struct GroupContext {
+    stats: Arc<Stats>,
+}
 
 impl ClientContext for GroupContext {
     fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
@@ -137,6 +141,10 @@ impl ClientContext for GroupContext {
 
     fn error(&self, error: KafkaError, reason: &str) {
         warn!(target: "librdkafka", "{error}: {reason}");
+    }
+
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        crate::metrics::kafka_lag(&self.stats.metrics.gauges, &statistics);
     }
 }
 
@@ -180,6 +188,15 @@ fn commit(consumer: &BaseConsumer<GroupContext>, mode: CommitMode) {
     match consumer.commit_consumer_state(mode) {
         Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
         Err(e) => warn!("offset commit failed: {e}"),
+    }
+}
+
+/// Why a record failed, for the live page: the dead letter's reason, or the error result
+/// sent in its place.
+fn failure_text(out: &Outgoing) -> String {
+    match &out.kind {
+        Kind::DeadLetter { reason, .. } => reason.clone(),
+        _ => String::from_utf8_lossy(&out.payload).trim_end().to_string(),
     }
 }
 
@@ -382,7 +399,7 @@ fn create_producer(config: &ClientConfig) -> Result<BaseProducer<Acks>> {
 }
 
 impl Member {
-    fn connect(args: &KafkaArgs) -> Result<Self> {
+    fn connect(args: &KafkaArgs, stats: Arc<Stats>) -> Result<Self> {
         let mut consumer_config = ClientConfig::new();
         consumer_config
             .set("bootstrap.servers", &args.brokers)
@@ -394,6 +411,10 @@ impl Member {
             // others move (and Tansu, the test broker, reassigns a dead member's partitions
             // correctly only with this protocol).
             .set("partition.assignment.strategy", "cooperative-sticky");
+        if args.stream.http.is_some() {
+            // Consumer lag for `/metrics` comes from librdkafka's statistics.
+            consumer_config.set("statistics.interval.ms", "5000");
+        }
         let mut producer_config = ClientConfig::new();
         producer_config
             .set("bootstrap.servers", &args.brokers)
@@ -410,7 +431,7 @@ impl Member {
             }
         }
         let consumer: BaseConsumer<GroupContext> = consumer_config
-            .create_with_context(GroupContext)
+            .create_with_context(GroupContext { stats })
             .context("cannot create the Kafka consumer (check the -X settings)")?;
         let producer = create_producer(&producer_config)?;
         consumer
@@ -467,6 +488,8 @@ impl Member {
             done.clear();
             let mut wait = Duration::from_millis(100);
             let (mut scored, mut failed) = (0, 0);
+            let mut scoring = Duration::ZERO;
+            let mut sample = Sample::for_codec(codec);
             let mut held = 0usize;
             while batch.len() < max && held < args.max_batch_bytes {
                 let message = match self.consumer.poll(wait) {
@@ -480,10 +503,21 @@ impl Member {
                 wait = Duration::ZERO;
                 let position = (message.topic().to_string(), message.partition());
                 done.insert(position, message.offset() + 1);
+                let started = Instant::now();
                 let out = self.score(&message, codec, &mut scratch, args);
+                scoring += started.elapsed();
+                let key = message
+                    .key()
+                    .map(|k| String::from_utf8_lossy(k).into_owned());
                 match out.kind {
-                    Kind::Result => scored += 1,
-                    _ => failed += 1,
+                    Kind::Result => {
+                        scored += 1;
+                        sample.scratch_row(key, &scratch);
+                    }
+                    _ => {
+                        failed += 1;
+                        sample.error(key, &failure_text(&out));
+                    }
                 }
                 held += out.bytes();
                 batch.push(out);
@@ -492,7 +526,8 @@ impl Member {
                 continue;
             }
             let refused = self.deliver(&mut batch, args, shutdown, &error_result)?;
-            stats.add(scored - refused, failed + refused);
+            stats.record_batch(scored - refused, failed + refused, scoring);
+            stats.metrics.commit(sample);
             self.store(&done);
             commit(&self.consumer, CommitMode::Async);
         }

@@ -10,15 +10,19 @@
 //! - [`predict`]: bulk scoring of files and standard input, streaming, on all cores.
 //! - [`stream`]: what every live mode shares (arguments, shutdown on signals, counters);
 //!   [`socket`] serves a TCP socket (server or client), `kafka` a Kafka consumer group
-//!   (cargo feature `kafka`).
+//!   (cargo feature `kafka`), [`http`] answers HTTP (Open Inference Protocol and plain
+//!   rows) and serves `/metrics` and the live page for every mode; [`metrics`] records
+//!   what they show.
 //! - [`scorer`]: the command-line scorer (`predict`, `serve`, `info`, `bench`).
 
 #![warn(missing_docs)]
 
 pub mod codec;
 mod h2o;
+pub mod http;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+pub mod metrics;
 pub mod predict;
 pub mod row;
 pub mod scorer;

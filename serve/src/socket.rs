@@ -450,8 +450,11 @@ async fn score_batch<M: Model, W: AsyncWrite + Unpin>(
     writer: &mut W,
 ) -> std::io::Result<()> {
     let codec = &*shared.codec;
+    let started = Instant::now();
+    let sample = shared.stats.before_batch(batch);
     let (scored, failed) = codec.write_batch(batch, out, |_| {});
-    shared.stats.add(scored, failed);
+    shared.stats.after_batch(codec, batch, sample);
+    shared.stats.record_batch(scored, failed, started.elapsed());
     let written = write_all(shared, writer, out).await;
     out.clear();
     // Keep small buffers for the next batch; give back what a batch of wide rows took.

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use timber_runtime::Model;
 use tokio::sync::watch;
 
+use crate::http;
 #[cfg(feature = "kafka")]
 use crate::kafka;
 use crate::socket;
@@ -35,6 +36,9 @@ pub enum ServeMode {
     Socket(socket::SocketArgs),
     /// A Kafka consumer group: input topic in, predictions to the output topic.
     Kafka(KafkaArgs),
+    /// HTTP: the Open Inference Protocol (KServe v2, JSON) and plain CSV/JSON rows, with
+    /// `/metrics` and the live page.
+    Http(http::HttpArgs),
 }
 
 /// Arguments of `serve kafka` (always parsed, so the CLI is the same with or without the
@@ -66,6 +70,10 @@ pub struct StreamArgs {
     /// Seconds between the periodic log lines (rows scored, errors, rows/s); 0 = none.
     #[arg(long, default_value_t = 10.0)]
     pub stats_interval: f64,
+    /// Also serve Prometheus `/metrics` and the live page (`/`) over HTTP on this address
+    /// (e.g. `127.0.0.1:9100`; port 0 picks a free port, logged at start-up).
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<String>,
 }
 
 impl StreamArgs {
@@ -94,13 +102,23 @@ pub fn serve<M: Model + 'static>(model: M, args: ServeArgs) -> Result<()> {
             ServeMode::Socket(a) => {
                 let codec = Arc::new(Codec::new(model, a.stream.codec_options()));
                 let stats = Stats::start(a.stream.stats_interval, &shutdown);
+                if let Some(addr) = &a.stream.http {
+                    http::observe(model, addr, "socket", stats.clone(), &shutdown).await?;
+                }
                 socket::run(codec, &a, shutdown, stats).await
             }
             #[cfg(feature = "kafka")]
             ServeMode::Kafka(a) => {
                 let codec = Arc::new(Codec::new(model, a.stream.codec_options()));
                 let stats = Stats::start(a.stream.stats_interval, &shutdown);
+                if let Some(addr) = &a.stream.http {
+                    http::observe(model, addr, "kafka", stats.clone(), &shutdown).await?;
+                }
                 kafka::run(codec, a, shutdown, stats).await
+            }
+            ServeMode::Http(a) => {
+                let stats = Stats::start(a.stats_interval, &shutdown);
+                http::run(model, &a, shutdown, stats).await
             }
             #[cfg(not(feature = "kafka"))]
             ServeMode::Kafka(_) => anyhow::bail!(
@@ -179,11 +197,13 @@ impl Shutdown {
     }
 }
 
-/// Counters behind the periodic log line.
+/// Counters behind the periodic log line, `/metrics` and the live page.
 #[derive(Default)]
 pub struct Stats {
     scored: AtomicU64,
     failed: AtomicU64,
+    /// Batches, latency, the latest rows and adapters' gauges ([`crate::metrics`]).
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Stats {

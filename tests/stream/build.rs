@@ -4,11 +4,13 @@
 use std::path::Path;
 use timber_codegen::Config;
 
-/// (fixture, type name): a binary classifier, a multi-class model, a categorical model.
-const MODELS: [(&str, &str); 3] = [
+/// (fixture, type name): a binary classifier, a multi-class model, a categorical model (all
+/// XGBoost: f32), and a LightGBM multi-class model (f64 inputs and outputs).
+const MODELS: [(&str, &str); 4] = [
     ("binary_logistic", "BinaryLogistic"),
     ("multi_softprob", "MultiSoftprob"),
     ("categorical_small", "CategoricalSmall"),
+    ("lgb_multiclass", "LgbMulticlass"),
 ];
 
 /// Features of the wide model (`Wide`): the binary classifier's trees, declared over this

@@ -1,11 +1,16 @@
-//! Three fixture models (and a wide one made from the first) compiled by `build.rs`, each with a scorer binary in `src/bin/`,
-//! for the socket and Kafka end-to-end tests in `tests/` and the `stream-bench` tool; and the
-//! harness they share: [`harness`] (scorer processes, fixtures) and [`kafka`] (a real broker).
+//! Four fixture models (and a wide one made from the first) compiled by `build.rs`, each with a
+//! scorer binary in `src/bin/`, for the socket, Kafka and HTTP end-to-end tests in `tests/` and the
+//! `stream-bench` tool; and the harness they share: [`harness`] (scorer processes, fixtures),
+//! [`kafka`] (a real broker), [`http`] (a minimal HTTP/1.1 client) and [`webdriver`] (a
+//! headless browser).
 
 pub mod harness;
+pub mod http;
 pub mod kafka;
+pub mod webdriver;
 
 timber_runtime::include_model!("binary_logistic");
 timber_runtime::include_model!("multi_softprob");
 timber_runtime::include_model!("categorical_small");
+timber_runtime::include_model!("lgb_multiclass");
 timber_runtime::include_model!("wide");

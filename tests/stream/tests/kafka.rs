@@ -558,3 +558,80 @@ fn a_broker_restarted_mid_stream_loses_nothing() {
         assert!(s.wait(Duration::from_secs(60)).success(), "{}", s.log());
     });
 }
+
+/// The value of the first sample of `name` in Prometheus text (`name{…} v` or `name v`).
+fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[test]
+fn serve_kafka_with_http_reports_rows_errors_keys_and_consumer_lag() {
+    with_deadline(|| {
+        use timber_stream_tests::http::get;
+        let broker = Broker::start();
+        topics(&broker, 2);
+        let rows = input_rows(1, 40);
+        produce(&producer(&broker.addr()), "in", &rows);
+        let mut s = scorer(&broker.addr(), "gm", &["--http", "127.0.0.1:0"]);
+        let line = s.wait_for_log("metrics and live page at http://", Duration::from_secs(30));
+        let http = line
+            .split("http://")
+            .nth(1)
+            .unwrap()
+            .trim()
+            .trim_end_matches('/')
+            .to_string();
+        consume(&broker.addr(), "out", good(&rows), Duration::from_secs(90));
+        let bad = rows.len() - good(&rows);
+        // Counters, and the lag gauge once librdkafka's statistics (every 5 s) came in.
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let text = loop {
+            let text = get(&http, "/metrics").text();
+            let scored = metric(&text, "timber_rows_scored_total");
+            let lag = metric(&text, "timber_kafka_consumer_lag");
+            if scored == Some(good(&rows) as f64) && lag == Some(0.0) {
+                break text;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "metrics never showed every row and zero lag:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        assert_eq!(metric(&text, "timber_row_errors_total"), Some(bad as f64));
+        assert!(metric(&text, "timber_batches_total").unwrap() >= 1.0);
+        assert!(
+            text.contains("timber_kafka_consumer_lag{topic=\"in\",partition=\"0\"}")
+                && text.contains("timber_kafka_consumer_lag{topic=\"in\",partition=\"1\"}"),
+            "{text}"
+        );
+        assert!(text.contains("timber_model_info{"), "{text}");
+        // The live page's data: the latest rows under their Kafka keys, bad ones with why.
+        let snapshot = get(&http, "/snapshot").json();
+        assert_eq!(snapshot["model"]["mode"], "kafka");
+        let latest = snapshot["latest"].as_array().unwrap();
+        assert!(!latest.is_empty());
+        for row in latest {
+            let key = row["key"].as_str().unwrap();
+            match key.starts_with("bad-") {
+                true => assert!(
+                    row["error"]
+                        .as_str()
+                        .unwrap()
+                        .contains("expected 8 columns, found 4"),
+                    "{row}"
+                ),
+                false => assert!(
+                    key.starts_with("row-") && row["values"][0].is_number(),
+                    "{row}"
+                ),
+            }
+        }
+        s.signal("TERM");
+        assert!(s.wait(Duration::from_secs(60)).success(), "{}", s.log());
+    });
+}

@@ -8,7 +8,18 @@
 //! stream-bench kafka  --scorer PATH [--rows N] [--partitions P]
 //! stream-bench produce --brokers LIST --topic T --input FILE [--skip-header]
 //! stream-bench consume --brokers LIST --topic T --count N
+//! stream-bench socket-rr --scorer PATH --batch B --connections C --seconds S
+//! stream-bench infer-body --rows N
+//! stream-bench feed --addr ADDR --seconds S
+//! stream-bench screenshot --url URL --out FILE.png
 //! ```
+//!
+//! `socket-rr` is the socket's side of `scripts/http-bench.sh`: each connection sends a
+//! request of B rows and waits for its B answers before the next, as an HTTP client does,
+//! and requests/s, rows/s and latency percentiles are reported. `infer-body` prints an
+//! Open Inference Protocol request of N fixture rows (the body `wrk` posts). `feed` sends
+//! keyed JSON rows to a `serve socket --format json` at a rate that varies, with a few bad
+//! rows, to show the live page under load (`scripts/live-page-screenshot.sh`).
 //!
 //! `produce` and `consume` are small Kafka clients for trying `serve kafka` by hand: one
 //! record per line (keyed `line-N`), and `KEY<TAB>VALUE` per record read.
@@ -87,6 +98,60 @@ enum Mode {
         #[arg(long)]
         count: usize,
     },
+    /// `serve socket` request/response: requests of `--batch` rows, one at a time per
+    /// connection.
+    SocketRr {
+        /// Scorer binary for models/binary_logistic.
+        #[arg(long)]
+        scorer: String,
+        /// Rows per request.
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        /// Concurrent connections.
+        #[arg(long, default_value_t = 1)]
+        connections: usize,
+        /// How long to send requests.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
+    /// Print an Open Inference Protocol (KServe v2) request of `--rows` fixture rows (FP32).
+    InferBody {
+        /// Rows in the request.
+        #[arg(long, default_value_t = 1)]
+        rows: usize,
+    },
+    /// Send keyed JSON rows (a few bad) to a `serve socket --format json` for `--seconds`,
+    /// at a rate that rises and falls around `--rate` rows/s.
+    Feed {
+        /// The scorer's socket.
+        #[arg(long)]
+        addr: String,
+        /// How long to send.
+        #[arg(long, default_value_t = 60.0)]
+        seconds: f64,
+        /// Mean rows per second.
+        #[arg(long, default_value_t = 2000.0)]
+        rate: f64,
+    },
+    /// Save a PNG of the live page at `--url` (headless chromium through chromedriver),
+    /// once it has received `--updates` snapshots.
+    Screenshot {
+        /// The page.
+        #[arg(long)]
+        url: String,
+        /// Where to write the PNG.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Window width, CSS pixels.
+        #[arg(long, default_value_t = 1280)]
+        width: u32,
+        /// Window height, CSS pixels.
+        #[arg(long, default_value_t = 1240)]
+        height: u32,
+        /// Live updates to wait for first.
+        #[arg(long, default_value_t = 3)]
+        updates: u32,
+    },
 }
 
 fn main() -> Result<()> {
@@ -145,7 +210,182 @@ fn main() -> Result<()> {
             );
             Ok(())
         }
+        Mode::SocketRr {
+            scorer,
+            batch,
+            connections,
+            seconds,
+        } => socket_rr(&scorer, batch.max(1), connections.max(1), seconds),
+        Mode::InferBody { rows } => {
+            println!("{}", infer_body(&lines(rows)));
+            Ok(())
+        }
+        Mode::Feed {
+            addr,
+            seconds,
+            rate,
+        } => feed(&addr, seconds, rate),
+        Mode::Screenshot {
+            url,
+            out,
+            width,
+            height,
+            updates,
+        } => {
+            let driver =
+                timber_stream_tests::webdriver::Driver::start().map_err(|e| anyhow::anyhow!(e))?;
+            let session = driver.session(width, height);
+            session.goto(&url);
+            session.wait_until(
+                &format!("return Number(document.body.dataset.updates) >= {updates}"),
+                Duration::from_secs(60),
+                "the page got no live updates",
+                "return document.body.dataset.updates",
+            );
+            std::fs::write(&out, session.screenshot())
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            eprintln!("wrote {}", out.display());
+            Ok(())
+        }
     }
+}
+
+/// An inference request of `lines` (CSV) as FP32 data: each value rounded to f32 as a
+/// client holding f32 arrays sends it, missing values `null`.
+fn infer_body(lines: &[String]) -> String {
+    let width = lines.first().map_or(0, |l| l.split(',').count());
+    let data: Vec<String> = lines
+        .iter()
+        .flat_map(|l| {
+            l.split(',').map(|c| match c.parse::<f64>() {
+                Ok(v) if v.is_finite() => format!("{}", v as f32),
+                _ => "null".to_string(),
+            })
+        })
+        .collect();
+    format!(
+        "{{\"inputs\":[{{\"name\":\"input\",\"shape\":[{},{width}],\"datatype\":\"FP32\",\"data\":[{}]}}]}}",
+        lines.len(),
+        data.join(",")
+    )
+}
+
+/// The `q` quantile of sorted `v`.
+fn quantile(v: &[Duration], q: f64) -> Duration {
+    v[((v.len() - 1) as f64 * q).round() as usize]
+}
+
+fn socket_rr(scorer: &str, batch: usize, connections: usize, seconds: f64) -> Result<()> {
+    let payload: Vec<u8> = lines(batch)
+        .iter()
+        .flat_map(|l| format!("{l}\n").into_bytes())
+        .collect();
+    let mut server = Scorer::start(
+        scorer,
+        &[
+            "serve",
+            "socket",
+            "--listen",
+            "127.0.0.1:0",
+            "--stats-interval",
+            "0",
+        ],
+    );
+    let addr = server.listening_addr();
+    let run_for = Duration::from_secs_f64(seconds);
+    let start = Instant::now();
+    let handles: Vec<_> = (0..connections)
+        .map(|_| {
+            let (addr, payload) = (addr.clone(), payload.clone());
+            std::thread::spawn(move || -> Result<Vec<Duration>> {
+                let stream = TcpStream::connect(&addr).context("connect")?;
+                stream.set_nodelay(true)?;
+                let mut writer = stream.try_clone()?;
+                let mut reader = BufReader::with_capacity(1 << 16, stream);
+                let (mut took, mut line) = (Vec::new(), String::new());
+                while start.elapsed() < run_for {
+                    let sent = Instant::now();
+                    writer.write_all(&payload)?;
+                    for _ in 0..batch {
+                        line.clear();
+                        ensure!(reader.read_line(&mut line)? > 0, "the scorer closed");
+                        ensure!(!line.starts_with("error"), "scorer answered {line}");
+                    }
+                    took.push(sent.elapsed());
+                }
+                Ok(took)
+            })
+        })
+        .collect();
+    let mut took = Vec::new();
+    for h in handles {
+        took.extend(h.join().map_err(|_| anyhow::anyhow!("client panicked"))??);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    server.signal("TERM");
+    server.wait(Duration::from_secs(30));
+    ensure!(!took.is_empty(), "no request finished");
+    took.sort();
+    let requests = took.len() as f64 / elapsed;
+    // One line a script can parse: requests/s rows/s p50_ms p99_ms.
+    println!(
+        "socket-rr batch={batch} connections={connections}: {requests:.1} requests/s, {:.0} rows/s, p50 {:.3} ms, p99 {:.3} ms",
+        requests * batch as f64,
+        quantile(&took, 0.5).as_secs_f64() * 1e3,
+        quantile(&took, 0.99).as_secs_f64() * 1e3,
+    );
+    Ok(())
+}
+
+fn feed(addr: &str, seconds: f64, rate: f64) -> Result<()> {
+    let base = rows("binary_logistic", "input.csv");
+    let names = timber_stream_tests::harness::header("binary_logistic", "input.csv");
+    let stream = TcpStream::connect(addr).with_context(|| format!("connect {addr}"))?;
+    let mut writer = stream.try_clone()?;
+    // Answers are read and dropped so the scorer never waits on this client.
+    let reader = std::thread::spawn(move || {
+        let mut r = BufReader::new(stream);
+        let mut sink = Vec::new();
+        while r.read_until(b'\n', &mut sink).unwrap_or(0) > 0 {
+            sink.clear();
+        }
+    });
+    let start = Instant::now();
+    let (mut sent, mut tick) = (0u64, 0u64);
+    while start.elapsed().as_secs_f64() < seconds {
+        let t = start.elapsed().as_secs_f64();
+        // A daily pattern in a minute: the rate rises and falls, with bursts.
+        let now = rate * (1.0 + 0.6 * (t / 9.0).sin() + 0.25 * (t / 2.3).sin()).max(0.1);
+        let per_tick = (now / 20.0).round().max(1.0) as u64;
+        let mut out = String::new();
+        for _ in 0..per_tick {
+            let i = sent as usize;
+            if sent % 997 == 13 {
+                out.push_str(&format!("{{\"id\":\"order-{i}\",\"f0\":\"n/a\"}}\n"));
+            } else {
+                let line = &base[i % base.len()];
+                let fields: Vec<String> = names
+                    .iter()
+                    .zip(line.split(','))
+                    .map(|(n, v)| format!("\"{n}\":{}", if v.is_empty() { "null" } else { v }))
+                    .collect();
+                out.push_str(&format!("{{\"id\":\"order-{i}\",{}}}\n", fields.join(",")));
+            }
+            sent += 1;
+        }
+        writer.write_all(out.as_bytes())?;
+        tick += 1;
+        let next = Duration::from_millis(50 * tick);
+        if let Some(wait) = next.checked_sub(start.elapsed()) {
+            std::thread::sleep(wait);
+        }
+    }
+    writer.shutdown(Shutdown::Write)?;
+    reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("reader panicked"))?;
+    eprintln!("fed {sent} rows in {seconds} s");
+    Ok(())
 }
 
 /// The fixture rows, repeated to `n` lines.

@@ -9,6 +9,7 @@ pub fn scorer_bin(model: &str) -> &'static str {
         "binary" => env!("CARGO_BIN_EXE_scorer-binary"),
         "multi" => env!("CARGO_BIN_EXE_scorer-multi"),
         "categorical" => env!("CARGO_BIN_EXE_scorer-categorical"),
+        "lgb-multi" => env!("CARGO_BIN_EXE_scorer-lgb-multi"),
         "wide" => env!("CARGO_BIN_EXE_scorer-wide"),
         other => panic!("no scorer for {other}"),
     }
