@@ -11,6 +11,8 @@
 //! - [`stream`]: what every live mode shares (arguments, shutdown on signals, counters);
 //!   [`socket`] serves a TCP socket (server or client), `kafka` a Kafka consumer group
 //!   (cargo feature `kafka`).
+//! - [`sink`]: where scored rows go besides the normal output: SQL tables and lake files
+//!   (`--sink URL`; the drivers need the cargo feature `sinks`).
 //! - [`scorer`]: the command-line scorer (`predict`, `serve`, `info`, `bench`).
 
 #![warn(missing_docs)]
@@ -22,6 +24,7 @@ pub mod kafka;
 pub mod predict;
 pub mod row;
 pub mod scorer;
+pub mod sink;
 pub mod socket;
 pub mod stream;
 
