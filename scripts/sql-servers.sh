@@ -79,7 +79,7 @@ cmd_start() {
     sleep 0.2
   done
   mariadb --no-defaults --socket="$STATE/my/sock" -u root -e \
-    "CREATE DATABASE IF NOT EXISTS timber; CREATE USER IF NOT EXISTS 'timber'@'%' IDENTIFIED BY 'timber'; GRANT ALL ON timber.* TO 'timber'@'%';"
+    "CREATE DATABASE IF NOT EXISTS timber; CREATE USER IF NOT EXISTS 'timber'@'%' IDENTIFIED BY 'timber'; CREATE USER IF NOT EXISTS 'timber'@'localhost' IDENTIFIED BY 'timber'; GRANT ALL ON timber.* TO 'timber'@'%'; GRANT ALL ON timber.* TO 'timber'@'localhost';"
   cat >"$STATE/env" <<EOF
 export TIMBER_PG_URL=postgres://postgres:timber@127.0.0.1:$pgport/timber
 export TIMBER_MYSQL_URL=mysql://timber:timber@127.0.0.1:$myport/timber

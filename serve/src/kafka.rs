@@ -495,7 +495,14 @@ impl Member {
                 wait = Duration::ZERO;
                 let position = (message.topic().to_string(), message.partition());
                 done.insert(position, message.offset() + 1);
-                let out = self.score(&message, codec, &mut scratch, args, &mut sink_rows, sinks.is_active());
+                let out = self.score(
+                    &message,
+                    codec,
+                    &mut scratch,
+                    args,
+                    &mut sink_rows,
+                    sinks.is_active(),
+                );
                 match out.kind {
                     Kind::Result => scored += 1,
                     _ => failed += 1,
@@ -511,7 +518,8 @@ impl Member {
             stats.add(scored - refused, failed + refused);
             if sinks.is_active() {
                 for (out, row) in batch.iter().zip(sink_rows.iter_mut()) {
-                    (row.partition, row.offset) = (Some(out.source.partition), Some(out.source.offset));
+                    (row.partition, row.offset) =
+                        (Some(out.source.partition), Some(out.source.offset));
                 }
                 let number = sinks.send(std::mem::take(&mut sink_rows))?;
                 unconfirmed.push_back((number, std::mem::take(&mut done)));

@@ -177,8 +177,15 @@ pub fn predict<M: Model>(model: &M, args: &PredictArgs) -> Result<()> {
         _ => ProgressBar::hidden(),
     };
     let shown = args.input.display();
-    let summary = predict_to_sinks(model, input, &mut out, args, |n| progress.inc(n), &mut sinks)
-        .with_context(|| format!("while scoring {shown}"))?;
+    let summary = predict_to_sinks(
+        model,
+        input,
+        &mut out,
+        args,
+        |n| progress.inc(n),
+        &mut sinks,
+    )
+    .with_context(|| format!("while scoring {shown}"))?;
     progress.finish_and_clear();
     out.flush().context("cannot write predictions")?;
     sinks.finish(None)?;

@@ -455,17 +455,27 @@ async fn score_batch<M: Model, W: AsyncWrite + Unpin>(
         let first = shared.rows_seen.fetch_add(rows as u64, Ordering::Relaxed);
         let now = crate::sink::now_micros();
         let mut sink_rows = Vec::with_capacity(rows);
-        let counts = codec.write_batch_each(batch, out, |_| {}, |id, outcome| {
-            let key = crate::sink::row_key(id, || (first + sink_rows.len() as u64 + 1).to_string());
-            sink_rows.push(match outcome {
-                Ok(values) => SinkRow::scored(key, now, values),
-                Err(failure) => SinkRow::failed(key, now, &failure.reason),
-            });
-        });
+        let counts = codec.write_batch_each(
+            batch,
+            out,
+            |_| {},
+            |id, outcome| {
+                let key =
+                    crate::sink::row_key(id, || (first + sink_rows.len() as u64 + 1).to_string());
+                sink_rows.push(match outcome {
+                    Ok(values) => SinkRow::scored(key, now, values),
+                    Err(failure) => SinkRow::failed(key, now, &failure.reason),
+                });
+            },
+        );
         // Waits while the sinks are behind: this connection reads nothing meanwhile.
         shared
             .bounded(None, async {
-                shared.sinks.send(sink_rows).await.map_err(std::io::Error::other)
+                shared
+                    .sinks
+                    .send(sink_rows)
+                    .await
+                    .map_err(std::io::Error::other)
             })
             .await?;
         counts

@@ -150,8 +150,14 @@ impl LakeSink {
                 self.model.sha256.as_bytes().to_vec(),
                 // ISO 8601 with the zone, which every reader parses as UTC.
                 format!("{}Z", format_utc(row.scored_at).replace(' ', "T")).into_bytes(),
-                row.partition.map(|p| p.to_string()).unwrap_or_default().into_bytes(),
-                row.offset.map(|o| o.to_string()).unwrap_or_default().into_bytes(),
+                row.partition
+                    .map(|p| p.to_string())
+                    .unwrap_or_default()
+                    .into_bytes(),
+                row.offset
+                    .map(|o| o.to_string())
+                    .unwrap_or_default()
+                    .into_bytes(),
             ];
             for i in 0..self.model.width {
                 text.clear();
@@ -207,8 +213,8 @@ impl LakeSink {
 
     /// Writes one row group; returns the file, flushed but not yet synced.
     fn write_parquet(&self, out: BufWriter<File>, rows: &[SinkRow]) -> Result<File> {
-        use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, FloatType, Int32Type};
         use parquet::data_type::Int64Type;
+        use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, FloatType, Int32Type};
         use parquet::file::properties::WriterProperties;
         use parquet::file::writer::SerializedFileWriter;
 
@@ -289,7 +295,8 @@ impl LakeSink {
                         .filter_map(|r| r.error.as_deref().map(ByteArray::from))
                         .collect();
                     let d = levels(&|r| r.error.is_some());
-                    col.typed::<ByteArrayType>().write_batch(&v, Some(&d), None)?;
+                    col.typed::<ByteArrayType>()
+                        .write_batch(&v, Some(&d), None)?;
                 }
             }
             col.close()?;

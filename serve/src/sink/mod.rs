@@ -475,8 +475,7 @@ struct Pending {
 #[cfg(feature = "sinks")]
 impl Pending {
     fn due(&self, now: std::time::Instant) -> bool {
-        self.rows.len() >= self.url.batch
-            || self.since.is_some_and(|s| now >= s + self.url.age)
+        self.rows.len() >= self.url.batch || self.since.is_some_and(|s| now >= s + self.url.age)
     }
 
     /// Writes the waiting rows, a batch at a time, retrying a failure with backoff until it
@@ -831,6 +830,9 @@ mod tests {
             "2024-02-29 23:59:59.123456"
         );
         assert_eq!(format_utc(-1), "1969-12-31 23:59:59.999999");
-        assert_eq!(format_utc(951_782_400_000_000), "2000-02-29 00:00:00.000000");
+        assert_eq!(
+            format_utc(951_782_400_000_000),
+            "2000-02-29 00:00:00.000000"
+        );
     }
 }

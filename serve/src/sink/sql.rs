@@ -63,9 +63,8 @@ pub(crate) struct SqlSink {
 impl SqlSink {
     /// Connects, creates the table if missing, and checks its columns.
     pub(crate) async fn open(url: &SinkUrl, model: &SinkModel) -> Result<Self> {
-        let connect = |e: sqlx::Error| {
-            anyhow::Error::new(e).context(format!("sink {url}: cannot connect"))
-        };
+        let connect =
+            |e: sqlx::Error| anyhow::Error::new(e).context(format!("sink {url}: cannot connect"));
         let (pool, dialect) = match &url.kind {
             SinkKind::Sqlite(path) => {
                 let options = SqliteConnectOptions::new()

@@ -74,14 +74,29 @@ impl PgServer {
         check(
             "initdb",
             pg.command("initdb")
-                .args(["-D", data.to_str().unwrap(), "-A", "trust", "-U", "postgres"])
+                .args([
+                    "-D",
+                    data.to_str().unwrap(),
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                ])
                 .output(),
         );
         pg.resume();
         check(
             "psql",
             pg.command("psql")
-                .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
+                .args([
+                    "-q",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &port.to_string(),
+                    "-U",
+                    "postgres",
+                ])
                 .args(["-d", "postgres", "-c", "CREATE DATABASE timber"])
                 .output(),
         );
@@ -120,7 +135,14 @@ impl PgServer {
         let data = self.dir.join("data");
         let _ = self
             .command("pg_ctl")
-            .args(["-D", data.to_str().unwrap(), "-m", "immediate", "-w", "stop"])
+            .args([
+                "-D",
+                data.to_str().unwrap(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ])
             .output();
     }
 }
@@ -165,8 +187,13 @@ impl MariaDb {
                 .arg(format!("--socket={}", db.dir.join("sock").display()))
                 .arg("-e")
                 .arg(
-                    "CREATE DATABASE timber; CREATE USER 'timber'@'%' IDENTIFIED BY 'timber'; \
-                     GRANT ALL ON timber.* TO 'timber'@'%';",
+                    // `localhost` as well: the anonymous `''@'localhost'` user of a fresh
+                    // install would otherwise take a local client's connections.
+                    "CREATE DATABASE timber; \
+                     CREATE USER 'timber'@'%' IDENTIFIED BY 'timber'; \
+                     CREATE USER 'timber'@'localhost' IDENTIFIED BY 'timber'; \
+                     GRANT ALL ON timber.* TO 'timber'@'%'; \
+                     GRANT ALL ON timber.* TO 'timber'@'localhost';",
                 )
                 .output(),
         );
@@ -192,7 +219,10 @@ impl MariaDb {
         if is_root() {
             cmd.arg("--user=mysql");
         }
-        self.child = Some(cmd.spawn().expect("mariadbd (scripts/sql-servers.sh install)"));
+        self.child = Some(
+            cmd.spawn()
+                .expect("mariadbd (scripts/sql-servers.sh install)"),
+        );
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let ok = Command::new("mariadb")

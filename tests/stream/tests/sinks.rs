@@ -63,6 +63,15 @@ struct Stored {
 
 /// Every row of `table` in the database at `url`, keyed (duplicates kept in order).
 fn read_table(url: &str, table: &str, width: usize) -> Vec<(String, Stored)> {
+    try_read_table(url, table, width).unwrap_or_else(|e| panic!("reading {table} at {url}: {e}"))
+}
+
+/// [`read_table`], or why the table cannot be read (not there yet, server down).
+fn try_read_table(
+    url: &str,
+    table: &str,
+    width: usize,
+) -> Result<Vec<(String, Stored)>, sqlx::Error> {
     let columns: Vec<String> = if width == 1 {
         vec!["prediction".into()]
     } else {
@@ -81,9 +90,10 @@ fn read_table(url: &str, table: &str, width: usize) -> Vec<(String, Stored)> {
         ($pool:expr) => {{
             use sqlx::Row;
             let pool = $pool;
-            let rows = sqlx::query(&sql).fetch_all(&pool).await.unwrap();
+            let rows = sqlx::query(&sql).fetch_all(&pool).await;
             pool.close().await;
-            rows.iter()
+            Ok(rows?
+                .iter()
                 .map(|r| {
                     let stored = Stored {
                         partition: r.get(1),
@@ -93,7 +103,7 @@ fn read_table(url: &str, table: &str, width: usize) -> Vec<(String, Stored)> {
                     };
                     (r.get::<String, _>(0), stored)
                 })
-                .collect()
+                .collect())
         }};
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -103,11 +113,11 @@ fn read_table(url: &str, table: &str, width: usize) -> Vec<(String, Stored)> {
     runtime.block_on(async {
         if let Some(path) = url.strip_prefix("sqlite://") {
             let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
-            rows!(sqlx::SqlitePool::connect_with(options).await.unwrap())
+            rows!(sqlx::SqlitePool::connect_with(options).await?)
         } else if url.starts_with("postgres") {
-            rows!(sqlx::PgPool::connect(url).await.unwrap())
+            rows!(sqlx::PgPool::connect(url).await?)
         } else {
-            rows!(sqlx::MySqlPool::connect(url).await.unwrap())
+            rows!(sqlx::MySqlPool::connect(url).await?)
         }
     })
 }
@@ -173,7 +183,13 @@ for name in sorted(os.listdir(d)):
         print(k, ",".join(str(b) for b in bits))
 "#;
     let out = Command::new(python)
-        .args(["-c", script, dir.to_str().unwrap(), format, &width.to_string()])
+        .args([
+            "-c",
+            script,
+            dir.to_str().unwrap(),
+            format,
+            &width.to_string(),
+        ])
         .output()
         .unwrap();
     assert!(
@@ -209,7 +225,8 @@ fn assert_lake(what: &str, printed: &BTreeMap<String, Vec<f32>>, rows: &[(String
 
 #[test]
 fn predict_writes_every_row_bit_exact_to_sqlite_and_every_lake_format() {
-    for (model, fixture, width) in [("binary", "binary_logistic", 1), ("multi", "multi_softprob", 3)] {
+    for (model, fixture) in [("binary", "binary_logistic"), ("multi", "multi_softprob")] {
+        let width = expected(fixture, "expected.csv")[0].len();
         let dir = scratch(&format!("local-{model}"));
         let db = format!("sqlite://{}", dir.join("p.db").display());
         let lake = |f: &str| format!("file://{}?format={f}&rows=37", dir.join(f).display());
@@ -231,10 +248,17 @@ fn predict_writes_every_row_bit_exact_to_sqlite_and_every_lake_format() {
         // The scorer's own output is the training library's, bit for bit.
         let want = expected(fixture, "expected.csv");
         for (i, w) in want.iter().enumerate() {
-            assert_bits(&format!("{model} row {i}"), &printed[&(i + 2).to_string()], w);
+            assert_bits(
+                &format!("{model} row {i}"),
+                &printed[&(i + 2).to_string()],
+                w,
+            );
         }
-        assert_eq!(want[0].len(), width);
-        assert_all_rows(&format!("{model} sqlite"), &printed, &read_table(&db, "predictions", width));
+        assert_all_rows(
+            &format!("{model} sqlite"),
+            &printed,
+            &read_table(&db, "predictions", width),
+        );
         for format in ["csv", "jsonl", "parquet"] {
             let rows = read_lake(&dir.join(format), format, width);
             assert_lake(&format!("{model} {format}"), &printed, &rows);
@@ -250,7 +274,8 @@ fn predict_writes_every_row_bit_exact_to_sqlite_and_every_lake_format() {
 fn predict_writes_every_row_bit_exact_to_postgres_and_mariadb() {
     let pg = PgServer::start();
     let my = MariaDb::start();
-    for (model, fixture, width) in [("binary", "binary_logistic", 1), ("multi", "multi_softprob", 3)] {
+    for (model, fixture) in [("binary", "binary_logistic"), ("multi", "multi_softprob")] {
+        let width = expected(fixture, "expected.csv")[0].len();
         let table = format!("p_{model}");
         let urls = [
             format!("{}?table={table}&batch=64", pg.url()),
@@ -262,8 +287,16 @@ fn predict_writes_every_row_bit_exact_to_postgres_and_mariadb() {
             &["--sink", &urls[0], "--sink", &urls[1]],
         );
         let printed = printed(&out);
-        assert_all_rows(&format!("{model} postgres"), &printed, &read_table(&pg.url(), &table, width));
-        assert_all_rows(&format!("{model} mariadb"), &printed, &read_table(&my.url(), &table, width));
+        assert_all_rows(
+            &format!("{model} postgres"),
+            &printed,
+            &read_table(&pg.url(), &table, width),
+        );
+        assert_all_rows(
+            &format!("{model} mariadb"),
+            &printed,
+            &read_table(&my.url(), &table, width),
+        );
 
         // upsert=true: scoring the file again replaces every row instead of adding one.
         let upsert: Vec<String> = urls
@@ -277,13 +310,21 @@ fn predict_writes_every_row_bit_exact_to_postgres_and_mariadb() {
                 printed_ok(&predict(model, &fixture_input(fixture), &["--sink", &url]));
             }
             let base = url.split('?').next().unwrap();
-            assert_all_rows(&format!("{model} upsert {base}"), &printed, &read_table(base, &table, width));
+            assert_all_rows(
+                &format!("{model} upsert {base}"),
+                &printed,
+                &read_table(base, &table, width),
+            );
         }
     }
 }
 
 fn printed_ok(out: &Output) {
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -292,24 +333,42 @@ fn bad_urls_and_unreachable_servers_fail_at_start_up_naming_the_sink() {
     let closed = broker::free_port();
     for (url, why) in [
         ("nosuch://x", "unknown kind of sink `nosuch://`"),
-        ("sqlite://p.db?batch=none", "batch=`none` is not a positive number"),
+        (
+            "sqlite://p.db?batch=none",
+            "batch=`none` is not a positive number",
+        ),
         ("file:///tmp/x?format=orc", "csv, jsonl or parquet"),
         (
             &format!("postgres://u:secret@127.0.0.1:{closed}/db") as &str,
             "cannot connect",
         ),
-        (&format!("mysql://u:secret@127.0.0.1:{closed}/db"), "cannot connect"),
+        (
+            &format!("mysql://u:secret@127.0.0.1:{closed}/db"),
+            "cannot connect",
+        ),
         ("sqlite:///nonexistent-dir/x/p.db", "cannot connect"),
-        ("file:///proc/timber-lake", "cannot create /proc/timber-lake"),
+        (
+            "file:///proc/timber-lake",
+            "cannot create /proc/timber-lake",
+        ),
     ] {
         let start = Instant::now();
         let out = predict("binary", &input, &["--sink", url]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{url}: succeeded");
         assert!(stderr.contains(why), "{url}: {stderr}");
-        assert!(!stderr.contains("secret"), "{url}: the password is shown: {stderr}");
-        assert!(out.stdout.is_empty(), "{url}: scored before the sink was open");
-        assert!(start.elapsed() < Duration::from_secs(30), "{url}: slow to fail");
+        assert!(
+            !stderr.contains("secret"),
+            "{url}: the password is shown: {stderr}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "{url}: scored before the sink was open"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{url}: slow to fail"
+        );
     }
 }
 
@@ -327,16 +386,20 @@ fn predict_gives_up_at_the_sink_deadline_with_an_error_naming_the_sink() {
         .unwrap();
     let rows = rows("binary_logistic", "input.csv");
     let mut stdin = child.stdin.take().unwrap();
-    writeln!(stdin, "{}", rows[0]).unwrap();
-    stdin.flush().unwrap();
-    // Wait for the first row to be in the table, then take the database away.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while read_table(&pg.url(), "predictions", 1).is_empty() {
-        assert!(Instant::now() < deadline, "the first row never arrived");
-        std::thread::sleep(Duration::from_millis(50));
+    // Wait until the sink is open (the table created), then take the database away.
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut log = String::new();
+    while !log.contains("writing rows to sink") {
+        let before = log.len();
+        std::io::BufRead::read_line(&mut stderr, &mut log).unwrap();
+        assert!(log.len() > before, "predict stopped: {log}");
     }
+    assert!(
+        try_read_table(&pg.url(), "predictions", 1).is_ok(),
+        "no table"
+    );
     pg.stop();
-    for row in &rows[1..] {
+    for row in &rows {
         if writeln!(stdin, "{row}").is_err() {
             break;
         }
@@ -344,14 +407,24 @@ fn predict_gives_up_at_the_sink_deadline_with_an_error_naming_the_sink() {
     drop(stdin);
     let start = Instant::now();
     let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "predict succeeded with its sink down");
+    std::io::Read::read_to_string(&mut stderr, &mut log).unwrap();
+    let stderr = log;
     assert!(
-        stderr.contains(&format!("sink postgres://postgres:***@127.0.0.1:{}/timber", pg.port))
-            && stderr.contains("--sink-deadline"),
+        !out.status.success(),
+        "predict succeeded with its sink down"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "sink postgres://postgres:***@127.0.0.1:{}/timber",
+            pg.port
+        )) && stderr.contains("--sink-deadline"),
         "{stderr}"
     );
-    assert!(start.elapsed() < Duration::from_secs(30), "took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        start.elapsed()
+    );
 }
 
 /// The committed offset of every partition of `in` for `group` (-1 for none).
@@ -419,7 +492,7 @@ fn produce(addr: &str, records: &[(String, String)]) {
 fn wait_for_rows(url: &str, want: usize, timeout: Duration) -> Vec<(String, Stored)> {
     let deadline = Instant::now() + timeout;
     loop {
-        let rows = read_table(url, "predictions", 1);
+        let rows = try_read_table(url, "predictions", 1).unwrap_or_default();
         let keys: std::collections::BTreeSet<&String> = rows.iter().map(|(k, _)| k).collect();
         if keys.len() >= want {
             return rows;
@@ -437,7 +510,9 @@ fn wait_for_rows(url: &str, want: usize, timeout: Duration) -> Vec<(String, Stor
 fn assert_at_least_once(want: &BTreeMap<String, Vec<f32>>, stored: &[(String, Stored)]) {
     let mut seen = std::collections::BTreeSet::new();
     for (key, s) in stored {
-        let w = want.get(key).unwrap_or_else(|| panic!("unexpected key {key}"));
+        let w = want
+            .get(key)
+            .unwrap_or_else(|| panic!("unexpected key {key}"));
         let values: Vec<f32> = s.values.iter().map(|v| v.unwrap()).collect();
         assert_bits(key, &values, w);
         seen.insert(key.clone());
@@ -457,7 +532,11 @@ fn serve_kafka_with_its_database_down_mid_stream_loses_nothing_and_commits_nothi
     let sink = format!("{}?batch=100&age=0.1", pg.url());
     let mut scorer = Scorer::start(
         scorer_bin("binary"),
-        &serve_kafka_args(&kafka.addr(), "sql", &["--batch-size", "50", "--sink", &sink]),
+        &serve_kafka_args(
+            &kafka.addr(),
+            "sql",
+            &["--batch-size", "50", "--sink", &sink],
+        ),
     );
     wait_for_rows(&pg.url(), first.len(), Duration::from_secs(90));
     pg.stop();
@@ -471,7 +550,11 @@ fn serve_kafka_with_its_database_down_mid_stream_loses_nothing_and_commits_nothi
     assert_nothing_committed_early(&during, &stored);
     assert_at_least_once(&want, &stored);
     scorer.signal("TERM");
-    assert!(scorer.wait(Duration::from_secs(60)).success(), "{}", scorer.log());
+    assert!(
+        scorer.wait(Duration::from_secs(60)).success(),
+        "{}",
+        scorer.log()
+    );
     let after = committed(&kafka.addr(), "sql", 2);
     let stored = read_table(&pg.url(), "predictions", 1);
     assert_nothing_committed_early(&after, &stored);
@@ -492,16 +575,23 @@ fn a_scorer_killed_mid_stream_and_restarted_leaves_every_row_at_least_once() {
     let (records, want) = keyed_rows(20);
     produce(&kafka.addr(), &records);
     let sink = format!("{db}?batch=200&age=0.2");
-    let args = serve_kafka_args(&kafka.addr(), "killed", &["--batch-size", "100", "--sink", &sink]);
+    let args = serve_kafka_args(
+        &kafka.addr(),
+        "killed",
+        &["--batch-size", "100", "--sink", &sink],
+    );
     let scorer = Scorer::start(scorer_bin("binary"), &args);
     // Kill it once some, not all, rows are in.
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
-        let n = read_table(&db, "predictions", 1).len();
+        let n = try_read_table(&db, "predictions", 1).map_or(0, |r| r.len());
         if n > 0 && n < records.len() {
             break;
         }
-        assert!(n < records.len(), "every row scored before the kill; make the input larger");
+        assert!(
+            n < records.len(),
+            "every row scored before the kill; make the input larger"
+        );
         assert!(Instant::now() < deadline, "no rows in the table");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -511,7 +601,11 @@ fn a_scorer_killed_mid_stream_and_restarted_leaves_every_row_at_least_once() {
     let stored = wait_for_rows(&db, records.len(), Duration::from_secs(120));
     assert_at_least_once(&want, &stored);
     again.signal("TERM");
-    assert!(again.wait(Duration::from_secs(60)).success(), "{}", again.log());
+    assert!(
+        again.wait(Duration::from_secs(60)).success(),
+        "{}",
+        again.log()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -533,7 +627,11 @@ fn serve_socket_writes_every_row_to_its_sink() {
     let mut answers = String::new();
     std::io::Read::read_to_string(&mut stream, &mut answers).unwrap();
     scorer.signal("TERM");
-    assert!(scorer.wait(Duration::from_secs(30)).success(), "{}", scorer.log());
+    assert!(
+        scorer.wait(Duration::from_secs(30)).success(),
+        "{}",
+        scorer.log()
+    );
     // Rows without an "id" are numbered in the order the server read them.
     let printed: BTreeMap<String, Vec<f32>> = answers
         .lines()
@@ -541,6 +639,10 @@ fn serve_socket_writes_every_row_to_its_sink() {
         .map(|(i, l)| ((i + 1).to_string(), parse_floats(l)))
         .collect();
     assert_eq!(printed.len(), rows.len());
-    assert_all_rows("socket sqlite", &printed, &read_table(&db, "predictions", 1));
+    assert_all_rows(
+        "socket sqlite",
+        &printed,
+        &read_table(&db, "predictions", 1),
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
