@@ -376,6 +376,9 @@ impl Outgoing {
     }
 }
 
+/// The next offset to read per (topic, partition): what a delivered batch stores.
+type Offsets = BTreeMap<(String, i32), i64>;
+
 /// This process's membership of the group: its consumer and producer.
 struct Member {
     consumer: BaseConsumer<GroupContext>,
@@ -460,7 +463,7 @@ impl Member {
         let mut scratch = codec.scratch();
         // Delivered batches whose rows the sinks have not all confirmed: (batch number,
         // the offsets to store once they have).
-        let mut unconfirmed: VecDeque<(u64, BTreeMap<(String, i32), i64>)> = VecDeque::new();
+        let mut unconfirmed: VecDeque<(u64, Offsets)> = VecDeque::new();
         let mut sink_rows: Vec<SinkRow> = Vec::new();
         let mut batch: Vec<Outgoing> = Vec::new();
         let mut done: BTreeMap<(String, i32), i64> = BTreeMap::new();
@@ -815,11 +818,7 @@ impl Member {
     }
 
     /// Stores (and commits) the offsets of the delivered batches every sink has confirmed.
-    fn store_confirmed(
-        &self,
-        unconfirmed: &mut VecDeque<(u64, BTreeMap<(String, i32), i64>)>,
-        sinks: &Sinks,
-    ) {
+    fn store_confirmed(&self, unconfirmed: &mut VecDeque<(u64, Offsets)>, sinks: &Sinks) {
         let confirmed = sinks.confirmed();
         let mut stored = false;
         while unconfirmed.front().is_some_and(|(n, _)| *n <= confirmed) {

@@ -23,7 +23,9 @@ mod lake;
 #[cfg(feature = "sinks")]
 mod sql;
 
-use anyhow::{bail, Context, Result};
+#[cfg(feature = "sinks")]
+use anyhow::Context;
+use anyhow::{bail, Result};
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,9 +36,11 @@ use timber_runtime::{Float, ModelInfo};
 /// The table (or lake file prefix) rows go to unless `table=` says otherwise.
 pub const DEFAULT_TABLE: &str = "predictions";
 
+#[cfg(feature = "sinks")]
 /// Batches queued for the writer before [`Sinks::send`] blocks.
 const QUEUE_BATCHES: usize = 4;
 
+#[cfg(feature = "sinks")]
 /// Longest wait between two attempts at a failing sink.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 

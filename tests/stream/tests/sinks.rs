@@ -467,8 +467,11 @@ fn assert_nothing_committed_early(committed: &[i64], stored: &[(String, Stored)]
     }
 }
 
+/// Expected predictions by key.
+type Expected = BTreeMap<String, Vec<f32>>;
+
 /// Keyed fixture rows `row-N` and their expected predictions.
-fn keyed_rows(repeat: usize) -> (Vec<(String, String)>, BTreeMap<String, Vec<f32>>) {
+fn keyed_rows(repeat: usize) -> (Vec<(String, String)>, Expected) {
     let rows = rows("binary_logistic", "input.csv");
     let want = expected("binary_logistic", "expected.csv");
     let mut records = Vec::new();
