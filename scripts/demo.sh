@@ -8,7 +8,7 @@
 # predictions against the reference interpreter and XGBoost's own output, compares their
 # speed, then runs the scorer's main job: serving the model on a TCP socket, and as a Kafka
 # consumer-group member against a local broker (Tansu, built once and cached under ~/.cache
-# by scripts/kafka-broker.sh). Everything else it writes goes under target/ (target/demo,
+# by scripts/kafka-broker.sh), and writing every prediction to an SQLite table (`--sink`). Everything else it writes goes under target/ (target/demo,
 # target/release); re-runs reuse the builds.
 set -euo pipefail
 
@@ -126,6 +126,22 @@ run cargo build --release -p timber-stream-tests --bin stream-bench
 # stream-bench starts a broker on a free port, creates topics, starts `churn serve kafka` as
 # a consumer-group member, produces 100,000 rows, and waits for every prediction.
 run "$TARGET/release/stream-bench" kafka --scorer "$CHURN" --rows 100000
+
+section "11. write every prediction to a SQL table as well (SQLite)"
+# `--sink URL` (repeatable) needs the scorer's `sinks` feature (sqlx with a bundled SQLite,
+# the parquet crate); PostgreSQL, MySQL/MariaDB and lake files (CSV, JSON lines, Parquet) work
+# the same way (README: "Sinks").
+run env CARGO_TARGET_DIR="$TARGET" \
+    cargo build --release --features kafka,sinks --manifest-path "$CRATE/Cargo.toml"
+ensure_commands sqlite3=sqlite3
+rm -f "$OUT/predictions.db" "$OUT/predictions.db-wal" "$OUT/predictions.db-shm"
+run "$CHURN" predict --input "$ROWS" --output "$OUT/sink-predict.csv" \
+    --sink "sqlite://$OUT/predictions.db"
+run sqlite3 -header -column "$OUT/predictions.db" \
+    "SELECT key, model, prediction, scored_at FROM predictions ORDER BY CAST(key AS INTEGER) LIMIT 3"
+stored=$(sqlite3 "$OUT/predictions.db" "SELECT count(*) FROM predictions WHERE error IS NULL")
+[[ $stored == 360 ]] || die "$stored rows in the table, expected 360"
+echo "360 rows in $OUT/predictions.db, table predictions"
 
 section "done"
 echo "generated crate: $CRATE (score other rows: $CHURN predict --input ROWS.csv)"

@@ -10,6 +10,7 @@
 #    topic; the clock runs from the first record produced to the last prediction consumed.
 # Each line also gives the share of the time the model itself spends scoring (the same rows
 # scored in-process, timed alone): the rest is decoding text, I/O and the broker.
+# 3. the same with a sink: socket -> SQLite, Kafka -> PostgreSQL, Kafka -> Parquet files.
 # Env: ROWS_SOCKET (1000000), ROWS_KAFKA (100000).
 set -euo pipefail
 
@@ -32,3 +33,18 @@ run "$BIN/stream-bench" socket --scorer "$BIN/scorer-binary" --rows "${ROWS_SOCK
 
 section "serve kafka"
 run "$BIN/stream-bench" kafka --scorer "$BIN/scorer-binary" --rows "${ROWS_KAFKA:-100000}" --partitions 3
+
+# The same paths writing every row to a sink as well (`--sink`), side by side with the runs
+# above: socket -> SQLite, Kafka -> PostgreSQL (scripts/sql-servers.sh), Kafka -> Parquet
+# files. "with every row in" times until the scorer, stopped after the last answer, exited
+# with every row written.
+section "sinks"
+SCRATCH="$(mktemp -d)"
+trap 'scripts/sql-servers.sh stop; rm -rf "$SCRATCH"' EXIT
+eval "$(scripts/sql-servers.sh start)"
+run "$BIN/stream-bench" socket --scorer "$BIN/scorer-binary" --rows "${ROWS_SOCKET:-1000000}" --connections 1 \
+    --sink "sqlite://$SCRATCH/bench.db"
+run "$BIN/stream-bench" kafka --scorer "$BIN/scorer-binary" --rows "${ROWS_KAFKA:-100000}" --partitions 3 \
+    --sink "$TIMBER_PG_URL"
+run "$BIN/stream-bench" kafka --scorer "$BIN/scorer-binary" --rows "${ROWS_KAFKA:-100000}" --partitions 3 \
+    --sink "file://$SCRATCH/lake?format=parquet"

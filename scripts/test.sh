@@ -67,6 +67,12 @@ if [[ $restart_test == yes ]]; then
     TIMBER_TANSU_PG_SCHEMA="$("$TIMBER_ROOT/scripts/kafka-broker.sh" postgres-schema)"
 fi
 
+# PostgreSQL and MariaDB (Debian's) for the SQL sink tests (tests/stream/tests/sinks.rs starts
+# and stops servers of its own from them, in temporary directories on free ports), and
+# pyarrow in .venv-sinks, the independent reader of the data-lake files.
+run "$TIMBER_ROOT/scripts/sql-servers.sh" install
+run "$TIMBER_ROOT/scripts/sinks-venv.sh"
+
 # XGBoost's C library, for the test that holds XGBoost's in-place predict and Timber's
 # generated code to the same bits (tests/buildscript/tests/xgboost.rs). Installs the pinned
 # xgboost-cpu wheel into .venv-fixtures on first use (needs python3 and PyPI access once);

@@ -101,7 +101,10 @@ pub fn write_crate(forest: &Forest, dir: &Path, options: &CrateOptions) -> Resul
          scorer = [\"parallel\", \"dep:timber-serve\"]\n\
          # `{name} serve kafka`: librdkafka, built from source (needs a C compiler and make).\n\
          # `cargo build --release --features kafka`.\n\
-         kafka = [\"scorer\", \"timber-serve/kafka\"]\n\n\
+         kafka = [\"scorer\", \"timber-serve/kafka\"]\n\
+         # `--sink URL`: predictions into SQLite, PostgreSQL, MySQL/MariaDB and CSV, JSON-lines or\n\
+         # Parquet files (sqlx and parquet). `cargo build --release --features sinks`.\n\
+         sinks = [\"scorer\", \"timber-serve/sinks\"]\n\n\
          # A standalone workspace, so `cargo run --release` works wherever the crate is written.\n\
          # Remove this table to make the crate a member of an enclosing workspace.\n\
          [workspace]\n",

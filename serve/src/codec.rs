@@ -242,9 +242,39 @@ impl<'m, M: Model> Codec<'m, M> {
         scratch: &mut Scratch<M>,
         out: &mut Vec<u8>,
     ) -> Result<(), RowFailure> {
+        self.score_id(line, scratch, out).map(drop)
+    }
+
+    /// [`Codec::score`], returning the row's `"id"` (JSON objects); the values printed are
+    /// then [`Codec::printed`]`(scratch)`.
+    pub fn score_id(
+        &self,
+        line: &[u8],
+        scratch: &mut Scratch<M>,
+        out: &mut Vec<u8>,
+    ) -> Result<Option<Value>, RowFailure> {
         let id = self.decode(line, &mut scratch.row)?;
         self.write_result(id.as_ref(), scratch, out);
-        Ok(())
+        Ok(id)
+    }
+
+    /// How many values [`Codec::printed`] gives per row: the model's outputs, or its margins
+    /// for CSV with `margin` (what a CSV result line holds).
+    pub fn printed_width(&self) -> usize {
+        let info = self.model.info();
+        match self.options.format {
+            Format::Csv if self.options.margin => info.num_margins,
+            _ => info.num_outputs,
+        }
+    }
+
+    /// The values of the row [`Codec::score_id`] last scored with `scratch`, as
+    /// [`Codec::printed_width`] describes.
+    pub fn printed<'s>(&self, scratch: &'s Scratch<M>) -> &'s [M::Output] {
+        match self.options.format {
+            Format::Csv if self.options.margin => &scratch.margins,
+            _ => &scratch.outputs,
+        }
     }
 
     /// An empty [`Batch`] for this codec's model.
@@ -271,7 +301,20 @@ impl<'m, M: Model> Codec<'m, M> {
         &self,
         batch: &mut Batch<M>,
         out: &mut Vec<u8>,
+        on_failure: impl FnMut(&RowFailure),
+    ) -> (u64, u64) {
+        self.write_batch_each(batch, out, on_failure, |_, _| {})
+    }
+
+    /// [`Codec::write_batch`], also calling `each` with every row's `"id"` and its printed
+    /// values (see [`Codec::printed_width`]) or its failure, in input order: what the sinks
+    /// store.
+    pub fn write_batch_each(
+        &self,
+        batch: &mut Batch<M>,
+        out: &mut Vec<u8>,
         mut on_failure: impl FnMut(&RowFailure),
+        mut each: impl FnMut(Option<&Value>, Result<&[M::Output], &RowFailure>),
     ) -> (u64, u64) {
         let info = self.model.info();
         // Counted, not divided out of `rows`: a model without features has empty rows.
@@ -307,16 +350,19 @@ impl<'m, M: Model> Codec<'m, M> {
                     scored += 1;
                     let outputs = if want_outputs { outputs.next() } else { None };
                     let margins = if want_margins { margins.next() } else { None };
-                    self.encode_result(
-                        id.as_ref(),
-                        outputs.unwrap_or_default(),
-                        margins.unwrap_or_default(),
-                        out,
-                    );
+                    let (outputs, margins) =
+                        (outputs.unwrap_or_default(), margins.unwrap_or_default());
+                    self.encode_result(id.as_ref(), outputs, margins, out);
+                    let printed = match self.options.format {
+                        Format::Csv if self.options.margin => margins,
+                        _ => outputs,
+                    };
+                    each(id.as_ref(), Ok(printed));
                 }
                 Entry::Failed(failure) => {
                     failed += 1;
                     on_failure(&failure);
+                    each(failure.id.as_ref(), Err(&failure));
                     self.write_failure(&failure, out);
                 }
             }

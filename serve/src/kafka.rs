@@ -21,9 +21,15 @@
 //! fits (`timber-payload-truncated: kept K of N bytes`), and, if even its headers do not fit,
 //! with only the `timber-*` headers. A record that cannot be delivered in any form is logged
 //! and given up, so one record never stalls its partition.
+//!
+//! With `--sink`, every record's row (the scored values, or the reason it failed) also goes
+//! to the sinks, and a batch's offsets are stored only once every sink has it durably as
+//! well ([`Sinks::confirmed`]): while a sink is down the scorer stops taking records and
+//! commits nothing beyond what the sinks hold.
 
 use crate::codec::Codec;
 use crate::metrics::Sample;
+use crate::sink::{SinkArgs, SinkRow, Sinks};
 use crate::stream::{Shutdown, Stats, StreamArgs};
 use anyhow::{bail, Context, Result};
 use rdkafka::config::ClientConfig;
@@ -32,7 +38,7 @@ use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use timber_runtime::Model;
@@ -96,6 +102,9 @@ pub struct KafkaArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub stream: StreamArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub sink: SinkArgs,
 }
 
 fn parse_setting(s: &str) -> Result<(String, String), String> {
@@ -111,10 +120,11 @@ pub async fn run<M: Model + 'static>(
     args: KafkaArgs,
     shutdown: Shutdown,
     stats: Arc<Stats>,
+    sinks: Sinks,
 ) -> Result<()> {
     // librdkafka's calls block: the scoring loop gets a thread of its own.
     tokio::task::spawn_blocking(move || {
-        Member::connect(&args, stats.clone())?.run(&codec, &args, &shutdown, &stats)
+        Member::connect(&args, stats.clone())?.run(&codec, &args, &shutdown, &stats, sinks)
     })
     .await
     .context("the Kafka worker stopped abnormally")?
@@ -383,6 +393,9 @@ impl Outgoing {
     }
 }
 
+/// The next offset to read per (topic, partition): what a delivered batch stores.
+type Offsets = BTreeMap<(String, i32), i64>;
+
 /// This process's membership of the group: its consumer and producer.
 struct Member {
     consumer: BaseConsumer<GroupContext>,
@@ -466,8 +479,13 @@ impl Member {
         args: &KafkaArgs,
         shutdown: &Shutdown,
         stats: &Stats,
+        mut sinks: Sinks,
     ) -> Result<()> {
         let mut scratch = codec.scratch();
+        // Delivered batches whose rows the sinks have not all confirmed: (batch number,
+        // the offsets to store once they have).
+        let mut unconfirmed: VecDeque<(u64, Offsets)> = VecDeque::new();
+        let mut sink_rows: Vec<SinkRow> = Vec::new();
         let mut batch: Vec<Outgoing> = Vec::new();
         let mut done: BTreeMap<(String, i32), i64> = BTreeMap::new();
         let max = args.batch_size.max(1);
@@ -504,7 +522,14 @@ impl Member {
                 let position = (message.topic().to_string(), message.partition());
                 done.insert(position, message.offset() + 1);
                 let started = Instant::now();
-                let out = self.score(&message, codec, &mut scratch, args);
+                let out = self.score(
+                    &message,
+                    codec,
+                    &mut scratch,
+                    args,
+                    &mut sink_rows,
+                    sinks.is_active(),
+                );
                 scoring += started.elapsed();
                 let key = message
                     .key()
@@ -523,13 +548,39 @@ impl Member {
                 batch.push(out);
             }
             if batch.is_empty() {
+                self.store_confirmed(&mut unconfirmed, &sinks);
                 continue;
             }
             let refused = self.deliver(&mut batch, args, shutdown, &error_result)?;
             stats.record_batch(scored - refused, failed + refused, scoring);
             stats.metrics.commit(sample);
-            self.store(&done);
-            commit(&self.consumer, CommitMode::Async);
+            if sinks.is_active() {
+                for (out, row) in batch.iter().zip(sink_rows.iter_mut()) {
+                    (row.partition, row.offset) =
+                        (Some(out.source.partition), Some(out.source.offset));
+                }
+                let number = sinks.send(std::mem::take(&mut sink_rows))?;
+                unconfirmed.push_back((number, std::mem::take(&mut done)));
+                self.store_confirmed(&mut unconfirmed, &sinks);
+            } else {
+                self.store(&done);
+                commit(&self.consumer, CommitMode::Async);
+            }
+        }
+        if sinks.is_active() {
+            info!("stopping: writing the rows the sinks still wait for");
+            match sinks.finish(Some(STOP_GRACE)) {
+                Ok(()) => {
+                    for (_, done) in unconfirmed.drain(..) {
+                        self.store(&done);
+                    }
+                }
+                Err(e) => warn!(
+                    "{}; the offsets of those rows are not committed, so the group scores \
+                     them again",
+                    crate::error_message(&e)
+                ),
+            }
         }
         info!("stopping: committing offsets and leaving the group");
         commit(&self.consumer, CommitMode::Sync);
@@ -549,6 +600,8 @@ impl Member {
         codec: &Codec<'_, M>,
         scratch: &mut crate::codec::Scratch<M>,
         args: &KafkaArgs,
+        sink_rows: &mut Vec<SinkRow>,
+        to_sinks: bool,
     ) -> Outgoing {
         let source = Source {
             topic: message.topic().to_string(),
@@ -560,7 +613,7 @@ impl Member {
         };
         let mut result = Vec::with_capacity(32);
         let outcome = match message.payload() {
-            Some(payload) => codec.score(
+            Some(payload) => codec.score_id(
                 payload.strip_suffix(b"\n").unwrap_or(payload),
                 scratch,
                 &mut result,
@@ -570,8 +623,26 @@ impl Member {
                 reason: "the record has no value".to_string(),
             }),
         };
+        if to_sinks {
+            // The Kafka key, else the JSON "id", else the record's position.
+            let key = match &source.key {
+                Some(k) => String::from_utf8_lossy(k).into_owned(),
+                None => {
+                    let id = match &outcome {
+                        Ok(id) => id.as_ref(),
+                        Err(f) => f.id.as_ref(),
+                    };
+                    crate::sink::row_key(id, || source.position())
+                }
+            };
+            let now = crate::sink::now_micros();
+            sink_rows.push(match &outcome {
+                Ok(_) => SinkRow::scored(key, now, codec.printed(scratch)),
+                Err(f) => SinkRow::failed(key, now, &f.reason),
+            });
+        }
         let (payload, kind) = match outcome {
-            Ok(()) => (result, Kind::Result),
+            Ok(_) => (result, Kind::Result),
             Err(failure) => {
                 debug!("{}: {}", source.position(), failure.reason);
                 match &args.dead_letter_topic {
@@ -778,6 +849,21 @@ impl Member {
                     return;
                 }
             }
+        }
+    }
+
+    /// Stores (and commits) the offsets of the delivered batches every sink has confirmed.
+    fn store_confirmed(&self, unconfirmed: &mut VecDeque<(u64, Offsets)>, sinks: &Sinks) {
+        let confirmed = sinks.confirmed();
+        let mut stored = false;
+        while unconfirmed.front().is_some_and(|(n, _)| *n <= confirmed) {
+            if let Some((_, done)) = unconfirmed.pop_front() {
+                self.store(&done);
+                stored = true;
+            }
+        }
+        if stored {
+            commit(&self.consumer, CommitMode::Async);
         }
     }
 

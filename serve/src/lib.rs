@@ -13,6 +13,8 @@
 //!   (cargo feature `kafka`), [`http`] answers HTTP (Open Inference Protocol and plain
 //!   rows) and serves `/metrics` and the live page for every mode; [`metrics`] records
 //!   what they show.
+//! - [`sink`]: where scored rows go besides the normal output: SQL tables and lake files
+//!   (`--sink URL`; the drivers need the cargo feature `sinks`).
 //! - [`scorer`]: the command-line scorer (`predict`, `serve`, `info`, `bench`).
 
 #![warn(missing_docs)]
@@ -26,6 +28,7 @@ pub mod metrics;
 pub mod predict;
 pub mod row;
 pub mod scorer;
+pub mod sink;
 pub mod socket;
 pub mod stream;
 

@@ -15,6 +15,7 @@
 
 use crate::codec::{Codec, CodecOptions, Format, RowFailure};
 use crate::row::{counted, ColumnMap, RowError};
+use crate::sink::{SinkArgs, SinkModel, SinkRow, Sinks};
 use anyhow::{bail, ensure, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fs::File;
@@ -81,6 +82,9 @@ pub struct PredictArgs {
     /// Scoring threads; 0 = one per core.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub sink: SinkArgs,
 }
 
 impl PredictArgs {
@@ -97,6 +101,7 @@ impl PredictArgs {
             margin: false,
             ignore_unknown: false,
             threads: 0,
+            sink: SinkArgs::default(),
         }
     }
 
@@ -133,10 +138,22 @@ pub struct PredictSummary {
     pub first_line_is_a_row: bool,
 }
 
-/// Scores `args.input` into `args.output` (or standard output). Fails, after writing every
-/// result, when any row could not be scored.
+/// How long `predict` retries a failing sink by default before it gives up.
+pub const DEFAULT_SINK_DEADLINE: f64 = 60.0;
+
+/// Scores `args.input` into `args.output` (or standard output), and into every `--sink`.
+/// Fails, after writing every result, when any row could not be scored.
 pub fn predict<M: Model>(model: &M, args: &PredictArgs) -> Result<()> {
+    if !args.sink.sinks.is_empty() {
+        crate::stream::init_logging();
+    }
     let (input, len) = open_input(&args.input)?;
+    let width = Codec::new(model, args.codec_options()).printed_width();
+    let mut sinks = Sinks::start(
+        &args.sink,
+        SinkModel::new::<M::Output>(model.info(), width),
+        args.sink.deadline(DEFAULT_SINK_DEADLINE),
+    )?;
     let out: Box<dyn Write> = match args.output.as_deref() {
         None => Box::new(io::stdout().lock()),
         Some(p) if p == Path::new("-") => Box::new(io::stdout().lock()),
@@ -160,10 +177,18 @@ pub fn predict<M: Model>(model: &M, args: &PredictArgs) -> Result<()> {
         _ => ProgressBar::hidden(),
     };
     let shown = args.input.display();
-    let summary = predict_reader(model, input, &mut out, args, |n| progress.inc(n))
-        .with_context(|| format!("while scoring {shown}"))?;
+    let summary = predict_to_sinks(
+        model,
+        input,
+        &mut out,
+        args,
+        |n| progress.inc(n),
+        &mut sinks,
+    )
+    .with_context(|| format!("while scoring {shown}"))?;
     progress.finish_and_clear();
     out.flush().context("cannot write predictions")?;
+    sinks.finish(None)?;
     if summary.first_line_is_a_row {
         eprintln!(
             "note: {shown}: line 1 is all numbers and names no feature, so it was scored as a \
@@ -214,8 +239,22 @@ pub fn predict_reader<M: Model, R: BufRead, W: Write>(
     input: R,
     out: &mut W,
     args: &PredictArgs,
-    mut progress: impl FnMut(u64),
+    progress: impl FnMut(u64),
 ) -> Result<PredictSummary> {
+    predict_to_sinks(model, input, out, args, progress, &mut Sinks::none())
+}
+
+/// [`predict_reader`], also handing every batch's rows to `sinks` (keyed by their JSON
+/// `"id"` or their line number).
+pub fn predict_to_sinks<M: Model, R: BufRead, W: Write>(
+    model: &M,
+    input: R,
+    out: &mut W,
+    args: &PredictArgs,
+    mut progress: impl FnMut(u64),
+    sinks: &mut Sinks,
+) -> Result<PredictSummary> {
+    let collect = sinks.is_active();
     let threads = args.thread_count();
     let mut summary = PredictSummary::default();
     let (mut source, columns) = Source::open(model.info(), input, args, &mut summary)?;
@@ -231,12 +270,12 @@ pub fn predict_reader<M: Model, R: BufRead, W: Write>(
         }
         let chunk = batch.len().div_ceil(threads);
         let results: Vec<Scored> = if threads == 1 || batch.len() == 1 {
-            vec![score_items(&codec, &batch)]
+            vec![score_items(&codec, &batch, collect)]
         } else {
             std::thread::scope(|s| {
                 let handles: Vec<_> = batch
                     .chunks(chunk)
-                    .map(|items| s.spawn(|| score_items(&codec, items)))
+                    .map(|items| s.spawn(|| score_items(&codec, items, collect)))
                     .collect();
                 handles
                     .into_iter()
@@ -244,15 +283,24 @@ pub fn predict_reader<M: Model, R: BufRead, W: Write>(
                     .collect()
             })
         };
+        let mut sink_rows = Vec::new();
         for scored in results {
             out.write_all(&scored.text)
                 .context("cannot write predictions")?;
+            if sink_rows.is_empty() {
+                sink_rows = scored.sink_rows;
+            } else {
+                sink_rows.extend(scored.sink_rows);
+            }
             summary.rows += scored.rows;
             summary.failed += scored.failed;
             let room = ERRORS_SHOWN.saturating_sub(summary.failures.len());
             summary
                 .failures
                 .extend(scored.failures.into_iter().take(room));
+        }
+        if collect {
+            sinks.send(sink_rows)?;
         }
         progress(consumed);
         source.check_complete()?;
@@ -564,9 +612,11 @@ struct Scored {
     rows: u64,
     failed: u64,
     failures: Vec<String>,
+    /// The rows for the sinks (when there are any).
+    sink_rows: Vec<SinkRow>,
 }
 
-fn score_items<M: Model>(codec: &Codec<'_, M>, items: &[Item]) -> Scored {
+fn score_items<M: Model>(codec: &Codec<'_, M>, items: &[Item], collect: bool) -> Scored {
     let mut batch = codec.batch();
     for item in items {
         match &item.data {
@@ -590,15 +640,34 @@ fn score_items<M: Model>(codec: &Codec<'_, M>, items: &[Item]) -> Scored {
     }
     let mut text = Vec::with_capacity(items.len() * 24);
     let mut failures = Vec::new();
-    let (_, failed) = codec.write_batch(&mut batch, &mut text, |failure| {
-        if failures.len() < ERRORS_SHOWN {
-            failures.push(failure.reason.clone());
-        }
-    });
+    let mut sink_rows = Vec::with_capacity(if collect { items.len() } else { 0 });
+    let now = crate::sink::now_micros();
+    let mut lines = items.iter().map(|i| i.line);
+    let (_, failed) = codec.write_batch_each(
+        &mut batch,
+        &mut text,
+        |failure| {
+            if failures.len() < ERRORS_SHOWN {
+                failures.push(failure.reason.clone());
+            }
+        },
+        |id, outcome| {
+            let line = lines.next().unwrap_or_default();
+            if !collect {
+                return;
+            }
+            let key = crate::sink::row_key(id, || line.to_string());
+            sink_rows.push(match outcome {
+                Ok(values) => SinkRow::scored(key, now, values),
+                Err(failure) => SinkRow::failed(key, now, &failure.reason),
+            });
+        },
+    );
     Scored {
         text,
         rows: items.len() as u64,
         failed,
         failures,
+        sink_rows,
     }
 }

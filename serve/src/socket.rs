@@ -29,10 +29,11 @@
 
 use crate::codec::{Batch, Codec, RowFailure};
 use crate::predict::DEFAULT_MAX_LINE_BYTES;
+use crate::sink::{SinkArgs, SinkRow, SinkSender};
 use crate::stream::{Shutdown, Stats, StreamArgs};
 use anyhow::{Context, Result};
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use timber_runtime::Model;
@@ -103,6 +104,9 @@ pub struct SocketArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub stream: StreamArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub sink: SinkArgs,
 }
 
 /// A duration in seconds from the command line; `None` for 0 (never) or nonsense.
@@ -147,6 +151,9 @@ struct Shared<M: Model + 'static> {
     /// When stopping connections must be closed; fixed by the first look after the signal.
     drain_deadline: OnceLock<Instant>,
     stats: Arc<Stats>,
+    /// Where scored rows also go (`--sink`), and the count that keys rows without an id.
+    sinks: SinkSender,
+    rows_seen: AtomicU64,
 }
 
 impl<M: Model> Shared<M> {
@@ -155,6 +162,7 @@ impl<M: Model> Shared<M> {
         args: &SocketArgs,
         shutdown: Shutdown,
         stats: Arc<Stats>,
+        sinks: SinkSender,
     ) -> Self {
         let row = codec.row_bytes().max(1);
         let scoring_permits =
@@ -175,6 +183,8 @@ impl<M: Model> Shared<M> {
             shutdown,
             drain_deadline: OnceLock::new(),
             stats,
+            sinks,
+            rows_seen: AtomicU64::new(0),
         }
     }
 
@@ -232,8 +242,9 @@ pub async fn run<M: Model + 'static>(
     args: &SocketArgs,
     shutdown: Shutdown,
     stats: Arc<Stats>,
+    sinks: SinkSender,
 ) -> Result<()> {
-    let shared = Arc::new(Shared::new(codec, args, shutdown, stats));
+    let shared = Arc::new(Shared::new(codec, args, shutdown, stats, sinks));
     match (&args.listen, &args.connect) {
         (Some(addr), _) => listen(shared, addr, args.max_connections).await,
         (None, Some(addr)) => {
@@ -452,9 +463,43 @@ async fn score_batch<M: Model, W: AsyncWrite + Unpin>(
     let codec = &*shared.codec;
     let started = Instant::now();
     let sample = shared.stats.before_batch(batch);
-    let (scored, failed) = codec.write_batch(batch, out, |_| {});
+    let rows = batch.len();
+    let mut sink_rows = Vec::new();
+    let (scored, failed) = if shared.sinks.is_active() {
+        // Rows without an "id" are keyed by their number in this server's stream.
+        let first = shared.rows_seen.fetch_add(rows as u64, Ordering::Relaxed);
+        let now = crate::sink::now_micros();
+        sink_rows.reserve(rows);
+        codec.write_batch_each(
+            batch,
+            out,
+            |_| {},
+            |id, outcome| {
+                let key =
+                    crate::sink::row_key(id, || (first + sink_rows.len() as u64 + 1).to_string());
+                sink_rows.push(match outcome {
+                    Ok(values) => SinkRow::scored(key, now, values),
+                    Err(failure) => SinkRow::failed(key, now, &failure.reason),
+                });
+            },
+        )
+    } else {
+        codec.write_batch(batch, out, |_| {})
+    };
     shared.stats.after_batch(codec, batch, sample);
     shared.stats.record_batch(scored, failed, started.elapsed());
+    if shared.sinks.is_active() {
+        // Waits while the sinks are behind: this connection reads nothing meanwhile.
+        shared
+            .bounded(None, async {
+                shared
+                    .sinks
+                    .send(sink_rows)
+                    .await
+                    .map_err(std::io::Error::other)
+            })
+            .await?;
+    }
     let written = write_all(shared, writer, out).await;
     out.clear();
     // Keep small buffers for the next batch; give back what a batch of wide rows took.

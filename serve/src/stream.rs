@@ -8,6 +8,7 @@
 //! is listed in `docs/reliability.md`.
 
 use crate::codec::{Codec, CodecOptions, Format};
+use crate::sink::{SinkArgs, SinkModel, Sinks};
 use anyhow::{Context, Result};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -101,20 +102,24 @@ pub fn serve<M: Model + 'static>(model: M, args: ServeArgs) -> Result<()> {
         match args.mode {
             ServeMode::Socket(a) => {
                 let codec = Arc::new(Codec::new(model, a.stream.codec_options()));
+                let sinks = start_sinks(&codec, &a.sink)?;
                 let stats = Stats::start(a.stream.stats_interval, &shutdown);
                 if let Some(addr) = &a.stream.http {
                     http::observe(model, addr, "socket", stats.clone(), &shutdown).await?;
                 }
-                socket::run(codec, &a, shutdown, stats).await
+                let served = socket::run(codec, &a, shutdown, stats, sinks.sender()).await;
+                let finished = finish_sinks(sinks).await;
+                served.and(finished)
             }
             #[cfg(feature = "kafka")]
             ServeMode::Kafka(a) => {
                 let codec = Arc::new(Codec::new(model, a.stream.codec_options()));
+                let sinks = start_sinks(&codec, &a.sink)?;
                 let stats = Stats::start(a.stream.stats_interval, &shutdown);
                 if let Some(addr) = &a.stream.http {
                     http::observe(model, addr, "kafka", stats.clone(), &shutdown).await?;
                 }
-                kafka::run(codec, a, shutdown, stats).await
+                kafka::run(codec, a, shutdown, stats, sinks).await
             }
             ServeMode::Http(a) => {
                 let stats = Stats::start(a.stats_interval, &shutdown);
@@ -129,8 +134,27 @@ pub fn serve<M: Model + 'static>(model: M, args: ServeArgs) -> Result<()> {
     })
 }
 
+/// How long a stopping scorer keeps trying to write the rows its sinks still wait for.
+const SINK_STOP_GRACE: Duration = Duration::from_secs(30);
+
+/// Opens the `--sink`s of a serving mode (retrying a failing sink for ever unless
+/// `--sink-deadline` says otherwise).
+fn start_sinks<M: Model>(codec: &Codec<'_, M>, args: &SinkArgs) -> Result<Sinks> {
+    let model = SinkModel::new::<M::Output>(codec.model().info(), codec.printed_width());
+    let sinks_args = args.clone();
+    // Opening connects to servers and waits for them: not on an async worker.
+    tokio::task::block_in_place(move || Sinks::start(&sinks_args, model, sinks_args.deadline(0.0)))
+}
+
+/// Writes what the sinks still hold, within [`SINK_STOP_GRACE`].
+async fn finish_sinks(sinks: Sinks) -> Result<()> {
+    tokio::task::spawn_blocking(move || sinks.finish(Some(SINK_STOP_GRACE)))
+        .await
+        .context("the sink writer stopped abnormally")?
+}
+
 /// Logs to standard error; `RUST_LOG` filters (default `info`).
-fn init_logging() {
+pub(crate) fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // A second call (tests running serve twice in one process) keeps the first logger.

@@ -4,8 +4,8 @@
 //! model itself spends scoring (the same rows scored in this process, timed alone).
 //!
 //! ```text
-//! stream-bench socket --scorer PATH [--rows N] [--connections C]
-//! stream-bench kafka  --scorer PATH [--rows N] [--partitions P]
+//! stream-bench socket --scorer PATH [--rows N] [--connections C] [--sink URL]...
+//! stream-bench kafka  --scorer PATH [--rows N] [--partitions P] [--sink URL]...
 //! stream-bench produce --brokers LIST --topic T --input FILE [--skip-header]
 //! stream-bench consume --brokers LIST --topic T --count N
 //! stream-bench socket-rr --scorer PATH --batch B --connections C --seconds S
@@ -58,6 +58,9 @@ enum Mode {
         /// Concurrent connections, each sending its share of the rows.
         #[arg(long, default_value_t = 1)]
         connections: usize,
+        /// Also write every row to this sink (the scorer's `--sink`; repeatable).
+        #[arg(long)]
+        sink: Vec<String>,
     },
     /// `serve kafka`: rows produced to a topic, predictions consumed from another.
     Kafka {
@@ -70,6 +73,9 @@ enum Mode {
         /// Partitions of the input and output topics.
         #[arg(long, default_value_t = 3)]
         partitions: u32,
+        /// Also write every row to this sink (the scorer's `--sink`; repeatable).
+        #[arg(long)]
+        sink: Vec<String>,
     },
     /// Produce each line of a file as one record, keyed `line-N`.
     Produce {
@@ -160,12 +166,14 @@ fn main() -> Result<()> {
             scorer,
             rows,
             connections,
-        } => socket(&scorer, rows, connections.max(1)),
+            sink,
+        } => socket(&scorer, rows, connections.max(1), &sink),
         Mode::Kafka {
             scorer,
             rows,
             partitions,
-        } => kafka(&scorer, rows, partitions),
+            sink,
+        } => kafka(&scorer, rows, partitions, &sink),
         Mode::Produce {
             brokers,
             topic,
@@ -426,19 +434,40 @@ fn report(what: &str, rows: usize, seconds: f64, scoring: f64) {
     );
 }
 
-fn socket(scorer: &str, n: usize, connections: usize) -> Result<()> {
+/// The scorer's `--sink` arguments.
+fn sink_args(sinks: &[String]) -> Vec<String> {
+    sinks
+        .iter()
+        .flat_map(|s| ["--sink".to_string(), s.clone()])
+        .collect()
+}
+
+/// With sinks: the time until the scorer, stopped after the last answer, exited with every
+/// row written (a stopping scorer writes what its sinks still wait for).
+fn report_sinks(sinks: &[String], rows: usize, seconds: f64) {
+    if !sinks.is_empty() {
+        println!(
+            "  with every row in {}: {seconds:.3} s = {:.0} rows/s",
+            sinks.join(" and "),
+            rows as f64 / seconds
+        );
+    }
+}
+
+fn socket(scorer: &str, n: usize, connections: usize, sinks: &[String]) -> Result<()> {
     let all = lines(n);
-    let mut server = Scorer::start(
-        scorer,
-        &[
-            "serve",
-            "socket",
-            "--listen",
-            "127.0.0.1:0",
-            "--stats-interval",
-            "0",
-        ],
-    );
+    let mut args: Vec<String> = [
+        "serve",
+        "socket",
+        "--listen",
+        "127.0.0.1:0",
+        "--stats-interval",
+        "0",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(sink_args(sinks));
+    let mut server = Scorer::start(scorer, &args);
     let addr = server.listening_addr();
     let per = n.div_ceil(connections);
     let start = Instant::now();
@@ -478,23 +507,29 @@ fn socket(scorer: &str, n: usize, connections: usize) -> Result<()> {
     }
     let seconds = start.elapsed().as_secs_f64();
     server.signal("TERM");
-    server.wait(Duration::from_secs(30));
+    ensure!(
+        server.wait(Duration::from_secs(60)).success(),
+        "the scorer failed: {}",
+        server.log()
+    );
+    let stopped = start.elapsed().as_secs_f64();
     let what = format!("socket ({connections} pipelined connection(s))");
     report(&what, answered, seconds, scoring_seconds(&all));
+    report_sinks(sinks, answered, stopped);
     Ok(())
 }
 
-fn kafka(scorer: &str, n: usize, partitions: u32) -> Result<()> {
+fn kafka(scorer: &str, n: usize, partitions: u32, sinks: &[String]) -> Result<()> {
     let all = lines(n);
     let keys: Vec<String> = (0..n).map(|i| format!("row-{i}")).collect();
     let broker = Broker::start();
     broker.create_topic("in", partitions);
     broker.create_topic("out", partitions);
     let addr = broker.addr();
-    let mut member = Scorer::start(
-        scorer,
-        &serve_kafka_args(&addr, "bench", &["--stats-interval", "0"]),
-    );
+    let mut extra = vec!["--stats-interval".to_string(), "0".to_string()];
+    extra.extend(sink_args(sinks));
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    let mut member = Scorer::start(scorer, &serve_kafka_args(&addr, "bench", &extra));
     member.wait_for_log("partitions assigned: in[", Duration::from_secs(60));
     let start = Instant::now();
     let feeder = {
@@ -516,11 +551,17 @@ fn kafka(scorer: &str, n: usize, partitions: u32) -> Result<()> {
         .join()
         .map_err(|_| anyhow::anyhow!("producer panicked"))?;
     member.signal("TERM");
-    member.wait(Duration::from_secs(60));
+    ensure!(
+        member.wait(Duration::from_secs(60)).success(),
+        "the scorer failed: {}",
+        member.log()
+    );
+    let stopped = start.elapsed().as_secs_f64();
     if out.len() < n {
         bail!("only {} of {n} predictions arrived", out.len());
     }
     let what = format!("kafka ({partitions} partitions, produce -> score -> consume)");
     report(&what, n, seconds, scoring_seconds(&all));
+    report_sinks(sinks, n, stopped);
     Ok(())
 }

@@ -1,0 +1,651 @@
+//! `--sink`: every scored row lands in SQLite, PostgreSQL, MariaDB and the data lake's CSV,
+//! JSON-lines and Parquet files with the bits the scorer printed; the lake's files are read
+//! by an independent reader (pyarrow, `scripts/sinks-venv.sh`); bad URLs and unreachable
+//! servers stop a scorer at start-up; a sink that stays down stops `predict` at its deadline;
+//! `serve kafka` whose database goes down mid-stream loses nothing and commits nothing
+//! early; a scorer killed mid-stream and restarted leaves every row in the table at least
+//! once. The servers are Debian's (`scripts/sql-servers.sh install`), started per test.
+
+mod common;
+
+use common::*;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use timber_stream_tests::kafka::{self as broker, Broker};
+use timber_stream_tests::sql::{MariaDb, PgServer};
+
+/// A fresh scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("timber-sinks-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn fixture_input(fixture: &str) -> PathBuf {
+    models_dir().join(fixture).join("input.csv")
+}
+
+fn predict(model: &str, input: &Path, extra: &[&str]) -> Output {
+    Command::new(scorer_bin(model))
+        .args(["predict", "--input", input.to_str().unwrap()])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// The printed results of a `predict` run, keyed as the sinks key them (the line number:
+/// the header is line 1, so row N is line N + 1).
+fn printed(out: &Output) -> BTreeMap<String, Vec<f32>> {
+    assert!(
+        out.status.success(),
+        "predict failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .enumerate()
+        .map(|(i, l)| ((i + 2).to_string(), parse_floats(l)))
+        .collect()
+}
+
+/// One row read back from a sink.
+#[derive(Debug, Clone, PartialEq)]
+struct Stored {
+    values: Vec<Option<f32>>,
+    partition: Option<i32>,
+    offset: Option<i64>,
+    error: Option<String>,
+}
+
+/// Every row of `table` in the database at `url`, keyed (duplicates kept in order).
+fn read_table(url: &str, table: &str, width: usize) -> Vec<(String, Stored)> {
+    try_read_table(url, table, width).unwrap_or_else(|e| panic!("reading {table} at {url}: {e}"))
+}
+
+/// [`read_table`], or why the table cannot be read (not there yet, server down).
+fn try_read_table(
+    url: &str,
+    table: &str,
+    width: usize,
+) -> Result<Vec<(String, Stored)>, sqlx::Error> {
+    let columns: Vec<String> = if width == 1 {
+        vec!["prediction".into()]
+    } else {
+        (0..width).map(|i| format!("prediction_{i}")).collect()
+    };
+    let key = if url.starts_with("mysql") {
+        "`key`"
+    } else {
+        "\"key\""
+    };
+    let sql = format!(
+        "SELECT {key}, source_partition, source_offset, {}, error FROM {table}",
+        columns.join(", ")
+    );
+    macro_rules! rows {
+        ($pool:expr) => {{
+            use sqlx::Row;
+            let pool = $pool;
+            let rows = sqlx::query(&sql).fetch_all(&pool).await;
+            pool.close().await;
+            Ok(rows?
+                .iter()
+                .map(|r| {
+                    let stored = Stored {
+                        partition: r.get(1),
+                        offset: r.get(2),
+                        values: (0..width).map(|i| r.get::<Option<f32>, _>(3 + i)).collect(),
+                        error: r.get(3 + width),
+                    };
+                    (r.get::<String, _>(0), stored)
+                })
+                .collect())
+        }};
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+            rows!(sqlx::SqlitePool::connect_with(options).await?)
+        } else if url.starts_with("postgres") {
+            rows!(sqlx::PgPool::connect(url).await?)
+        } else {
+            rows!(sqlx::MySqlPool::connect(url).await?)
+        }
+    })
+}
+
+/// Asserts every printed row is in `stored` exactly once with the same bits.
+fn assert_all_rows(what: &str, printed: &BTreeMap<String, Vec<f32>>, stored: &[(String, Stored)]) {
+    let mut by_key: BTreeMap<&str, Vec<&Stored>> = BTreeMap::new();
+    for (k, s) in stored {
+        by_key.entry(k).or_default().push(s);
+    }
+    assert_eq!(by_key.len(), printed.len(), "{what}: rows stored");
+    assert_eq!(stored.len(), printed.len(), "{what}: no row twice");
+    for (key, want) in printed {
+        let got = by_key
+            .get(key.as_str())
+            .unwrap_or_else(|| panic!("{what}: no row {key}"));
+        let values: Vec<f32> = got[0]
+            .values
+            .iter()
+            .map(|v| v.unwrap_or_else(|| panic!("{what}: row {key} has a NULL")))
+            .collect();
+        assert_bits(&format!("{what}: row {key}"), &values, want);
+        assert_eq!(got[0].error, None, "{what}: row {key}");
+    }
+}
+
+/// Reads every file of a lake directory with pyarrow; returns (key, values) per row, the
+/// values as pyarrow read them (float32 columns for an f32 model).
+fn read_lake(dir: &Path, format: &str, width: usize) -> Vec<(String, Vec<f32>)> {
+    let python = Command::new(models_dir().join("../scripts/sinks-venv.sh"))
+        .output()
+        .expect("scripts/sinks-venv.sh");
+    assert!(
+        python.status.success(),
+        "{}",
+        String::from_utf8_lossy(&python.stderr)
+    );
+    let python = String::from_utf8(python.stdout).unwrap().trim().to_string();
+    let script = r#"
+import sys, os, struct
+import pyarrow as pa, pyarrow.csv as pcsv, pyarrow.json as pjson, pyarrow.parquet as pq
+d, fmt, width = sys.argv[1], sys.argv[2], int(sys.argv[3])
+cols = ["prediction"] if width == 1 else [f"prediction_{i}" for i in range(width)]
+for name in sorted(os.listdir(d)):
+    if name.startswith("."):
+        sys.exit(f"a temporary file is left: {name}")
+    path = os.path.join(d, name)
+    types = {c: pa.float32() for c in cols}
+    types["key"] = pa.string()
+    if fmt == "csv":
+        t = pcsv.read_csv(path, convert_options=pcsv.ConvertOptions(column_types=types))
+    elif fmt == "jsonl":
+        schema = pa.schema([(c, types[c]) for c in ["key"] + cols])
+        t = pjson.read_json(path, parse_options=pjson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"))
+    else:
+        t = pq.read_table(path)
+    for c in cols:
+        assert t.schema.field(c).type == pa.float32(), (name, c, t.schema.field(c).type)
+    keys = t.column("key").to_pylist()
+    values = [t.column(c).to_pylist() for c in cols]
+    for i, k in enumerate(keys):
+        bits = [struct.unpack("<I", struct.pack("<f", v[i]))[0] for v in values]
+        print(k, ",".join(str(b) for b in bits))
+"#;
+    let out = Command::new(python)
+        .args([
+            "-c",
+            script,
+            dir.to_str().unwrap(),
+            format,
+            &width.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pyarrow could not read the {format} lake: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (k, bits) = l.split_once(' ').unwrap();
+            let values = bits
+                .split(',')
+                .map(|b| f32::from_bits(b.parse().unwrap()))
+                .collect();
+            (k.to_string(), values)
+        })
+        .collect()
+}
+
+fn assert_lake(what: &str, printed: &BTreeMap<String, Vec<f32>>, rows: &[(String, Vec<f32>)]) {
+    assert_eq!(rows.len(), printed.len(), "{what}: rows in the files");
+    let got: BTreeMap<&str, &Vec<f32>> = rows.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    assert_eq!(got.len(), printed.len(), "{what}: no row twice");
+    for (key, want) in printed {
+        let values = got
+            .get(key.as_str())
+            .unwrap_or_else(|| panic!("{what}: no row {key}"));
+        assert_bits(&format!("{what}: row {key}"), values, want);
+    }
+}
+
+#[test]
+fn predict_writes_every_row_bit_exact_to_sqlite_and_every_lake_format() {
+    for (model, fixture) in [("binary", "binary_logistic"), ("multi", "multi_softprob")] {
+        let width = expected(fixture, "expected.csv")[0].len();
+        let dir = scratch(&format!("local-{model}"));
+        let db = format!("sqlite://{}", dir.join("p.db").display());
+        let lake = |f: &str| format!("file://{}?format={f}&rows=37", dir.join(f).display());
+        let out = predict(
+            model,
+            &fixture_input(fixture),
+            &[
+                "--sink",
+                &format!("{db}?batch=50"),
+                "--sink",
+                &lake("csv"),
+                "--sink",
+                &lake("jsonl"),
+                "--sink",
+                &lake("parquet"),
+            ],
+        );
+        let printed = printed(&out);
+        // The scorer's own output is the training library's, bit for bit.
+        let want = expected(fixture, "expected.csv");
+        for (i, w) in want.iter().enumerate() {
+            assert_bits(
+                &format!("{model} row {i}"),
+                &printed[&(i + 2).to_string()],
+                w,
+            );
+        }
+        assert_all_rows(
+            &format!("{model} sqlite"),
+            &printed,
+            &read_table(&db, "predictions", width),
+        );
+        for format in ["csv", "jsonl", "parquet"] {
+            let rows = read_lake(&dir.join(format), format, width);
+            assert_lake(&format!("{model} {format}"), &printed, &rows);
+            // rows=37: one file per 37 rows at most.
+            let files = std::fs::read_dir(dir.join(format)).unwrap().count();
+            assert_eq!(files, printed.len().div_ceil(37), "{model} {format} files");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn predict_writes_every_row_bit_exact_to_postgres_and_mariadb() {
+    let pg = PgServer::start();
+    let my = MariaDb::start();
+    for (model, fixture) in [("binary", "binary_logistic"), ("multi", "multi_softprob")] {
+        let width = expected(fixture, "expected.csv")[0].len();
+        let table = format!("p_{model}");
+        let urls = [
+            format!("{}?table={table}&batch=64", pg.url()),
+            format!("{}?table={table}&batch=64", my.url()),
+        ];
+        let out = predict(
+            model,
+            &fixture_input(fixture),
+            &["--sink", &urls[0], "--sink", &urls[1]],
+        );
+        let printed = printed(&out);
+        assert_all_rows(
+            &format!("{model} postgres"),
+            &printed,
+            &read_table(&pg.url(), &table, width),
+        );
+        assert_all_rows(
+            &format!("{model} mariadb"),
+            &printed,
+            &read_table(&my.url(), &table, width),
+        );
+
+        // upsert=true: scoring the file again replaces every row instead of adding one.
+        let upsert: Vec<String> = urls
+            .iter()
+            .map(|u| u.replace("batch=64", "batch=64&upsert=true"))
+            .collect();
+        for url in &upsert {
+            let table = format!("u_{model}");
+            let url = url.replace(&format!("table=p_{model}"), &format!("table={table}"));
+            for _ in 0..2 {
+                printed_ok(&predict(model, &fixture_input(fixture), &["--sink", &url]));
+            }
+            let base = url.split('?').next().unwrap();
+            assert_all_rows(
+                &format!("{model} upsert {base}"),
+                &printed,
+                &read_table(base, &table, width),
+            );
+        }
+    }
+}
+
+fn printed_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn bad_urls_and_unreachable_servers_fail_at_start_up_naming_the_sink() {
+    let input = fixture_input("binary_logistic");
+    let closed = broker::free_port();
+    for (url, why) in [
+        ("nosuch://x", "unknown kind of sink `nosuch://`"),
+        (
+            "sqlite://p.db?batch=none",
+            "batch=`none` is not a positive number",
+        ),
+        ("file:///tmp/x?format=orc", "csv, jsonl or parquet"),
+        (
+            &format!("postgres://u:secret@127.0.0.1:{closed}/db") as &str,
+            "cannot connect",
+        ),
+        (
+            &format!("mysql://u:secret@127.0.0.1:{closed}/db"),
+            "cannot connect",
+        ),
+        ("sqlite:///nonexistent-dir/x/p.db", "cannot connect"),
+        (
+            "file:///proc/timber-lake",
+            "cannot create /proc/timber-lake",
+        ),
+    ] {
+        let start = Instant::now();
+        let out = predict("binary", &input, &["--sink", url]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{url}: succeeded");
+        assert!(stderr.contains(why), "{url}: {stderr}");
+        assert!(
+            !stderr.contains("secret"),
+            "{url}: the password is shown: {stderr}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "{url}: scored before the sink was open"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{url}: slow to fail"
+        );
+    }
+}
+
+#[test]
+fn predict_gives_up_at_the_sink_deadline_with_an_error_naming_the_sink() {
+    let pg = PgServer::start();
+    let url = format!("{}?batch=1&age=0.05", pg.url());
+    let mut child = Command::new(scorer_bin("binary"))
+        .args(["predict", "--input", "-", "--no-header", "--sink", &url])
+        .args(["--sink-deadline", "3"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rows = rows("binary_logistic", "input.csv");
+    let mut stdin = child.stdin.take().unwrap();
+    // Wait until the sink is open (the table created), then take the database away.
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut log = String::new();
+    while !log.contains("writing rows to sink") {
+        let before = log.len();
+        std::io::BufRead::read_line(&mut stderr, &mut log).unwrap();
+        assert!(log.len() > before, "predict stopped: {log}");
+    }
+    assert!(
+        try_read_table(&pg.url(), "predictions", 1).is_ok(),
+        "no table"
+    );
+    pg.stop();
+    for row in &rows {
+        if writeln!(stdin, "{row}").is_err() {
+            break;
+        }
+    }
+    drop(stdin);
+    let start = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    std::io::Read::read_to_string(&mut stderr, &mut log).unwrap();
+    let stderr = log;
+    assert!(
+        !out.status.success(),
+        "predict succeeded with its sink down"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "sink postgres://postgres:***@127.0.0.1:{}/timber",
+            pg.port
+        )) && stderr.contains("--sink-deadline"),
+        "{stderr}"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        start.elapsed()
+    );
+}
+
+/// The committed offset of every partition of `in` for `group` (-1 for none).
+fn committed(addr: &str, group: &str, partitions: i32) -> Vec<i64> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", addr)
+        .set("group.id", group)
+        .create()
+        .unwrap();
+    let mut list = rdkafka::TopicPartitionList::new();
+    for p in 0..partitions {
+        list.add_partition("in", p);
+    }
+    let got = consumer
+        .committed_offsets(list, Duration::from_secs(10))
+        .unwrap();
+    (0..partitions)
+        .map(|p| match got.find_partition("in", p).map(|e| e.offset()) {
+            Some(rdkafka::Offset::Offset(o)) => o,
+            _ => -1,
+        })
+        .collect()
+}
+
+/// Asserts every offset below each partition's committed offset has its row in `stored`:
+/// nothing was committed that the sink did not hold.
+fn assert_nothing_committed_early(committed: &[i64], stored: &[(String, Stored)]) {
+    let held: std::collections::BTreeSet<(i32, i64)> = stored
+        .iter()
+        .map(|(_, s)| (s.partition.unwrap(), s.offset.unwrap()))
+        .collect();
+    for (p, &c) in committed.iter().enumerate() {
+        for o in 0..c.max(0) {
+            assert!(
+                held.contains(&(p as i32, o)),
+                "offset {o} of partition {p} committed (up to {c}) but not in the table"
+            );
+        }
+    }
+}
+
+/// Expected predictions by key.
+type Expected = BTreeMap<String, Vec<f32>>;
+
+/// Keyed fixture rows `row-N` and their expected predictions.
+fn keyed_rows(repeat: usize) -> (Vec<(String, String)>, Expected) {
+    let rows = rows("binary_logistic", "input.csv");
+    let want = expected("binary_logistic", "expected.csv");
+    let mut records = Vec::new();
+    let mut expected = BTreeMap::new();
+    for i in 0..rows.len() * repeat {
+        records.push((format!("row-{i}"), rows[i % rows.len()].clone()));
+        expected.insert(format!("row-{i}"), want[i % rows.len()].clone());
+    }
+    (records, expected)
+}
+
+fn produce(addr: &str, records: &[(String, String)]) {
+    broker::produce(
+        &broker::producer(addr),
+        "in",
+        records.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    );
+}
+
+/// Waits until `table` holds `want` distinct keys; returns its rows.
+fn wait_for_rows(url: &str, want: usize, timeout: Duration) -> Vec<(String, Stored)> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let rows = try_read_table(url, "predictions", 1).unwrap_or_default();
+        let keys: std::collections::BTreeSet<&String> = rows.iter().map(|(k, _)| k).collect();
+        if keys.len() >= want {
+            return rows;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {want} rows in the table after {timeout:?}",
+            keys.len()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Every expected key is stored at least once, every copy with the expected bits.
+fn assert_at_least_once(want: &BTreeMap<String, Vec<f32>>, stored: &[(String, Stored)]) {
+    let mut seen = std::collections::BTreeSet::new();
+    for (key, s) in stored {
+        let w = want
+            .get(key)
+            .unwrap_or_else(|| panic!("unexpected key {key}"));
+        let values: Vec<f32> = s.values.iter().map(|v| v.unwrap()).collect();
+        assert_bits(key, &values, w);
+        seen.insert(key.clone());
+    }
+    assert_eq!(seen.len(), want.len(), "rows missing from the table");
+}
+
+#[test]
+fn serve_kafka_with_its_database_down_mid_stream_loses_nothing_and_commits_nothing_early() {
+    let pg = PgServer::start();
+    let kafka = Broker::start();
+    kafka.create_topic("in", 2);
+    kafka.create_topic("out", 2);
+    let (records, want) = keyed_rows(4);
+    let (first, second) = records.split_at(records.len() / 2);
+    produce(&kafka.addr(), first);
+    let sink = format!("{}?batch=100&age=0.1", pg.url());
+    let mut scorer = Scorer::start(
+        scorer_bin("binary"),
+        &serve_kafka_args(
+            &kafka.addr(),
+            "sql",
+            &["--batch-size", "50", "--sink", &sink],
+        ),
+    );
+    wait_for_rows(&pg.url(), first.len(), Duration::from_secs(90));
+    pg.stop();
+    produce(&kafka.addr(), second);
+    // The scorer keeps trying; meanwhile nothing it commits may be missing from the table.
+    scorer.wait_for_log("rows not written, trying again", Duration::from_secs(60));
+    std::thread::sleep(Duration::from_secs(3));
+    let during = committed(&kafka.addr(), "sql", 2);
+    pg.resume();
+    let stored = wait_for_rows(&pg.url(), records.len(), Duration::from_secs(90));
+    assert_nothing_committed_early(&during, &stored);
+    assert_at_least_once(&want, &stored);
+    scorer.signal("TERM");
+    assert!(
+        scorer.wait(Duration::from_secs(60)).success(),
+        "{}",
+        scorer.log()
+    );
+    let after = committed(&kafka.addr(), "sql", 2);
+    let stored = read_table(&pg.url(), "predictions", 1);
+    assert_nothing_committed_early(&after, &stored);
+    assert_eq!(
+        after.iter().sum::<i64>(),
+        records.len() as i64,
+        "a clean stop commits everything written"
+    );
+}
+
+#[test]
+fn a_scorer_killed_mid_stream_and_restarted_leaves_every_row_at_least_once() {
+    let dir = scratch("killed");
+    let db = format!("sqlite://{}", dir.join("k.db").display());
+    let kafka = Broker::start();
+    kafka.create_topic("in", 3);
+    kafka.create_topic("out", 3);
+    let (records, want) = keyed_rows(20);
+    produce(&kafka.addr(), &records);
+    let sink = format!("{db}?batch=200&age=0.2");
+    let args = serve_kafka_args(
+        &kafka.addr(),
+        "killed",
+        &["--batch-size", "100", "--sink", &sink],
+    );
+    let scorer = Scorer::start(scorer_bin("binary"), &args);
+    // Kill it once some, not all, rows are in.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let n = try_read_table(&db, "predictions", 1).map_or(0, |r| r.len());
+        if n > 0 && n < records.len() {
+            break;
+        }
+        assert!(
+            n < records.len(),
+            "every row scored before the kill; make the input larger"
+        );
+        assert!(Instant::now() < deadline, "no rows in the table");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    scorer.signal("KILL");
+    drop(scorer);
+    let mut again = Scorer::start(scorer_bin("binary"), &args);
+    let stored = wait_for_rows(&db, records.len(), Duration::from_secs(120));
+    assert_at_least_once(&want, &stored);
+    again.signal("TERM");
+    assert!(
+        again.wait(Duration::from_secs(60)).success(),
+        "{}",
+        again.log()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn serve_socket_writes_every_row_to_its_sink() {
+    let dir = scratch("socket");
+    let db = format!("sqlite://{}", dir.join("s.db").display());
+    let mut scorer = Scorer::start(
+        scorer_bin("binary"),
+        &["serve", "socket", "--listen", "127.0.0.1:0", "--sink", &db],
+    );
+    let addr = scorer.listening_addr();
+    let rows = rows("binary_logistic", "input.csv");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    for r in &rows {
+        writeln!(stream, "{r}").unwrap();
+    }
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut answers = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answers).unwrap();
+    scorer.signal("TERM");
+    assert!(
+        scorer.wait(Duration::from_secs(30)).success(),
+        "{}",
+        scorer.log()
+    );
+    // Rows without an "id" are numbered in the order the server read them.
+    let printed: BTreeMap<String, Vec<f32>> = answers
+        .lines()
+        .enumerate()
+        .map(|(i, l)| ((i + 1).to_string(), parse_floats(l)))
+        .collect();
+    assert_eq!(printed.len(), rows.len());
+    assert_all_rows(
+        "socket sqlite",
+        &printed,
+        &read_table(&db, "predictions", 1),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
