@@ -23,7 +23,8 @@
 #
 # Environment: PYTHON (default: python3.11, else python3) picks the base interpreter (3.11).
 
-_fx_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+_fx_root="$TIMBER_ROOT"
 
 # Full pinned dependency closure (pip freeze), so the install is reproducible.
 _fx_reqs_xgb3="xgboost-cpu==3.2.0
@@ -44,51 +45,17 @@ _fx_reqs_xgb2="xgboost-cpu==2.1.4
 numpy==1.26.4
 scipy==1.17.1"
 
-_fx_base_python() {
-    if [[ -n "${PYTHON:-}" ]]; then echo "$PYTHON"
-    elif command -v python3.11 >/dev/null 2>&1; then echo python3.11
-    else echo python3
-    fi
-}
-
-# _fx_make_venv DIR REQS   (runs in a subshell with strict mode, so sourcing is safe)
-_fx_make_venv() (
-    set -euo pipefail
-    local dir="$1" reqs="$2" stamp="$1/.fixtures-stamp"
-    local want
-    want="$(printf '%s\n' "$reqs" | sort)"
-    if [[ -x "$dir/bin/python" && -f "$stamp" ]] && [[ "$(cat "$stamp")" == "$want" ]]; then
-        return 0
-    fi
-    echo "fixtures-venv: setting up $dir" >&2
-    if [[ ! -x "$dir/bin/python" ]]; then
-        "$(_fx_base_python)" -m venv "$dir"
-    fi
-    local reqfile
-    reqfile="$(mktemp)"
-    printf '%s\n' "$reqs" >"$reqfile"
-    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check \
-        --only-binary=:all: -r "$reqfile" >&2
-    rm -f "$reqfile"
-    printf '%s\n' "$want" >"$stamp"
-)
-
 fixtures_python() { echo "$_fx_root/.venv-fixtures/bin/python"; }
 fixtures_python_xgb2() { echo "$_fx_root/.venv-fixtures-xgb2/bin/python"; }
 
 _fx_setup() (
     set -euo pipefail
-    _fx_make_venv "$_fx_root/.venv-fixtures" "$_fx_reqs_xgb3"
+    ensure_venv fixtures-venv "$_fx_root/.venv-fixtures" .fixtures-stamp "$_fx_reqs_xgb3"
     if [[ -z "${FIXTURES_VENV_MAIN_ONLY:-}" ]]; then
-        _fx_make_venv "$_fx_root/.venv-fixtures-xgb2" "$_fx_reqs_xgb2"
+        ensure_venv fixtures-venv "$_fx_root/.venv-fixtures-xgb2" .fixtures-stamp "$_fx_reqs_xgb2"
     fi
     # Keep the venvs (and build output) out of git.
-    local gi="$_fx_root/.gitignore" line
-    for line in /target /.venv-fixtures/ /.venv-fixtures-xgb2/ __pycache__/; do
-        if ! { [[ -f "$gi" ]] && grep -qxF "$line" "$gi"; }; then
-            echo "$line" >>"$gi"
-        fi
-    done
+    ensure_gitignored /target /.venv-fixtures/ /.venv-fixtures-xgb2/ __pycache__/
 )
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then

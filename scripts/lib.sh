@@ -70,3 +70,39 @@ ensure_commands() {
     run "${sudo[@]}" apt-get update -qq
     run "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 }
+
+# ensure_venv LABEL DIR STAMP REQS: make DIR a venv holding exactly the pinned requirement
+# list REQS (one per line; PyPI binary wheels only). Idempotent: the file DIR/STAMP records
+# the list installed, and when it matches nothing runs (no network access). LABEL prefixes
+# the progress message. The base interpreter is $PYTHON, else python3.11, else python3.
+# Returns non-zero when venv or pip fails (callers run it under `set -e`).
+ensure_venv() {
+    local label="$1" dir="$2" stamp="$2/$3" reqs="$4" want reqfile py=python3
+    want="$(printf '%s\n' "$reqs" | sort)"
+    if [[ -x "$dir/bin/python" && -f "$stamp" ]] && [[ "$(cat "$stamp")" == "$want" ]]; then
+        return 0
+    fi
+    echo "$label: setting up $dir" >&2
+    if [[ ! -x "$dir/bin/python" ]]; then
+        if [[ -n "${PYTHON:-}" ]]; then py="$PYTHON"
+        elif command -v python3.11 >/dev/null 2>&1; then py=python3.11
+        fi
+        "$py" -m venv "$dir" || return 1
+    fi
+    reqfile="$(mktemp)"
+    printf '%s\n' "$reqs" >"$reqfile"
+    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check \
+        --only-binary=:all: -r "$reqfile" >&2 || { rm -f "$reqfile"; return 1; }
+    rm -f "$reqfile"
+    printf '%s\n' "$want" >"$stamp"
+}
+
+# ensure_gitignored LINE...: append each LINE missing from the repository's .gitignore.
+ensure_gitignored() {
+    local gi="$TIMBER_ROOT/.gitignore" line
+    for line in "$@"; do
+        if ! { [[ -f "$gi" ]] && grep -qxF "$line" "$gi"; }; then
+            echo "$line" >>"$gi"
+        fi
+    done
+}

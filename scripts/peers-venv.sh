@@ -19,7 +19,8 @@
 # Environment: PYTHON (default: python3.11, else python3) picks the base interpreter (3.11).
 # tl2cgen compiles the generated C with `gcc` (Debian package gcc), which must be on PATH.
 
-_pv_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+_pv_root="$TIMBER_ROOT"
 
 # Full pinned dependency closure (pip freeze), so the install is reproducible.
 _pv_reqs="xgboost-cpu==3.2.0
@@ -49,39 +50,15 @@ ml_dtypes==0.6.0
 protobuf==7.36.2
 typing_extensions==4.16.0"
 
-_pv_base_python() {
-    if [[ -n "${PYTHON:-}" ]]; then echo "$PYTHON"
-    elif command -v python3.11 >/dev/null 2>&1; then echo python3.11
-    else echo python3
-    fi
-}
-
 peers_python() { echo "$_pv_root/.venv-peers/bin/python"; }
 
 # Runs in a subshell with strict mode, so sourcing is safe.
 _pv_setup() (
     set -euo pipefail
-    local dir="$_pv_root/.venv-peers" stamp="$_pv_root/.venv-peers/.peers-stamp" want
-    want="$(printf '%s\n' "$_pv_reqs" | sort)"
-    if ! [[ -x "$dir/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-        echo "peers-venv: setting up $dir" >&2
-        if [[ ! -x "$dir/bin/python" ]]; then
-            "$(_pv_base_python)" -m venv "$dir"
-        fi
-        local reqfile
-        reqfile="$(mktemp)"
-        printf '%s\n' "$_pv_reqs" >"$reqfile"
-        "$dir/bin/python" -m pip install --quiet --disable-pip-version-check \
-            --only-binary=:all: -r "$reqfile" >&2
-        rm -f "$reqfile"
-        printf '%s\n' "$want" >"$stamp"
-    fi
+    ensure_venv peers-venv "$_pv_root/.venv-peers" .peers-stamp "$_pv_reqs"
     command -v gcc >/dev/null 2>&1 || echo "peers-venv: warning: no gcc on PATH (TL2cgen needs it)" >&2
     # Keep the venv out of git.
-    local gi="$_pv_root/.gitignore"
-    if ! { [[ -f "$gi" ]] && grep -qxF /.venv-peers/ "$gi"; }; then
-        echo /.venv-peers/ >>"$gi"
-    fi
+    ensure_gitignored /.venv-peers/
 )
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
