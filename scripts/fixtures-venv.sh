@@ -26,20 +26,8 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 _fx_root="$TIMBER_ROOT"
 
-# Full pinned dependency closure (pip freeze), so the install is reproducible.
-_fx_reqs_xgb3="xgboost-cpu==3.2.0
-lightgbm==4.7.0
-scikit-learn==1.9.1
-numpy==2.3.5
-pandas==2.3.3
-scipy==1.17.1
-joblib==1.6.0
-threadpoolctl==3.8.0
-narwhals==2.28.0
-cloudpickle==3.1.2
-python-dateutil==4.0.0
-pytz==2026.6
-tzdata==2026.6"
+# Pinned dependency closures (pip freeze), so the install is reproducible.
+_fx_reqs_xgb3="$TRAINING_REQS"
 
 _fx_reqs_xgb2="xgboost-cpu==2.1.4
 numpy==1.26.4

@@ -5,6 +5,23 @@
 # The repository root (the directory above scripts/), whatever the caller's cwd.
 TIMBER_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
+# The training libraries' pinned dependency closure (pip freeze): the fixtures are made with
+# it (scripts/fixtures-venv.sh) and the peers are measured with it (scripts/peers-venv.sh), so
+# that models written by one load unchanged in the other.
+TRAINING_REQS="xgboost-cpu==3.2.0
+lightgbm==4.7.0
+scikit-learn==1.9.1
+numpy==2.3.5
+pandas==2.3.3
+scipy==1.17.1
+joblib==1.6.0
+threadpoolctl==3.8.0
+narwhals==2.28.0
+cloudpickle==3.1.2
+python-dateutil==4.0.0
+pytz==2026.6
+tzdata==2026.6"
+
 # section TITLE: a visible header between steps.
 section() {
     printf '\n==== %s ====\n' "$*"

@@ -23,19 +23,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 _pv_root="$TIMBER_ROOT"
 
 # Full pinned dependency closure (pip freeze), so the install is reproducible.
-_pv_reqs="xgboost-cpu==3.2.0
-lightgbm==4.7.0
-scikit-learn==1.9.1
-numpy==2.3.5
-pandas==2.3.3
-scipy==1.17.1
-joblib==1.6.0
-threadpoolctl==3.8.0
-narwhals==2.28.0
-cloudpickle==3.1.2
-python-dateutil==4.0.0
-pytz==2026.6
-tzdata==2026.6
+_pv_reqs="$TRAINING_REQS
 lleaves==1.3.0
 llvmlite==0.44.0
 tl2cgen==1.0.0
