@@ -235,16 +235,12 @@ fn check<I: KeyFloat, O: SumFloat>(
     let nodes = Nodes::<I, O>::new(leak(encode::<I, O>(nf, ng, &trees))).expect("valid nodes");
     assert!(matches!(nodes.nodes, Cow::Borrowed(_)));
     let base: Vec<O> = base(ng);
-    let rows = 300;
-    let x: Vec<I> = (0..rows * nf).map(|_| I::from_f64(rng.value())).collect();
-    let expected: Vec<O> = (0..rows)
-        .flat_map(|r| reference(&trees, &base, &x[r * nf..(r + 1) * nf]))
-        .collect();
     check_every_kernel(
+        &mut rng,
         nf,
+        300,
         &base,
-        &x,
-        &expected,
+        |row| reference(&trees, &base, row),
         |b| {
             let half = nodes.num_trees() / 2;
             nodes.add_block(b, 0..half);

@@ -101,19 +101,6 @@ fn check<I: KeyFloat, O: SumFloat>(seed: u64, nf: usize, ng: usize, runs: &[usiz
     }
     let quick = Quick::<I, O>::new(leak(encode::<I, O>(nf, ng, &encoded))).expect("valid");
     let base: Vec<O> = base(ng);
-    let rows = 200;
-    let x: Vec<I> = (0..rows * nf).map(|_| I::from_f64(rng.value())).collect();
-    let row_of = |r: usize| &x[r * nf..(r + 1) * nf];
-    let mut expected = Vec::new();
-    for r in 0..rows {
-        let mut keys = vec![I::Key::default(); 2 * nf];
-        row_keys(row_of(r), &mut keys);
-        let mut m = base.clone();
-        for (t, g) in trees.iter().zip(&groups) {
-            m[*g as usize] += walk(t, &keys);
-        }
-        expected.extend(m);
-    }
     let run_ranges: Vec<Range<usize>> = runs
         .iter()
         .scan(0, |at, &n| {
@@ -122,10 +109,19 @@ fn check<I: KeyFloat, O: SumFloat>(seed: u64, nf: usize, ng: usize, runs: &[usiz
         })
         .collect();
     check_every_kernel(
+        &mut rng,
         nf,
+        200,
         &base,
-        &x,
-        &expected,
+        |row| {
+            let mut keys = vec![I::Key::default(); 2 * nf];
+            row_keys(row, &mut keys);
+            let mut m = base.clone();
+            for (t, g) in trees.iter().zip(&groups) {
+                m[*g as usize] += walk(t, &keys);
+            }
+            m
+        },
         |b| {
             for r in &run_ranges {
                 quick.add_block(b, r.clone());

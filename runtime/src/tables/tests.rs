@@ -69,15 +69,12 @@ fn check_kernels<F: TableFloat>(seed: u64, nf: usize, ng: usize, depths: &[u32],
     let tables = Tables::<F>::new(leak(encode(nf, ng, &trees))).expect("valid tables");
     assert!(matches!(tables.features, Cow::Borrowed(_)));
     let base: Vec<F> = base(ng);
-    let x: Vec<F> = (0..rows * nf).map(|_| F::from_f64(rng.value())).collect();
-    let expected: Vec<F> = (0..rows)
-        .flat_map(|r| reference(&trees, &base, &x[r * nf..(r + 1) * nf]))
-        .collect();
     check_every_kernel(
+        &mut rng,
         nf,
+        rows,
         &base,
-        &x,
-        &expected,
+        |row| reference(&trees, &base, row),
         |b| {
             // Split the trees in two calls and a per-row no-op, as a generated plan may.
             let half = tables.num_trees() / 2;

@@ -36,20 +36,27 @@ pub fn bits<O: SumFloat>(v: &[O]) -> Vec<u64> {
     v.iter().map(|v| v.to_f64().to_bits()).collect()
 }
 
-/// Scores the rows `x` of `nf` features under every kernel with `plan` adding the trees, then
-/// row by row with `add_row(row, keys, margins)`, and asserts each gives `expected` to the
-/// bit. `what` names the case in failure messages.
+/// Draws `rows` random rows of `nf` features from `rng`, scores them under every kernel with
+/// `plan` adding the trees, then row by row with `add_row(row, keys, margins)`, and asserts
+/// each gives what `reference(row)` gives, to the bit. `what` names the case in failure
+/// messages.
+#[allow(clippy::too_many_arguments)] // Each is one part of the case; a struct would only rename them.
 pub fn check_every_kernel<I: KeyFloat, O: SumFloat>(
+    rng: &mut Rng,
     nf: usize,
+    rows: usize,
     base: &[O],
-    x: &[I],
-    expected: &[O],
+    reference: impl Fn(&[I]) -> Vec<O>,
     mut plan: impl FnMut(&mut Block<'_, I, O>),
     mut add_row: impl FnMut(&[I], &[I::Key], &mut [O]),
     what: &str,
 ) {
     let ng = base.len();
-    let rows = expected.len() / ng.max(1);
+    let x: Vec<I> = (0..rows * nf).map(|_| I::from_f64(rng.value())).collect();
+    let expected: Vec<O> = (0..rows)
+        .flat_map(|r| reference(&x[r * nf..(r + 1) * nf]))
+        .collect();
+    let (x, expected) = (&x[..], &expected[..]);
     for kernel in [Kernel::Auto, Kernel::Avx2, Kernel::Scalar] {
         let mut out = vec![O::default(); rows * ng];
         with_kernel(kernel, || {
