@@ -95,20 +95,11 @@ fn batch_group(c: &mut Criterion, name: String, n: usize) -> BenchmarkGroup<'_, 
     g
 }
 
-/// xorshift64*: deterministic inputs.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn unit(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32
-    }
-}
+/// xorshift64*: deterministic inputs, the generator the runtime's kernel tests use.
+#[path = "../runtime/src/testing/rng.rs"]
+#[allow(dead_code)] // The benchmarks draw only `below` and `unit_f32`.
+mod rng;
+use rng::Rng;
 
 /// The training rows written by `make_fixtures.py --bench-data`, else the fixture's test rows
 /// (same distribution, fewer distinct rows).
@@ -151,10 +142,10 @@ fn input_sets(b: &BenchModel, n: usize) -> Vec<(&'static str, Vec<f32>)> {
     let (train, what) = source_rows(b, nf);
     let m = train.len() / nf;
     eprintln!("{}: train input set drawn from {what}", b.name);
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ n as u64);
+    let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15 ^ n as u64);
     let drawn: Vec<f32> = (0..n)
         .flat_map(|_| {
-            let r = (rng.next() % m as u64) as usize;
+            let r = rng.below(m);
             train[r * nf..(r + 1) * nf].to_vec()
         })
         .collect();
@@ -170,10 +161,10 @@ fn input_sets(b: &BenchModel, n: usize) -> Vec<(&'static str, Vec<f32>)> {
     let random: Vec<f32> = (0..n * nf)
         .map(|i| {
             let f = i % nf;
-            if rng.unit() < 0.02 || lo[f] > hi[f] {
+            if rng.unit_f32() < 0.02 || lo[f] > hi[f] {
                 f32::NAN
             } else {
-                lo[f] + rng.unit() * (hi[f] - lo[f])
+                lo[f] + rng.unit_f32() * (hi[f] - lo[f])
             }
         })
         .collect();

@@ -40,9 +40,14 @@ import time
 import zlib
 
 import numpy as np
+from fixture_io import mixed_columns
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXPORTER = os.path.join(os.path.dirname(HERE), "tools", "export_sklearn.py")
+
+# The synthetic feature columns (fixture_io.mixed_columns), cycling:
+# normal, uniform, integer-valued, lognormal, rounded.
+FEATURES = "nuilr"
 
 P = 30
 BENCH_ROWS = 100_000
@@ -63,25 +68,6 @@ SPECS = {
 
 def seed(name):
     return zlib.crc32(name.encode())
-
-
-def make_X(rng, n, p):
-    """Mixed features: normal, uniform, integer-valued (ties), lognormal, rounded to 0.1."""
-    cols = []
-    for j in range(p):
-        kind = j % 5
-        if kind == 0:
-            c = rng.normal(size=n)
-        elif kind == 1:
-            c = rng.uniform(-3, 3, size=n)
-        elif kind == 2:
-            c = rng.integers(0, 10, size=n).astype(np.float64)
-        elif kind == 3:
-            c = rng.lognormal(0, 1, size=n)
-        else:
-            c = np.round(rng.normal(0, 2, size=n), 1)
-        cols.append(c)
-    return np.column_stack(cols)
 
 
 def with_nan(rng, X):
@@ -127,10 +113,10 @@ def data(name, label):
     """(training rows with NaN, labels, bench rows with NaN), float64: deterministic."""
     rng = np.random.default_rng(seed(name))
     n = SPECS[name]["n_train"]
-    X = make_X(rng, n, P)
+    X = mixed_columns(rng, n, P, FEATURES)
     y = label(X, rng)
     Xtr = with_nan(rng, X)
-    rows = with_nan(rng, make_X(rng, BENCH_ROWS, P))
+    rows = with_nan(rng, mixed_columns(rng, BENCH_ROWS, P, FEATURES))
     return Xtr, y, rows
 
 

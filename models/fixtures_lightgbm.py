@@ -20,39 +20,19 @@ import sys
 import tempfile
 
 import numpy as np
+from fixture_io import fmt_in, fmt_out, write_rows, as_2d, mixed_columns
 
 import lightgbm as lgb
+
+# The synthetic feature columns (fixture_io.mixed_columns), cycling:
+# normal, uniform, integer-valued, rounded.
+FEATURES = "nuir"
 
 NTHREAD = 1
 ZERO = float(np.float32(1e-35))  # LightGBM's kZeroThreshold (1e-35f)
 
 BASE = {"verbose": -1, "num_threads": NTHREAD, "seed": 0, "deterministic": True,
         "force_col_wise": True, "num_leaves": 15, "min_data_in_leaf": 10}
-
-
-def fmt_in(v):
-    v = float(v)
-    return "" if np.isnan(v) else repr(v)
-
-
-def fmt_out(v):
-    v = float(v)
-    if not np.isfinite(v):
-        raise ValueError(f"non-finite prediction {v!r}")
-    return repr(v)
-
-
-def write_rows(path, header, rows, fmt):
-    with open(path, "w", newline="\n") as fh:
-        if header is not None:
-            fh.write(",".join(header) + "\n")
-        for r in rows:
-            fh.write(",".join(fmt(v) for v in r) + "\n")
-
-
-def as_2d(a):
-    a = np.asarray(a, dtype=np.float64)
-    return a[:, None] if a.ndim == 1 else a
 
 
 def numerical_thresholds(booster):
@@ -135,22 +115,6 @@ def write_lgb_fixture(outdir, name, booster, header, X, description, extra=None,
     return loaded
 
 
-def make_X(rng, n, p):
-    cols = []
-    for j in range(p):
-        kind = j % 4
-        if kind == 0:
-            c = rng.normal(size=n)
-        elif kind == 1:
-            c = rng.uniform(-3, 3, size=n)
-        elif kind == 2:
-            c = rng.integers(0, 10, size=n).astype(np.float64)
-        else:
-            c = np.round(rng.normal(0, 2, size=n), 1)  # many exact zeros
-        cols.append(c)
-    return np.column_stack(cols)
-
-
 def signal(X, rng, noise=0.3):
     Z = np.nan_to_num(X)
     s = Z[:, 0] - 0.5 * Z[:, 1] + 0.3 * (Z[:, 2] > 4) + 0.8 * np.sin(1.5 * Z[:, 3 % Z.shape[1]])
@@ -166,14 +130,14 @@ ROUNDS = 20
 def standard(outdir, name, params, label, description, rounds=ROUNDS, nan_train=0.1,
              group=None, p=P):
     rng = np.random.default_rng(zlib_seed(name))
-    X = make_X(rng, N_TRAIN, p)
+    X = mixed_columns(rng, N_TRAIN, p, FEATURES)
     y = label(signal(X, rng), rng)
     Xtr = sprinkle_nan(rng, X, list(range(p)), nan_train) if nan_train else X
     ds = lgb.Dataset(Xtr, y, params={"verbose": -1})
     if group is not None:
         ds.set_group(group)
     booster = lgb.train({**BASE, **params}, ds, rounds)
-    Xte = make_X(rng, N_TEST, p)
+    Xte = mixed_columns(rng, N_TEST, p, FEATURES)
     Xt = np.vstack([sprinkle_nan(rng, Xte, list(range(p))),
                     edge_rows(rng, Xte, booster, range(p))])
     write_lgb_fixture(outdir, name, booster, booster.feature_name(), Xt, description)
@@ -266,7 +230,7 @@ def fx_lgb_categorical(outdir):
     name = "lgb_categorical"
     rng = np.random.default_rng(zlib_seed(name))
     n = 3000
-    Xn = make_X(rng, n, 3)
+    Xn = mixed_columns(rng, n, 3, FEATURES)
     colors = ["red", "green", "blue", "black", "white"]
     c_color = rng.integers(0, len(colors), n)
     c_k = rng.integers(0, 70, n)  # integer categories 0..69: bitsets of 3 words
@@ -282,7 +246,7 @@ def fx_lgb_categorical(outdir):
               "min_data_per_group": 5, "cat_l2": 1, "max_cat_threshold": 64}
     booster = lgb.train(params, lgb.Dataset(df, y), 25)
     m = 300
-    T = np.column_stack([make_X(rng, m, 3), rng.integers(0, len(colors), m),
+    T = np.column_stack([mixed_columns(rng, m, 3, FEATURES), rng.integers(0, len(colors), m),
                          rng.integers(0, 70, m)]).astype(np.float64)
     T = sprinkle_nan(rng, T, [0, 1, 2, 3, 4])
     edge = edge_rows(rng, T, booster, [0, 1, 2], n_band=10)
@@ -369,7 +333,7 @@ def fx_lgb_leafwise_nan(outdir):
     LightGBM makes NaN-vs-rest splits: threshold `inf` in model.txt, 1e300 in the JSON dump."""
     name = "lgb_leafwise_nan"
     rng = np.random.default_rng(zlib_seed(name))
-    X = make_X(rng, N_TRAIN, P)
+    X = mixed_columns(rng, N_TRAIN, P, FEATURES)
     s = signal(X, rng)
     miss = rng.uniform(size=X.shape) < 0.08
     Xtr = np.where(miss, np.nan, X)
@@ -390,7 +354,7 @@ def fx_lgb_leafwise_nan(outdir):
         "the JSON dump writes inf thresholds as 1e300"
     inf_features = sorted({int(f) for t in booster.dump_model()["tree_info"]
                            for f, thr in _splits(t["tree_structure"]) if thr >= 1e300})
-    Xte = make_X(rng, N_TEST, P)
+    Xte = mixed_columns(rng, N_TEST, P, FEATURES)
     Xte[:, 5] = np.where(rng.uniform(size=N_TEST) < 0.3, np.nan, rng.integers(0, 2, N_TEST))
     Xt = np.vstack([sprinkle_nan(rng, Xte, list(range(P))), edge_rows(rng, Xte, booster, range(P)),
                     np.full((1, P), np.nan)])

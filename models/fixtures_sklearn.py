@@ -26,57 +26,21 @@ import sys
 import tempfile
 
 import numpy as np
+from fixture_io import fmt_in, fmt_out, write_rows, as_2d, mixed_columns
 import sklearn
 from sklearn import ensemble, tree
+
+# The synthetic feature columns (fixture_io.mixed_columns), cycling:
+# normal, uniform, integer-valued, lognormal.
+FEATURES = "nuil"
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXPORTER = os.path.join(os.path.dirname(HERE), "tools", "export_sklearn.py")
 
 
-def fmt_in(v):
-    v = float(v)
-    return "" if np.isnan(v) else repr(v)
-
-
-def fmt_out(v):
-    v = float(v)
-    if not np.isfinite(v):
-        raise ValueError(f"non-finite prediction {v!r}")
-    return repr(v)
-
-
-def write_rows(path, header, rows, fmt):
-    with open(path, "w", newline="\n") as fh:
-        if header is not None:
-            fh.write(",".join(header) + "\n")
-        for r in rows:
-            fh.write(",".join(fmt(v) for v in r) + "\n")
-
-
-def as_2d(a):
-    a = np.asarray(a, dtype=np.float64)
-    return a[:, None] if a.ndim == 1 else a
-
-
 def zlib_seed(name):
     import zlib
     return zlib.crc32(name.encode())
-
-
-def make_X(rng, n, p):
-    cols = []
-    for j in range(p):
-        kind = j % 4
-        if kind == 0:
-            c = rng.normal(size=n)
-        elif kind == 1:
-            c = rng.uniform(-3, 3, size=n)
-        elif kind == 2:
-            c = rng.integers(0, 10, size=n).astype(np.float64)
-        else:
-            c = rng.lognormal(0, 1, size=n)
-        cols.append(c)
-    return np.column_stack(cols)
 
 
 def signal(X, rng, noise=0.3):
@@ -258,7 +222,7 @@ def fixture(fn):
 def standard(outdir, name, model, label, description, nan=True, use_joblib=False,
              names=None, n_train=N_TRAIN):
     rng = np.random.default_rng(zlib_seed(name))
-    X = make_X(rng, n_train, P)
+    X = mixed_columns(rng, n_train, P, FEATURES)
     y = label(signal(X, rng), rng)
     Xtr = sprinkle_nan(rng, X) if nan else X
     header = names or [f"f{i}" for i in range(P)]
@@ -269,7 +233,7 @@ def standard(outdir, name, model, label, description, nan=True, use_joblib=False
         model.fit(Xtr, y)
     if hasattr(model, "n_jobs"):
         model.set_params(n_jobs=1)
-    Xte = make_X(rng, N_TEST, P)
+    Xte = mixed_columns(rng, N_TEST, P, FEATURES)
     rows = [sprinkle_nan(rng, Xte) if nan else Xte, threshold_rows(rng, Xte, model)]
     if nan:
         rows.append(np.full((1, P), np.nan))
@@ -373,7 +337,7 @@ def check_exporter_refusals():
     export, and on files that are not models."""
     from sklearn.dummy import DummyClassifier
     rng = np.random.default_rng(0)
-    X, y = make_X(rng, 200, 3), rng.integers(0, 2, 200)
+    X, y = mixed_columns(rng, 200, 3, FEATURES), rng.integers(0, 2, 200)
     cases = [
         (ensemble.HistGradientBoostingClassifier(max_iter=2).fit(X, y), "is not supported"),
         (ensemble.GradientBoostingClassifier(

@@ -43,11 +43,16 @@ import sys
 import zlib
 
 import numpy as np
+from fixture_io import fmt_in, write_rows, mixed_columns
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 XGB2_PYTHON = os.path.join(ROOT, ".venv-fixtures-xgb2", "bin", "python")
 XGB34_PYTHON = os.path.join(ROOT, ".venv-fixtures-xgb34", "bin", "python")
+
+# The synthetic feature columns (fixture_io.mixed_columns), cycling:
+# normal, uniform, integer-valued, lognormal, rounded.
+FEATURES = "nuilr"
 
 import xgboost as xgb  # noqa: E402
 
@@ -58,26 +63,11 @@ NTHREAD = 1
 # --------------------------------------------------------------------------------------
 
 
-def fmt_in(v):
-    v = float(v)
-    if np.isnan(v):
-        return ""
-    return repr(v)
-
-
 def fmt_out(v):
     f = np.float32(v)
     if not np.isfinite(f):
         raise ValueError(f"non-finite prediction {v!r}")
     return np.format_float_positional(f, unique=True, trim="-")
-
-
-def write_rows(path, header, rows, fmt):
-    with open(path, "w", newline="\n") as fh:
-        if header is not None:
-            fh.write(",".join(header) + "\n")
-        for r in rows:
-            fh.write(",".join(fmt(v) for v in r) + "\n")
 
 
 def as_2d(a):
@@ -216,25 +206,6 @@ def sprinkle_nan(rng, X, frac_rows=0.1, max_per_row=3, protect=()):
     return X
 
 
-def make_X(rng, n, p):
-    """Mixed synthetic features: normal, uniform, integer-valued, lognormal, rounded."""
-    cols = []
-    for j in range(p):
-        kind = j % 5
-        if kind == 0:
-            c = rng.normal(size=n)
-        elif kind == 1:
-            c = rng.uniform(-3, 3, size=n)
-        elif kind == 2:
-            c = rng.integers(0, 10, size=n).astype(np.float64)  # ties with thresholds
-        elif kind == 3:
-            c = rng.lognormal(0, 1, size=n)
-        else:
-            c = np.round(rng.normal(0, 2, size=n), 1)
-        cols.append(c)
-    return np.column_stack(cols)
-
-
 def signal(X, rng, noise=0.3):
     Z = np.nan_to_num(X)
     p = Z.shape[1]
@@ -290,21 +261,21 @@ def xgb2_child(outdir):
     assert xgb.__version__.startswith("2."), xgb.__version__
     rng = np.random.default_rng(2002)
     p = 8
-    X = make_X(rng, 2000, p)
+    X = mixed_columns(rng, 2000, p, FEATURES)
     s = signal(X, rng)
     yb = (s > 0.37).astype(np.float64)  # non-round positive rate
     Xtr = sprinkle_nan(rng, X, frac_rows=0.1)
     booster_fixture(
         "xgb2_binary", outdir,
         {"objective": "binary:logistic", "max_depth": 4, "eta": 0.3},
-        xgb.DMatrix(Xtr, yb, nthread=NTHREAD), make_X(rng, 300, p), 20,
+        xgb.DMatrix(Xtr, yb, nthread=NTHREAD), mixed_columns(rng, 300, p, FEATURES), 20,
         "binary:logistic saved by XGBoost 2.1.4 (base_score is a plain string, no brackets).")
     q = np.quantile(s, [0.1, 0.3, 0.6])
     ym = np.searchsorted(q, s).astype(np.float64)  # class sizes 10/20/30/40 %
     booster_fixture(
         "xgb2_multi", outdir,
         {"objective": "multi:softprob", "num_class": 4, "max_depth": 4, "eta": 0.3},
-        xgb.DMatrix(Xtr, ym, nthread=NTHREAD), make_X(rng, 300, p), 20,
+        xgb.DMatrix(Xtr, ym, nthread=NTHREAD), mixed_columns(rng, 300, p, FEATURES), 20,
         "multi:softprob 4 classes saved by XGBoost 2.1.4 (single scalar base_score string).")
 
 
@@ -360,10 +331,10 @@ ROUNDS = 20
 
 def std_data(name, n_train=N_TRAIN, n_test=N_TEST, p=P, nan_train=0.1):
     rng = np.random.default_rng(_seed(name))
-    X = make_X(rng, n_train, p)
+    X = mixed_columns(rng, n_train, p, FEATURES)
     s = signal(X, rng)
     Xtr = sprinkle_nan(rng, X, frac_rows=nan_train) if nan_train else X
-    Xte = make_X(rng, n_test, p)
+    Xte = mixed_columns(rng, n_test, p, FEATURES)
     return rng, X, Xtr, s, Xte
 
 
@@ -537,11 +508,11 @@ def fx_boosted_rf(outdir):
 def fx_nan_heavy(outdir):
     name = "nan_heavy"
     rng = np.random.default_rng(_seed(name))
-    X = make_X(rng, N_TRAIN, P)
+    X = mixed_columns(rng, N_TRAIN, P, FEATURES)
     s = signal(X, rng)
     Xtr = X.copy()
     Xtr[rng.uniform(size=X.shape) < 0.5] = np.nan
-    Xte = make_X(rng, N_TEST, P)
+    Xte = mixed_columns(rng, N_TEST, P, FEATURES)
     Xte[rng.uniform(size=Xte.shape) < 0.5] = np.nan
     bst = xgb.train({"objective": "reg:squarederror", **STD, "nthread": NTHREAD, "seed": 0},
                     xgb.DMatrix(Xtr, 3 * s + 1.5, nthread=NTHREAD), ROUNDS)
@@ -627,10 +598,10 @@ def fx_rf_regressor(outdir):
 def fx_early_stop(outdir):
     name = "early_stop"
     rng = np.random.default_rng(_seed(name))
-    X = make_X(rng, 600, P)
+    X = mixed_columns(rng, 600, P, FEATURES)
     s = signal(X, rng, noise=1.5)  # noisy: validation loss bottoms out early
     y = (s > 0.21).astype(int)
-    Xva = make_X(rng, 600, P)
+    Xva = mixed_columns(rng, 600, P, FEATURES)
     yva = (signal(Xva, rng, noise=1.5) > 0.21).astype(int)
     m = xgb.XGBClassifier(n_estimators=200, max_depth=6, learning_rate=0.15,
                           early_stopping_rounds=20, eval_metric="logloss", n_jobs=NTHREAD,
@@ -640,7 +611,7 @@ def fx_early_stop(outdir):
     nrounds = bst.num_boosted_rounds()
     assert 5 <= m.best_iteration and m.best_iteration + 15 < nrounds, (m.best_iteration, nrounds)
     mj = booster_json(bst)
-    Xt = test_rows(rng, make_X(rng, N_TEST, P), mj)
+    Xt = test_rows(rng, mixed_columns(rng, N_TEST, P, FEATURES), mj)
     pred = m.predict_proba(Xt)[:, 1]
     margin = m.predict(Xt, output_margin=True)
     dm = xgb.DMatrix(Xt, nthread=NTHREAD)
@@ -969,7 +940,7 @@ def categorical_fixture(outdir, name, num_cols, cat_specs, params, rounds, descr
     import pandas as pd
     rng = np.random.default_rng(_seed(name))
     n = 3000
-    Xnum = make_X(rng, n, len(num_cols))
+    Xnum = mixed_columns(rng, n, len(num_cols), FEATURES)
     s = signal(Xnum, rng, noise=0.2)
     codes = {}
     for cname, cats, _ in cat_specs:
@@ -998,7 +969,7 @@ def categorical_fixture(outdir, name, num_cols, cat_specs, params, rounds, descr
     # test rows as codes
     m = N_TEST
     T = np.empty((m, len(names)))
-    T[:, : len(num_cols)] = make_X(rng, m, len(num_cols))
+    T[:, : len(num_cols)] = mixed_columns(rng, m, len(num_cols), FEATURES)
     for j, (cname, cats, _) in enumerate(cat_specs):
         T[:, len(num_cols) + j] = rng.integers(0, len(cats), m)
     T = sprinkle_nan(rng, T, frac_rows=0.1)  # NaN in numeric and categorical columns
@@ -1130,7 +1101,7 @@ def bench_data(name):
     spec = BENCH[name]
     rng = np.random.default_rng(_seed(name))
     n, p = spec.get("n_train", BENCH_TRAIN), spec["p"]
-    X = make_X(rng, n, p)
+    X = mixed_columns(rng, n, p, FEATURES)
     s = signal(X, rng)
     if spec.get("num_class"):
         y = classes_from(s, spec["num_class"])
@@ -1141,7 +1112,7 @@ def bench_data(name):
     Xtr = X.copy()
     if spec["nan"]:
         Xtr[rng.uniform(size=X.shape) < spec["nan"]] = np.nan
-    Xte = make_X(rng, N_TEST, p)
+    Xte = mixed_columns(rng, N_TEST, p, FEATURES)
     if spec["nan"]:
         Xte[rng.uniform(size=Xte.shape) < spec["nan"]] = np.nan
     return rng, Xtr, y, Xte

@@ -66,34 +66,12 @@ Install a JDK 17, e.g. on Debian/Ubuntu: sudo apt-get install openjdk-17-jdk-hea
 }
 
 make_venv() {
-    local stamp="$VENV/.fixtures-stamp" want
-    want="$(printf '%s\n' "$REQS" | sort)"
-    if [[ -x "$VENV/bin/python" && -f "$stamp" ]] && [[ "$(cat "$stamp")" == "$want" ]]; then
-        return 0
-    fi
-    echo "fixtures-h2o: setting up $VENV" >&2
-    if [[ ! -x "$VENV/bin/python" ]]; then
-        local py=python3
-        if [[ -n "${PYTHON:-}" ]]; then py="$PYTHON"
-        elif command -v python3.11 >/dev/null 2>&1; then py=python3.11
-        fi
-        "$py" -m venv "$VENV"
-    fi
-    local reqfile
-    reqfile="$(mktemp)"
-    printf '%s\n' "$REQS" >"$reqfile"
-    # h2o is a pure-Python wheel (py2.py3-none-any); everything else is a binary wheel.
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-        --only-binary=:all: -r "$reqfile" >&2
-    rm -f "$reqfile"
-    printf '%s\n' "$want" >"$stamp"
+    # h2o is a pure-Python wheel (py2.py3-none-any), so --only-binary takes it too.
+    ensure_venv fixtures-h2o "$VENV" .fixtures-stamp "$REQS"
 }
 
 ensure_gitignore() {
-    local gi="$TIMBER_ROOT/.gitignore" line=/.venv-fixtures-h2o/
-    if ! { [[ -f "$gi" ]] && grep -qxF "$line" "$gi"; }; then
-        echo "$line" >>"$gi"
-    fi
+    ensure_gitignored /.venv-fixtures-h2o/
 }
 
 check_java

@@ -30,22 +30,11 @@
 # ~/.pyenv/versions/3.12.*; any Python >= 3.12 works); without one the script stops and says
 # what to install (only that venv needs it; FIXTURES_VENV_MAIN_ONLY=1 never does).
 
-_fx_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+_fx_root="$TIMBER_ROOT"
 
-# Full pinned dependency closure (pip freeze), so the install is reproducible.
-_fx_reqs_xgb3="xgboost-cpu==3.2.0
-lightgbm==4.7.0
-scikit-learn==1.9.1
-numpy==2.3.5
-pandas==2.3.3
-scipy==1.17.1
-joblib==1.6.0
-threadpoolctl==3.8.0
-narwhals==2.28.0
-cloudpickle==3.1.2
-python-dateutil==4.0.0
-pytz==2026.6
-tzdata==2026.6"
+# Pinned dependency closures (pip freeze), so the install is reproducible.
+_fx_reqs_xgb3="$TRAINING_REQS"
 
 _fx_reqs_xgb2="xgboost-cpu==2.1.4
 numpy==1.26.4
@@ -54,13 +43,6 @@ scipy==1.17.1"
 _fx_reqs_xgb34="xgboost-cpu==3.4.1
 numpy==2.5.5
 scipy==1.18.1"
-
-_fx_base_python() {
-    if [[ -n "${PYTHON:-}" ]]; then echo "$PYTHON"
-    elif command -v python3.11 >/dev/null 2>&1; then echo python3.11
-    else echo python3
-    fi
-}
 
 # A Python >= 3.12 for XGBoost 3.4.1 (a fresh machine may have only 3.11).
 _fx_python312() (
@@ -90,51 +72,26 @@ _fx_python312() (
     return 1
 )
 
-# _fx_make_venv DIR REQS [BASE_PYTHON]   (runs in a subshell with strict mode, so sourcing is safe)
-_fx_make_venv() (
-    set -euo pipefail
-    local dir="$1" reqs="$2" stamp="$1/.fixtures-stamp"
-    local want
-    want="$(printf '%s\n' "$reqs" | sort)"
-    if [[ -x "$dir/bin/python" && -f "$stamp" ]] && [[ "$(cat "$stamp")" == "$want" ]]; then
-        return 0
-    fi
-    echo "fixtures-venv: setting up $dir" >&2
-    if [[ ! -x "$dir/bin/python" ]]; then
-        "${3:-$(_fx_base_python)}" -m venv "$dir"
-    fi
-    local reqfile
-    reqfile="$(mktemp)"
-    printf '%s\n' "$reqs" >"$reqfile"
-    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check \
-        --only-binary=:all: -r "$reqfile" >&2
-    rm -f "$reqfile"
-    printf '%s\n' "$want" >"$stamp"
-)
-
 fixtures_python() { echo "$_fx_root/.venv-fixtures/bin/python"; }
 fixtures_python_xgb2() { echo "$_fx_root/.venv-fixtures-xgb2/bin/python"; }
 fixtures_python_xgb34() { echo "$_fx_root/.venv-fixtures-xgb34/bin/python"; }
 
 _fx_setup() (
     set -euo pipefail
-    _fx_make_venv "$_fx_root/.venv-fixtures" "$_fx_reqs_xgb3"
+    ensure_venv fixtures-venv "$_fx_root/.venv-fixtures" .fixtures-stamp "$_fx_reqs_xgb3"
     if [[ -z "${FIXTURES_VENV_MAIN_ONLY:-}" ]]; then
-        _fx_make_venv "$_fx_root/.venv-fixtures-xgb2" "$_fx_reqs_xgb2"
+        ensure_venv fixtures-venv "$_fx_root/.venv-fixtures-xgb2" .fixtures-stamp "$_fx_reqs_xgb2"
         local py312=""
         # An existing venv is reused as it is (its stamp decides); a new one needs 3.12+.
         if [[ ! -x "$_fx_root/.venv-fixtures-xgb34/bin/python" ]]; then
             py312="$(_fx_python312)"
         fi
-        _fx_make_venv "$_fx_root/.venv-fixtures-xgb34" "$_fx_reqs_xgb34" "$py312"
+        PYTHON="${py312:-${PYTHON:-}}" ensure_venv fixtures-venv "$_fx_root/.venv-fixtures-xgb34" \
+            .fixtures-stamp "$_fx_reqs_xgb34"
     fi
     # Keep the venvs (and build output) out of git.
-    local gi="$_fx_root/.gitignore" line
-    for line in /target /.venv-fixtures/ /.venv-fixtures-xgb2/ /.venv-fixtures-xgb34/ __pycache__/; do
-        if ! { [[ -f "$gi" ]] && grep -qxF "$line" "$gi"; }; then
-            echo "$line" >>"$gi"
-        fi
-    done
+    ensure_gitignored /target /.venv-fixtures/ /.venv-fixtures-xgb2/ /.venv-fixtures-xgb34/ \
+        __pycache__/
 )
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then

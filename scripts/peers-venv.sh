@@ -19,22 +19,11 @@
 # Environment: PYTHON (default: python3.11, else python3) picks the base interpreter (3.11).
 # tl2cgen compiles the generated C with `gcc` (Debian package gcc), which must be on PATH.
 
-_pv_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+_pv_root="$TIMBER_ROOT"
 
 # Full pinned dependency closure (pip freeze), so the install is reproducible.
-_pv_reqs="xgboost-cpu==3.2.0
-lightgbm==4.7.0
-scikit-learn==1.9.1
-numpy==2.3.5
-pandas==2.3.3
-scipy==1.17.1
-joblib==1.6.0
-threadpoolctl==3.8.0
-narwhals==2.28.0
-cloudpickle==3.1.2
-python-dateutil==4.0.0
-pytz==2026.6
-tzdata==2026.6
+_pv_reqs="$TRAINING_REQS
 lleaves==1.3.0
 llvmlite==0.44.0
 tl2cgen==1.0.0
@@ -49,39 +38,15 @@ ml_dtypes==0.6.0
 protobuf==7.36.2
 typing_extensions==4.16.0"
 
-_pv_base_python() {
-    if [[ -n "${PYTHON:-}" ]]; then echo "$PYTHON"
-    elif command -v python3.11 >/dev/null 2>&1; then echo python3.11
-    else echo python3
-    fi
-}
-
 peers_python() { echo "$_pv_root/.venv-peers/bin/python"; }
 
 # Runs in a subshell with strict mode, so sourcing is safe.
 _pv_setup() (
     set -euo pipefail
-    local dir="$_pv_root/.venv-peers" stamp="$_pv_root/.venv-peers/.peers-stamp" want
-    want="$(printf '%s\n' "$_pv_reqs" | sort)"
-    if ! [[ -x "$dir/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-        echo "peers-venv: setting up $dir" >&2
-        if [[ ! -x "$dir/bin/python" ]]; then
-            "$(_pv_base_python)" -m venv "$dir"
-        fi
-        local reqfile
-        reqfile="$(mktemp)"
-        printf '%s\n' "$_pv_reqs" >"$reqfile"
-        "$dir/bin/python" -m pip install --quiet --disable-pip-version-check \
-            --only-binary=:all: -r "$reqfile" >&2
-        rm -f "$reqfile"
-        printf '%s\n' "$want" >"$stamp"
-    fi
+    ensure_venv peers-venv "$_pv_root/.venv-peers" .peers-stamp "$_pv_reqs"
     command -v gcc >/dev/null 2>&1 || echo "peers-venv: warning: no gcc on PATH (TL2cgen needs it)" >&2
     # Keep the venv out of git.
-    local gi="$_pv_root/.gitignore"
-    if ! { [[ -f "$gi" ]] && grep -qxF /.venv-peers/ "$gi"; }; then
-        echo /.venv-peers/ >>"$gi"
-    fi
+    ensure_gitignored /.venv-peers/
 )
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then

@@ -22,6 +22,7 @@
 extern crate alloc;
 
 pub mod batch;
+mod blob;
 pub mod category;
 pub mod float;
 pub mod java;
@@ -34,6 +35,8 @@ pub mod nodes;
 pub mod parallel;
 pub mod quick;
 pub mod tables;
+#[cfg(all(test, feature = "std"))]
+mod testing;
 pub mod transform;
 
 pub use float::{row_keys, KeyFloat, SumFloat};

@@ -11,6 +11,7 @@
 //! terms (`feature` as `u32`, 4 bytes of padding, `coefficient` as `f64`).
 
 use super::{LinearRec, NodeRec, Nodes, Special, SpecialKind, Term, TreeRef, LEAF, SPECIAL};
+use crate::blob::{check_header, section, u32_at};
 use crate::float::{KeyFloat, SumFloat};
 use alloc::borrow::Cow;
 use alloc::collections::BTreeMap;
@@ -478,10 +479,6 @@ fn special_key<I: KeyFloat>(i: usize) -> I::Key {
     I::key_from_le(&bytes[..I::KEY_BYTES])
 }
 
-fn u32_at(blob: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([blob[at], blob[at + 1], blob[at + 2], blob[at + 3]])
-}
-
 fn f64_at(blob: &[u8], at: usize) -> f64 {
     f64::from_le_bytes(blob[at..at + 8].try_into().unwrap_or_default())
 }
@@ -497,23 +494,16 @@ impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
     /// `2 * num_features`, every raw feature below `num_features`, every group below
     /// `num_groups`; specials, bitsets, linear leaves and terms lie inside their arrays.
     pub fn new(blob: &'static [u8]) -> Result<Self, NodesError> {
-        if blob.len() < HEADER_BYTES || blob[..4] != MAGIC {
-            return err("not a Timber node blob");
-        }
-        let header = |i: usize| u32_at(blob, 4 + 4 * i) as usize;
-        if header(0) != VERSION as usize {
-            return err(format!("format version {} (expected {VERSION})", header(0)));
-        }
-        if header(1) != I::KEY_BYTES || header(2) != O::BYTES {
-            return err(format!(
-                "{}-byte keys and {}-byte values, but the model reads {}-byte keys and sums \
-                 {}-byte floats",
-                header(1),
-                header(2),
-                I::KEY_BYTES,
-                O::BYTES
-            ));
-        }
+        let header = check_header(
+            blob,
+            MAGIC,
+            HEADER_BYTES,
+            "node",
+            VERSION,
+            I::KEY_BYTES,
+            O::BYTES,
+        )
+        .map_err(NodesError)?;
         let (nf, ng) = (header(3), header(4));
         let c = Counts {
             trees: header(5),
@@ -531,7 +521,10 @@ impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
             return err(format!("{} bytes, expected {}", blob.len(), s.end));
         }
         let nodes = node_section::<I>(&blob[s.nodes..s.nodes + c.nodes * node_bytes(I::KEY_BYTES)]);
-        let values = value_section::<O>(&blob[s.values..s.values + c.values * O::BYTES]);
+        let values = section(
+            &blob[s.values..s.values + c.values * O::BYTES],
+            O::value_from_le,
+        );
         let specials = (0..c.specials)
             .map(|i| {
                 let at = s.specials + 32 * i;
@@ -691,16 +684,4 @@ fn node_section<I: KeyFloat>(bytes: &'static [u8]) -> Cow<'static, [NodeRec<I::K
             })
             .collect(),
     )
-}
-
-/// The leaf values: borrowed when aligned little-endian, else decoded.
-fn value_section<O: SumFloat>(bytes: &'static [u8]) -> Cow<'static, [O]> {
-    if cfg!(target_endian = "little") {
-        // SAFETY: `O` is `f32` or `f64`: every bit pattern is a valid value.
-        let (head, mid, tail) = unsafe { bytes.align_to::<O>() };
-        if head.is_empty() && tail.is_empty() {
-            return Cow::Borrowed(mid);
-        }
-    }
-    Cow::Owned(bytes.chunks_exact(O::BYTES).map(O::value_from_le).collect())
 }

@@ -2,34 +2,15 @@
 //! any shape, key splits, category and zero-band splits, scalar, vector and linear leaves.
 
 use super::*;
-use crate::batch::score;
 use crate::float::row_keys;
-use crate::kernel::{with_kernel, Kernel};
+use crate::testing::{base, check_every_kernel, leak, Mix, Rng};
 
-/// xorshift64*: deterministic test data without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    /// Values with ties, signed zeros, tiny values and NaN.
-    fn value(&mut self) -> f64 {
-        match self.below(16) {
-            0 => f64::NAN,
-            1 => -0.0,
-            2 => 1e-36,
-            3 => (self.below(6) as f64) - 2.0,
-            _ => (self.next() >> 11) as f64 / (1u64 << 53) as f64 * 8.0 - 4.0,
-        }
-    }
-}
+/// Values with ties, signed zeros, tiny values and NaN.
+const VALUES: Mix = Mix {
+    odds: 16,
+    special: &[f64::NAN, -0.0, 1e-36],
+    ints: 6,
+};
 
 /// A random tree over `nf` features: up to `splits` splits of random shape.
 fn random_tree<I: KeyFloat, O: SumFloat>(
@@ -236,18 +217,6 @@ fn reference<I: KeyFloat, O: SumFloat>(
     m
 }
 
-fn leak(blob: Vec<u8>) -> &'static [u8] {
-    // Tests only: copy into 64-aligned storage so the zero-copy path is exercised too.
-    let words = blob.len().div_ceil(64);
-    let storage: &'static mut [Aligned<[u8; 64]>] =
-        Vec::leak((0..words).map(|_| Aligned([0u8; 64])).collect());
-    // SAFETY: `storage` is `words * 64` initialised bytes.
-    let bytes: &'static mut [u8] =
-        unsafe { std::slice::from_raw_parts_mut(storage.as_mut_ptr().cast(), words * 64) };
-    bytes[..blob.len()].copy_from_slice(&blob);
-    &bytes[..blob.len()]
-}
-
 fn check<I: KeyFloat, O: SumFloat>(
     seed: u64,
     nf: usize,
@@ -255,7 +224,7 @@ fn check<I: KeyFloat, O: SumFloat>(
     kinds: &[LeafKind],
     specials: bool,
 ) {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::with_mix(seed, VALUES);
     let trees: Vec<NodeTree<I::Key, O>> = kinds
         .iter()
         .enumerate()
@@ -265,50 +234,21 @@ fn check<I: KeyFloat, O: SumFloat>(
         .collect();
     let nodes = Nodes::<I, O>::new(leak(encode::<I, O>(nf, ng, &trees))).expect("valid nodes");
     assert!(matches!(nodes.nodes, Cow::Borrowed(_)));
-    let base: Vec<O> = (0..ng)
-        .map(|g| O::from_f64(g as f64 * 0.5 - 0.25))
-        .collect();
-    let rows = 300;
-    let x: Vec<I> = (0..rows * nf).map(|_| I::from_f64(rng.value())).collect();
-    let row = |r: usize| &x[r * nf..(r + 1) * nf];
-    let expected: Vec<O> = (0..rows)
-        .flat_map(|r| reference(&trees, &base, row(r)))
-        .collect();
-    let bits = |v: &[O]| v.iter().map(|v| v.to_f64().to_bits()).collect::<Vec<_>>();
-    for kernel in [Kernel::Auto, Kernel::Avx2, Kernel::Scalar] {
-        let mut out = vec![O::default(); rows * ng];
-        with_kernel(kernel, || {
-            score(
-                nf,
-                &base,
-                &x,
-                &mut out,
-                ng,
-                |b| {
-                    let half = nodes.num_trees() / 2;
-                    nodes.add_block(b, 0..half);
-                    nodes.add_block(b, half..nodes.num_trees());
-                },
-                |m, o| o.copy_from_slice(m),
-            )
-        });
-        assert_eq!(
-            bits(&out),
-            bits(&expected),
-            "batch ({kernel:?}), seed {seed}"
-        );
-    }
-    for r in 0..rows {
-        let mut keys = vec![I::Key::default(); 2 * nf];
-        row_keys(row(r), &mut keys);
-        let mut m = base.clone();
-        nodes.add_row(0..nodes.num_trees(), row(r), &keys, &mut m);
-        assert_eq!(
-            bits(&m),
-            bits(&expected[r * ng..(r + 1) * ng]),
-            "row {r}, seed {seed}"
-        );
-    }
+    let base: Vec<O> = base(ng);
+    check_every_kernel(
+        &mut rng,
+        nf,
+        300,
+        &base,
+        |row| reference(&trees, &base, row),
+        |b| {
+            let half = nodes.num_trees() / 2;
+            nodes.add_block(b, 0..half);
+            nodes.add_block(b, half..nodes.num_trees());
+        },
+        |row, keys, m| nodes.add_row(0..nodes.num_trees(), row, keys, m),
+        &format!("seed {seed}"),
+    );
 }
 
 #[test]
@@ -339,7 +279,7 @@ fn special_splits_and_every_leaf_kind_match_the_reference() {
 
 #[test]
 fn bad_blobs_are_rejected() {
-    let mut rng = Rng(9);
+    let mut rng = Rng::with_mix(9, VALUES);
     let trees = vec![random_tree::<f32, f32>(
         &mut rng,
         4,

@@ -10,8 +10,8 @@
 //! values.
 
 use super::{ChunkRef, Quick, TreeRef, CHUNK_TREES, MAX_LEAVES};
+use crate::blob::{check_header, section, u32_at};
 use crate::float::{KeyFloat, SumFloat};
-use alloc::borrow::Cow;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -206,28 +206,6 @@ pub fn encode<I: KeyFloat, O: SumFloat>(
     out
 }
 
-fn u32_at(blob: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([blob[at], blob[at + 1], blob[at + 2], blob[at + 3]])
-}
-
-/// A section as a typed slice: borrowed when the bytes are aligned little-endian, else
-/// decoded into a copy.
-fn section<T: Copy + 'static>(
-    bytes: &'static [u8],
-    decode: impl Fn(&[u8]) -> T,
-) -> Cow<'static, [T]> {
-    let size = core::mem::size_of::<T>();
-    if cfg!(target_endian = "little") {
-        // SAFETY: `T` is u32, u64, f32 or f64: every bit pattern is a valid value, and
-        // `align_to` only reinterprets the aligned middle part.
-        let (head, mid, tail) = unsafe { bytes.align_to::<T>() };
-        if head.is_empty() && tail.is_empty() {
-            return Cow::Borrowed(mid);
-        }
-    }
-    Cow::Owned(bytes.chunks_exact(size).map(decode).collect())
-}
-
 impl<I: KeyFloat, O: SumFloat> Quick<I, O> {
     /// Checks a blob written by [`encode`] and maps it (without copying when it is 64-byte
     /// aligned on a little-endian machine).
@@ -236,23 +214,16 @@ impl<I: KeyFloat, O: SumFloat> Quick<I, O> {
     /// chunk, every tree's values inside the value array and its group below `num_groups`
     /// — are what lets the kernels index without bounds checks.
     pub fn new(blob: &'static [u8]) -> Result<Self, QuickError> {
-        if blob.len() < HEADER_BYTES || blob[..4] != MAGIC {
-            return err("not a Timber bit-vector blob");
-        }
-        let header = |i: usize| u32_at(blob, 4 + 4 * i) as usize;
-        if header(0) != VERSION as usize {
-            return err(format!("format version {} (expected {VERSION})", header(0)));
-        }
-        if header(1) != I::KEY_BYTES || header(2) != O::BYTES {
-            return err(format!(
-                "{}-byte keys and {}-byte values, but the model reads {}-byte keys and sums \
-                 {}-byte floats",
-                header(1),
-                header(2),
-                I::KEY_BYTES,
-                O::BYTES
-            ));
-        }
+        let header = check_header(
+            blob,
+            MAGIC,
+            HEADER_BYTES,
+            "bit-vector",
+            VERSION,
+            I::KEY_BYTES,
+            O::BYTES,
+        )
+        .map_err(QuickError)?;
         let (nf, ng, nt, ns, nv) = (header(3), header(4), header(5), header(6), header(7));
         let nc = header(8);
         let no = nc.checked_mul(2 * nf).and_then(|n| n.checked_add(1));

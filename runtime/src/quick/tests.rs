@@ -1,33 +1,16 @@
 //! The kernels against a plain walk, on random trees of up to 64 leaves and any shape.
 
 use super::*;
-use crate::batch::score;
 use crate::float::row_keys;
-use crate::kernel::{with_kernel, Kernel};
+use crate::testing::{base, check_every_kernel, leak, Mix, Rng};
+use core::ops::Range;
 
-/// xorshift64*: deterministic test data without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    /// Values with ties, signed zeros and NaN.
-    fn value(&mut self) -> f64 {
-        match self.below(16) {
-            0 => f64::NAN,
-            1 => -0.0,
-            2 => (self.below(6) as f64) - 2.0,
-            _ => (self.next() >> 11) as f64 / (1u64 << 53) as f64 * 8.0 - 4.0,
-        }
-    }
-}
+/// Values with ties, signed zeros and NaN.
+const VALUES: Mix = Mix {
+    odds: 16,
+    special: &[f64::NAN, -0.0],
+    ints: 6,
+};
 
 /// A tree as nested nodes: `Split(key feature, threshold, a, b)` or a leaf value.
 enum T<K, O> {
@@ -96,20 +79,9 @@ fn walk<K: Ord + Copy, O: Copy>(t: &T<K, O>, keys: &[K]) -> O {
     }
 }
 
-fn leak(blob: Vec<u8>) -> &'static [u8] {
-    let words = blob.len().div_ceil(64);
-    let storage: &'static mut [Aligned<[u8; 64]>] =
-        Vec::leak((0..words).map(|_| Aligned([0u8; 64])).collect());
-    // SAFETY: `storage` is `words * 64` initialised bytes.
-    let bytes: &'static mut [u8] =
-        unsafe { std::slice::from_raw_parts_mut(storage.as_mut_ptr().cast(), words * 64) };
-    bytes[..blob.len()].copy_from_slice(&blob);
-    &bytes[..blob.len()]
-}
-
 /// Random trees in `runs` (sizes), scored run by run, against the walk.
 fn check<I: KeyFloat, O: SumFloat>(seed: u64, nf: usize, ng: usize, runs: &[usize]) {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::with_mix(seed, VALUES);
     let mut trees = Vec::new();
     let mut groups = Vec::new();
     for _ in 0..runs.iter().sum::<usize>() {
@@ -128,23 +100,7 @@ fn check<I: KeyFloat, O: SumFloat>(seed: u64, nf: usize, ng: usize, runs: &[usiz
         at += n;
     }
     let quick = Quick::<I, O>::new(leak(encode::<I, O>(nf, ng, &encoded))).expect("valid");
-    let base: Vec<O> = (0..ng)
-        .map(|g| O::from_f64(g as f64 * 0.5 - 0.25))
-        .collect();
-    let rows = 200;
-    let x: Vec<I> = (0..rows * nf).map(|_| I::from_f64(rng.value())).collect();
-    let row_of = |r: usize| &x[r * nf..(r + 1) * nf];
-    let mut expected = Vec::new();
-    for r in 0..rows {
-        let mut keys = vec![I::Key::default(); 2 * nf];
-        row_keys(row_of(r), &mut keys);
-        let mut m = base.clone();
-        for (t, g) in trees.iter().zip(&groups) {
-            m[*g as usize] += walk(t, &keys);
-        }
-        expected.extend(m);
-    }
-    let bits = |v: &[O]| v.iter().map(|v| v.to_f64().to_bits()).collect::<Vec<_>>();
+    let base: Vec<O> = base(ng);
     let run_ranges: Vec<Range<usize>> = runs
         .iter()
         .scan(0, |at, &n| {
@@ -152,41 +108,33 @@ fn check<I: KeyFloat, O: SumFloat>(seed: u64, nf: usize, ng: usize, runs: &[usiz
             Some(*at - n..*at)
         })
         .collect();
-    for kernel in [Kernel::Auto, Kernel::Avx2, Kernel::Scalar] {
-        let mut out = vec![O::default(); rows * ng];
-        with_kernel(kernel, || {
-            score(
-                nf,
-                &base,
-                &x,
-                &mut out,
-                ng,
-                |b| {
-                    for r in &run_ranges {
-                        quick.add_block(b, r.clone());
-                    }
-                },
-                |m, o| o.copy_from_slice(m),
-            )
-        });
-        assert_eq!(bits(&out), bits(&expected), "{kernel:?}, seed {seed}");
-    }
-    for r in 0..rows {
-        let mut keys = vec![I::Key::default(); 2 * nf];
-        row_keys(row_of(r), &mut keys);
-        let mut m = base.clone();
-        for range in &run_ranges {
-            quick.add_row(range.clone(), &keys, &mut m);
-        }
-        assert_eq!(
-            bits(&m),
-            bits(&expected[r * ng..(r + 1) * ng]),
-            "row {r}, seed {seed}"
-        );
-    }
+    check_every_kernel(
+        &mut rng,
+        nf,
+        200,
+        &base,
+        |row| {
+            let mut keys = vec![I::Key::default(); 2 * nf];
+            row_keys(row, &mut keys);
+            let mut m = base.clone();
+            for (t, g) in trees.iter().zip(&groups) {
+                m[*g as usize] += walk(t, &keys);
+            }
+            m
+        },
+        |b| {
+            for r in &run_ranges {
+                quick.add_block(b, r.clone());
+            }
+        },
+        |_, keys, m| {
+            for range in &run_ranges {
+                quick.add_row(range.clone(), keys, m);
+            }
+        },
+        &format!("seed {seed}"),
+    );
 }
-
-use core::ops::Range;
 
 #[test]
 fn every_shape_up_to_64_leaves_matches_the_walk() {
@@ -199,7 +147,7 @@ fn every_shape_up_to_64_leaves_matches_the_walk() {
 
 #[test]
 fn a_run_cutting_a_chunk_is_refused() {
-    let mut rng = Rng(4);
+    let mut rng = Rng::with_mix(4, VALUES);
     let trees: Vec<_> = (0..40)
         .map(|_| quick_tree(&random_tree::<f32, f32>(&mut rng, 3, 5), 0))
         .collect();
@@ -216,7 +164,7 @@ fn a_run_cutting_a_chunk_is_refused() {
 
 #[test]
 fn bad_blobs_are_rejected() {
-    let mut rng = Rng(9);
+    let mut rng = Rng::with_mix(9, VALUES);
     let trees = vec![(0..3)
         .map(|_| quick_tree(&random_tree::<f32, f32>(&mut rng, 4, 9), 0))
         .collect::<Vec<_>>()];

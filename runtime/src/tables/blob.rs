@@ -7,7 +7,7 @@
 //! writes it; [`Tables::new`] checks it and maps it, without copying when it is aligned.
 
 use super::{TableFloat, Tables, TreeRef, MAX_DEPTH};
-use alloc::borrow::Cow;
+use crate::blob::{section, u32_at};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -143,28 +143,6 @@ pub fn encode<F: TableFloat>(
     }
     debug_assert_eq!(out.len(), lay.end);
     out
-}
-
-fn u32_at(blob: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([blob[at], blob[at + 1], blob[at + 2], blob[at + 3]])
-}
-
-/// A section as a typed slice: borrowed when the bytes are aligned little-endian, else
-/// decoded into a copy.
-fn section<T: Copy + 'static>(
-    bytes: &'static [u8],
-    decode: impl Fn(&[u8]) -> T,
-) -> Cow<'static, [T]> {
-    let size = core::mem::size_of::<T>();
-    if cfg!(target_endian = "little") {
-        // SAFETY: `T` is u32, u64, f32 or f64: every bit pattern is a valid value, and
-        // `align_to` only reinterprets the aligned middle part.
-        let (head, mid, tail) = unsafe { bytes.align_to::<T>() };
-        if head.is_empty() && tail.is_empty() {
-            return Cow::Borrowed(mid);
-        }
-    }
-    Cow::Owned(bytes.chunks_exact(size).map(decode).collect())
 }
 
 impl<F: TableFloat> Tables<F> {

@@ -1,34 +1,15 @@
 //! The kernels against a plain one-tree-at-a-time walk, on random tables of every depth.
 
 use super::*;
-use crate::batch::score;
 use crate::float::row_keys;
-use crate::kernel::{with_kernel, Kernel};
+use crate::testing::{base, check_every_kernel, leak, Mix, Rng};
 
-/// xorshift64*: deterministic test data without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    /// Values with ties, signed zeros and NaN.
-    fn value(&mut self) -> f64 {
-        match self.below(20) {
-            0 => f64::NAN,
-            1 => -0.0,
-            2 => 0.0,
-            3 => (self.below(5) as f64) - 2.0,
-            _ => (self.next() >> 11) as f64 / (1u64 << 53) as f64 * 8.0 - 4.0,
-        }
-    }
-}
+/// Values with ties, signed zeros and NaN.
+const VALUES: Mix = Mix {
+    odds: 20,
+    special: &[f64::NAN, -0.0, 0.0],
+    ints: 5,
+};
 
 fn random_tables<F: TableFloat>(
     rng: &mut Rng,
@@ -82,60 +63,28 @@ fn reference<F: TableFloat>(trees: &[TreeTable<F>], base: &[F], row: &[F]) -> Ve
     m
 }
 
-fn leak(blob: Vec<u8>) -> &'static [u8] {
-    // Tests only: copy into 64-aligned storage so the zero-copy path is exercised too.
-    let words = blob.len().div_ceil(64);
-    let storage: &'static mut [Aligned<[u8; 64]>] =
-        Vec::leak((0..words).map(|_| Aligned([0u8; 64])).collect());
-    // SAFETY: `storage` is `words * 64` initialised bytes.
-    let bytes: &'static mut [u8] =
-        unsafe { std::slice::from_raw_parts_mut(storage.as_mut_ptr().cast(), words * 64) };
-    bytes[..blob.len()].copy_from_slice(&blob);
-    &bytes[..blob.len()]
-}
-
 fn check_kernels<F: TableFloat>(seed: u64, nf: usize, ng: usize, depths: &[u32], rows: usize) {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::with_mix(seed, VALUES);
     let trees = random_tables::<F>(&mut rng, nf, ng, depths);
     let tables = Tables::<F>::new(leak(encode(nf, ng, &trees))).expect("valid tables");
     assert!(matches!(tables.features, Cow::Borrowed(_)));
-    let base: Vec<F> = (0..ng)
-        .map(|g| F::from_f64(g as f64 * 0.5 - 0.25))
-        .collect();
-    let x: Vec<F> = (0..rows * nf).map(|_| F::from_f64(rng.value())).collect();
-    let row = |r: usize| &x[r * nf..(r + 1) * nf];
-    let expected: Vec<F> = (0..rows)
-        .flat_map(|r| reference(&trees, &base, row(r)))
-        .collect();
-    let bits = |v: &[F]| v.iter().map(|v| v.to_f64().to_bits()).collect::<Vec<_>>();
-    for kernel in [Kernel::Auto, Kernel::Avx2, Kernel::Scalar] {
-        let mut out = vec![F::default(); rows * ng];
-        with_kernel(kernel, || {
-            score(
-                nf,
-                &base,
-                &x,
-                &mut out,
-                ng,
-                |b| {
-                    // Split the trees in two calls and a per-row no-op, as a generated plan may.
-                    let half = tables.num_trees() / 2;
-                    tables.add_block(b, 0..half);
-                    b.each_row(|_, _| {});
-                    tables.add_block(b, half..tables.num_trees());
-                },
-                |m, o| o.copy_from_slice(m),
-            )
-        });
-        assert_eq!(bits(&out), bits(&expected), "{kernel:?} depths {depths:?}");
-    }
-    for r in 0..rows {
-        let mut keys = vec![F::Key::default(); 2 * nf];
-        row_keys(row(r), &mut keys);
-        let mut m = base.clone();
-        tables.add_row(0..tables.num_trees(), &keys, &mut m);
-        assert_eq!(bits(&m), bits(&expected[r * ng..(r + 1) * ng]), "row {r}");
-    }
+    let base: Vec<F> = base(ng);
+    check_every_kernel(
+        &mut rng,
+        nf,
+        rows,
+        &base,
+        |row| reference(&trees, &base, row),
+        |b| {
+            // Split the trees in two calls and a per-row no-op, as a generated plan may.
+            let half = tables.num_trees() / 2;
+            tables.add_block(b, 0..half);
+            b.each_row(|_, _| {});
+            tables.add_block(b, half..tables.num_trees());
+        },
+        |_, keys, m| tables.add_row(0..tables.num_trees(), keys, m),
+        &format!("depths {depths:?}"),
+    );
 }
 
 #[test]
@@ -164,7 +113,7 @@ fn models_without_features_score_their_leaves() {
 
 #[test]
 fn bad_blobs_are_rejected() {
-    let mut rng = Rng(3);
+    let mut rng = Rng::with_mix(3, VALUES);
     let trees = random_tables::<f32>(&mut rng, 4, 1, &[2, 3]);
     let good = encode(4, 1, &trees);
     assert!(Tables::<f32>::new(leak(good.clone())).is_ok());

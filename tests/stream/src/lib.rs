@@ -7,8 +7,8 @@
 pub mod harness;
 pub mod http;
 pub mod kafka;
-pub mod webdriver;
 pub mod sql;
+pub mod webdriver;
 
 timber_runtime::include_model!("binary_logistic");
 timber_runtime::include_model!("multi_softprob");
