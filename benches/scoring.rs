@@ -1,7 +1,9 @@
 //! Scoring speed, side by side in one run: Timber's generated code (default layout, and
 //! forced variants for comparison), Timber's interpreter, and XGBoost's own in-place
 //! predict, on the bench models (`small`, `bench500`, `multi`, and `large` with
-//! `--features bench-large`).
+//! `--features bench-large`), and with `--features bench-shapes` on models of other tree
+//! shapes (leaf-wise LightGBM, lossguide XGBoost, a fully grown scikit-learn forest: see
+//! `scoring/shapes.rs`, which checks them against the libraries' own predictions).
 //!
 //! Per model and input set (`random`: uniform in each feature's training range with 2% NaN;
 //! `train`: rows drawn from the training data), three call shapes:
@@ -19,6 +21,10 @@
 
 #[path = "../tests/support/xgboost.rs"]
 mod xgboost;
+
+#[cfg(feature = "bench-shapes")]
+#[path = "scoring/shapes.rs"]
+mod shapes;
 
 use criterion::measurement::WallTime;
 use criterion::{
@@ -361,6 +367,8 @@ fn bench_all(c: &mut Criterion) {
             g.finish();
         }
     }
+    #[cfg(feature = "bench-shapes")]
+    shapes::bench(c, lib, n, threads);
 }
 
 criterion_group!(benches, bench_all);

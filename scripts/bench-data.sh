@@ -12,7 +12,8 @@
 #                                     (model.json, input.csv, expected*.csv from XGBoost)
 #
 # Only when named (`scripts/bench-data.sh peers` names the first three), the models for the
-# comparison with the peers (scripts/peer-bench.sh), defined in models/bench_models.py: each
+# comparison with the peers (scripts/peer-bench.sh; the first three are also criterion bench
+# models with `--features bench-shapes`), defined in models/bench_models.py: each
 # NAME/ has the model file, rows.npy/rows.csv (100,000 random rows, 2% NaN), expected.npy/csv
 # (the library's own predictions for them), train.f32 and meta.json (shape, timings, sizes):
 #   lgb_leafwise    LightGBM binary, 500 trees x 63 leaves, leaf-wise, `inf` thresholds

@@ -18,6 +18,11 @@ import sys
 
 MODELS = ["small", "bench500", "multi", "large"]
 SETS = ["random", "train"]
+# The tree-shape models (`--features bench-shapes`, benches/scoring/shapes.rs): one input set,
+# `heldout` (rows.npy, the rows scripts/peer-bench.sh uses); Timber in its default layout and,
+# where that differs, all node arrays (`timber_nodes`); XGBoost only for xgb_lossguide.
+SHAPE_MODELS = ["lgb_leafwise", "xgb_lossguide", "sk_rf_full"]
+SHAPE_SETS = ["heldout"]
 SHAPES = [("batch_1thread", "batch, 1 thread"), ("batch_allthreads", "batch, all threads"),
           ("row", "one row")]
 
@@ -80,6 +85,8 @@ def machine():
 
 
 def tables(data):
+    if not any(k[0] in MODELS for k in data):
+        return shape_tables(data).lstrip("\n")
     lines = []
     lines.append("Speed-up of Timber's generated code (median time ratio; higher is better):\n")
     head = "| model | input | " + " | ".join(
@@ -114,15 +121,53 @@ def tables(data):
                     f"{fmt_time(d.get('timber_avx2_kernel'), sh)} | "
                     f"{fmt_time(d.get('timber_scalar_kernel'), sh)} | "
                     f"{fmt_time(d.get('timber_nested'), sh)} |")
+    return "\n".join(lines) + "\n" + shape_tables(data)
+
+
+def shape_tables(data):
+    """The tree-shape models' tables, when they were benched."""
+    present = [(m, s) for m in SHAPE_MODELS for s in SHAPE_SETS
+               if any((m, s, sh) in data for sh, _ in SHAPES)]
+    if not present:
+        return ""
+    lines = ["", "Tree shapes (leaf-wise LightGBM, lossguide XGBoost, fully grown scikit-learn "
+             "forest; `heldout`: the 100,000 rows of rows.npy): speed-up of Timber's generated "
+             "code, default layout (median time ratio; higher is better; `nodes`: the default "
+             "layout against all trees as node arrays):\n"]
+    lines.append("| model | input | " + " | ".join(
+        f"{label}: vs XGBoost | vs interpreter | vs nodes" for _, label in SHAPES) + " |")
+    lines.append("|---|---|" + "---|---|---|" * len(SHAPES))
+    for m, s in present:
+        cells = []
+        for sh, _ in SHAPES:
+            d = data.get((m, s, sh), {})
+            t = d.get("timber")
+            cells += [fmt_ratio(ratio(d.get(k), t))
+                      for k in ("xgboost", "interpreter", "timber_nodes")]
+        lines.append(f"| {m} | {s} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("Median times (batch: 100,000 rows per call; row: one call):\n")
+    lines.append("| model | input | shape | Timber (auto) | Timber, node arrays | interpreter |"
+                 " XGBoost in-place |")
+    lines.append("|---|---|---|---|---|---|---|")
+    for m, s in present:
+        for sh, label in SHAPES:
+            d = data.get((m, s, sh))
+            if not d:
+                continue
+            lines.append(
+                f"| {m} | {s} | {label} | {fmt_time(d.get('timber'), sh)} | "
+                f"{fmt_time(d.get('timber_nodes'), sh)} | "
+                f"{fmt_time(d.get('interpreter'), sh)} | {fmt_time(d.get('xgboost'), sh)} |")
     return "\n".join(lines) + "\n"
 
 
 def svg(data):
     """Horizontal bars, log scale: speed-up over XGBoost and over the interpreter."""
     rows = []
-    for m in MODELS:
+    for m in MODELS + SHAPE_MODELS:
         for sh, label in SHAPES:
-            for s in SETS:
+            for s in SETS + SHAPE_SETS:
                 d = data.get((m, s, sh))
                 if not d or "timber" not in d:
                     continue
