@@ -11,6 +11,7 @@
 # 3. cargo test --workspace                                   every test of every crate
 # 4. scripts/http-bench.sh --smoke                            the HTTP load bench, 1 s per run
 # 5. scripts/fuzz.sh --smoke                                  every fuzz target, 40 s each
+# 6. scripts/doc-commands.sh                                  every sh block of README.md and docs/
 #
 # Runs from any directory, needs no input, and is idempotent: it writes only under target/
 # and fuzz/ (git-ignored) (and installs missing rustup components and targets, Node.js from Debian's packages when
@@ -115,6 +116,11 @@ run scripts/http-bench.sh --smoke
 # seeds built from models/; any crash fails the run (scripts/fuzz.sh runs them for longer).
 section "fuzz: smoke run"
 run scripts/fuzz.sh --smoke
+
+# Every command block of the README and the guides, pasted as a user would (release builds
+# of the CLI and a scorer, a broker, SQL servers).
+section "docs: every command block"
+run scripts/doc-commands.sh
 
 if [[ $restart_test == yes ]]; then
     section "all checks passed in $((SECONDS - start)) s"
