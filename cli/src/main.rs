@@ -222,10 +222,11 @@ fn run(cli: Cli) -> Result<()> {
 /// checkout); otherwise the generated crate depends on the published crates.
 /// Gives a crate that depends on the Timber sources at `source` Timber's own lock file, so
 /// that it builds with the dependency versions Timber is tested with, offline, with no
-/// registry resolution. A lock file already in `out` (a re-compile) is kept.
+/// registry resolution. A re-compile replaces it: the generated crate's dependencies are
+/// Timber's, and a lock file from older sources would make cargo resolve afresh.
 fn pin_dependencies(source: &Path, out: &Path) -> Result<()> {
     let (lock, pinned) = (source.join("Cargo.lock"), out.join("Cargo.lock"));
-    if lock.is_file() && !pinned.exists() {
+    if lock.is_file() {
         std::fs::copy(&lock, &pinned)
             .with_context(|| format!("cannot copy {} to {}", lock.display(), pinned.display()))?;
     }
