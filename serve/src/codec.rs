@@ -178,6 +178,8 @@ pub struct Codec<'m, M: Model> {
     /// Positional mapping (CSV lines, JSON arrays); also parses and names cells.
     columns: ColumnMap,
     by_name: HashMap<String, usize>,
+    /// [`Codec::write_batch_each`] gives the predictions, not the printed values.
+    each_gets_predictions: bool,
 }
 
 impl<'m, M: Model> Codec<'m, M> {
@@ -200,7 +202,17 @@ impl<'m, M: Model> Codec<'m, M> {
                 .enumerate()
                 .map(|(i, f)| (f.name.to_string(), i))
                 .collect(),
+            each_gets_predictions: false,
         }
+    }
+
+    /// This codec, its [`Codec::write_batch_each`] giving every row's predictions (the
+    /// model's outputs) whatever it prints: with CSV `margin` they are computed as well as
+    /// the printed margins. For sinks whose table holds predictions while the answers may be
+    /// margins (`serve http`, where each request chooses).
+    pub fn giving_predictions(mut self) -> Self {
+        self.each_gets_predictions = true;
+        self
     }
 
     /// The model this codec scores with.
@@ -307,8 +319,8 @@ impl<'m, M: Model> Codec<'m, M> {
     }
 
     /// [`Codec::write_batch`], also calling `each` with every row's `"id"` and its printed
-    /// values (see [`Codec::printed_width`]) or its failure, in input order: what the sinks
-    /// store.
+    /// values (see [`Codec::printed_width`]; the predictions for a codec
+    /// [`Codec::giving_predictions`]) or its failure, in input order: what the sinks store.
     pub fn write_batch_each(
         &self,
         batch: &mut Batch<M>,
@@ -353,11 +365,13 @@ impl<'m, M: Model> Codec<'m, M> {
                     let (outputs, margins) =
                         (outputs.unwrap_or_default(), margins.unwrap_or_default());
                     self.encode_result(id.as_ref(), outputs, margins, out);
-                    let printed = match self.options.format {
-                        Format::Csv if self.options.margin => margins,
+                    let given = match self.options.format {
+                        Format::Csv if self.options.margin && !self.each_gets_predictions => {
+                            margins
+                        }
                         _ => outputs,
                     };
-                    each(id.as_ref(), Ok(printed));
+                    each(id.as_ref(), Ok(given));
                 }
                 Entry::Failed(failure) => {
                     failed += 1;
@@ -419,7 +433,10 @@ impl<'m, M: Model> Codec<'m, M> {
     /// Whether results need (predictions, margins).
     fn wanted(&self) -> (bool, bool) {
         match self.options.format {
-            Format::Csv => (!self.options.margin, self.options.margin),
+            Format::Csv => (
+                !self.options.margin || self.each_gets_predictions,
+                self.options.margin,
+            ),
             Format::Json => (true, self.options.margin),
         }
     }

@@ -102,7 +102,7 @@ pub fn serve<M: Model + 'static>(model: M, args: ServeArgs) -> Result<()> {
         match args.mode {
             ServeMode::Socket(a) => {
                 let codec = Arc::new(Codec::new(model, a.stream.codec_options()));
-                let sinks = start_sinks(&codec, &a.sink)?;
+                let sinks = start_sinks(sink_model(&codec), &a.sink)?;
                 let stats = Stats::start(a.stream.stats_interval, &shutdown);
                 if let Some(addr) = &a.stream.http {
                     http::observe(model, addr, "socket", stats.clone(), &shutdown).await?;
@@ -114,7 +114,7 @@ pub fn serve<M: Model + 'static>(model: M, args: ServeArgs) -> Result<()> {
             #[cfg(feature = "kafka")]
             ServeMode::Kafka(a) => {
                 let codec = Arc::new(Codec::new(model, a.stream.codec_options()));
-                let sinks = start_sinks(&codec, &a.sink)?;
+                let sinks = start_sinks(sink_model(&codec), &a.sink)?;
                 let stats = Stats::start(a.stream.stats_interval, &shutdown);
                 if let Some(addr) = &a.stream.http {
                     http::observe(model, addr, "kafka", stats.clone(), &shutdown).await?;
@@ -122,8 +122,14 @@ pub fn serve<M: Model + 'static>(model: M, args: ServeArgs) -> Result<()> {
                 kafka::run(codec, a, shutdown, stats, sinks).await
             }
             ServeMode::Http(a) => {
+                // Requests choose predictions or margins; the sinks store predictions.
+                let info = model.info();
+                let sinks =
+                    start_sinks(SinkModel::new::<M::Output>(info, info.num_outputs), &a.sink)?;
                 let stats = Stats::start(a.stats_interval, &shutdown);
-                http::run(model, &a, shutdown, stats).await
+                let served = http::run(model, &a, shutdown, stats, sinks.sender()).await;
+                let finished = finish_sinks(sinks).await;
+                served.and(finished)
             }
             #[cfg(not(feature = "kafka"))]
             ServeMode::Kafka(_) => anyhow::bail!(
@@ -137,10 +143,14 @@ pub fn serve<M: Model + 'static>(model: M, args: ServeArgs) -> Result<()> {
 /// How long a stopping scorer keeps trying to write the rows its sinks still wait for.
 const SINK_STOP_GRACE: Duration = Duration::from_secs(30);
 
+/// What the sinks of a mode scoring with `codec` store: the values it prints.
+fn sink_model<M: Model>(codec: &Codec<'_, M>) -> SinkModel {
+    SinkModel::new::<M::Output>(codec.model().info(), codec.printed_width())
+}
+
 /// Opens the `--sink`s of a serving mode (retrying a failing sink for ever unless
 /// `--sink-deadline` says otherwise).
-fn start_sinks<M: Model>(codec: &Codec<'_, M>, args: &SinkArgs) -> Result<Sinks> {
-    let model = SinkModel::new::<M::Output>(codec.model().info(), codec.printed_width());
+fn start_sinks(model: SinkModel, args: &SinkArgs) -> Result<Sinks> {
     let sinks_args = args.clone();
     // Opening connects to servers and waits for them: not on an async worker.
     tokio::task::block_in_place(move || Sinks::start(&sinks_args, model, sinks_args.deadline(0.0)))

@@ -13,8 +13,9 @@
 //! float64 array), `FP32` data to an `FP64` model is widened exactly. Any other datatype is
 //! refused (400). `null` is a missing value (an extension: JSON has no NaN).
 
-use super::{ApiError, App, INLINE_BODY_BYTES};
+use super::{ApiError, App, Scored};
 use crate::metrics::Sample;
+use crate::sink::SinkRow;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -175,22 +176,7 @@ async fn infer<M: Model + 'static>(
         check_name(&app, &name)?;
         let slot = app.slot().map_err(|(s, m)| error(s, m))?;
         let body = app.body(body).await.map_err(|(s, m)| error(s, m))?;
-        if body.len() <= INLINE_BODY_BYTES {
-            score(&app, &body)
-        } else {
-            let app = app.clone();
-            tokio::task::spawn_blocking(move || {
-                let _slot = slot;
-                score(&app, &body)
-            })
-            .await
-            .unwrap_or_else(|e| {
-                Err(error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("scoring failed: {e}"),
-                ))
-            })
-        }
+        app.clone().score_request(slot, body, true, score).await
     }
     .await;
     let response = match answer {
@@ -258,8 +244,11 @@ fn wanted(request: &Request<'_>) -> Result<Vec<&'static str>, ApiError> {
         .collect()
 }
 
-/// Parses, scores and answers one inference request.
-fn score<M: Model>(app: &App<M>, body: &[u8]) -> Result<Response, ApiError> {
+/// Parses, scores and answers one inference request; its rows for the sinks carry the
+/// predictions (computed for them when the request asked for margins only), keyed
+/// `ID[ROW]` (the request's `id`, the row's index from 0) or, without an `id`, by their
+/// number among the rows this server scored.
+fn score<M: Model>(app: &App<M>, body: &[u8]) -> Result<Scored, ApiError> {
     let started = Instant::now();
     let bad = |m: String| error(StatusCode::BAD_REQUEST, m);
     let request: Request<'_> =
@@ -327,6 +316,7 @@ fn score<M: Model>(app: &App<M>, body: &[u8]) -> Result<Response, ApiError> {
     }
     out.push_str(",\"outputs\":[");
     let mut sampled: Option<(Vec<M::Output>, usize, bool)> = None;
+    let mut sink_rows = Vec::new();
     for (i, &name) in outputs.iter().enumerate() {
         let width = if name == MARGIN {
             info.num_margins
@@ -353,11 +343,21 @@ fn score<M: Model>(app: &App<M>, body: &[u8]) -> Result<Response, ApiError> {
         // Only ASCII was written.
         out = String::from_utf8(bytes).unwrap_or_default();
         out.push_str("]}");
+        if name == PREDICTION && sink_rows.is_empty() {
+            sink_rows = to_sink_rows(app, request.id.as_deref(), rows, width, &result);
+        }
         if sampled.is_none() || name == PREDICTION {
             sampled = Some((result, width, name == MARGIN));
         }
     }
     out.push_str("]}");
+    if app.sinks.is_active() && rows > 0 && !outputs.contains(&PREDICTION) {
+        // The sinks' table holds predictions whatever the request was answered with.
+        let mut predictions = vec![M::Output::default(); rows * info.num_outputs];
+        app.model.predict_batch(&values, &mut predictions);
+        let id = request.id.as_deref();
+        sink_rows = to_sink_rows(app, id, rows, info.num_outputs, &predictions);
+    }
 
     app.stats.record_batch(rows as u64, 0, started.elapsed());
     if let Some((result, width, margins)) = sampled {
@@ -370,7 +370,40 @@ fn score<M: Model>(app: &App<M>, body: &[u8]) -> Result<Response, ApiError> {
         }
         app.stats.metrics.commit(sample);
     }
-    Ok(([(header::CONTENT_TYPE, "application/json")], out).into_response())
+    Ok(Scored {
+        response: ([(header::CONTENT_TYPE, "application/json")], out).into_response(),
+        rows: sink_rows,
+    })
+}
+
+/// The sinks' rows of a request's `predictions` (`rows` × `width`); none without sinks.
+fn to_sink_rows<M: Model>(
+    app: &App<M>,
+    id: Option<&str>,
+    rows: usize,
+    width: usize,
+    predictions: &[M::Output],
+) -> Vec<SinkRow> {
+    if !app.sinks.is_active() || rows == 0 {
+        return Vec::new();
+    }
+    let first = if id.is_none() {
+        app.number_rows(rows)
+    } else {
+        0
+    };
+    let now = crate::sink::now_micros();
+    predictions
+        .chunks_exact(width.max(1))
+        .enumerate()
+        .map(|(r, values)| {
+            let key = match id {
+                Some(id) => format!("{id}[{r}]"),
+                None => (first + r as u64 + 1).to_string(),
+            };
+            SinkRow::scored(key, now, values)
+        })
+        .collect()
 }
 
 /// The datatype the client sent.

@@ -14,12 +14,19 @@
 //! `serve socket --http ADDR` and `serve kafka --http ADDR` serve the last group and the
 //! health endpoints. Scoring requests are bounded: body size (413), rows per request
 //! (413) and requests scored at once (429); while stopping, new scoring requests get 503.
+//!
+//! With `--sink`, every row a scoring request scored (or failed) is handed to the sinks
+//! before the request is answered. While the sinks are behind (a database down) the request
+//! waits, keeping its `--max-concurrent` slot, so a stalled sink turns into waiting requests
+//! and then 429s rather than memory; a request that waited `--sink-wait` is answered 503 with
+//! none of its rows handed over (the client retries it; nothing is half-written).
 
 mod infer;
 mod live;
 mod rows;
 
 use crate::codec::{Codec, CodecOptions, Format};
+use crate::sink::{SinkArgs, SinkRow, SinkSender};
 use crate::stream::{Shutdown, Stats};
 use anyhow::{Context, Result};
 use axum::body::{Body, Bytes};
@@ -32,7 +39,9 @@ use axum::Router;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use std::collections::BTreeMap;
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use timber_runtime::Model;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
@@ -71,6 +80,14 @@ pub struct HttpArgs {
     /// Seconds between the periodic log lines (rows scored, errors, rows/s); 0 = none.
     #[arg(long, default_value_t = 10.0)]
     pub stats_interval: f64,
+    /// With `--sink`: longest a scoring request waits for the sinks to take its rows (a sink
+    /// down or behind) before it is answered 503, none of its rows written; 0 = as long as
+    /// the client waits.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub sink_wait: f64,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub sink: SinkArgs,
 }
 
 /// What the handlers share.
@@ -88,6 +105,12 @@ struct App<M: Model + 'static> {
     /// `/predict` codecs: CSV, CSV with margins, JSON, JSON with margins.
     codecs: [Codec<'static, M>; 4],
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
+    /// Where scored rows also go (`--sink`).
+    sinks: SinkSender,
+    /// `--sink-wait`; `None` = no limit.
+    sink_wait: Option<Duration>,
+    /// Rows numbered so far: the key of a row without an id is its number.
+    rows_seen: AtomicU64,
 }
 
 /// Bounds on scoring requests.
@@ -106,6 +129,7 @@ impl<M: Model + 'static> App<M> {
         shutdown: Shutdown,
         mode: &'static str,
         args: Option<&HttpArgs>,
+        sinks: SinkSender,
     ) -> Arc<Self> {
         let limits = Limits {
             body: args.map_or(0, |a| a.max_body_bytes.max(1)),
@@ -114,14 +138,20 @@ impl<M: Model + 'static> App<M> {
         };
         let ignore_unknown = args.is_some_and(|a| a.ignore_unknown);
         let codec = |format, margin| {
-            Codec::new(
+            let codec = Codec::new(
                 model,
                 CodecOptions {
                     format,
                     margin,
                     ignore_unknown,
                 },
-            )
+            );
+            if sinks.is_active() {
+                // The sinks' table holds predictions, whichever values a request asks for.
+                codec.giving_predictions()
+            } else {
+                codec
+            }
         };
         let feed = live::start(model, &name, mode, stats.clone(), shutdown.clone());
         Arc::new(App {
@@ -140,6 +170,81 @@ impl<M: Model + 'static> App<M> {
                 codec(Format::Json, true),
             ],
             requests: Mutex::new(BTreeMap::new()),
+            sinks,
+            sink_wait: args.and_then(|a| {
+                (a.sink_wait > 0.0 && a.sink_wait.is_finite())
+                    .then(|| Duration::from_secs_f64(a.sink_wait.min(1e9)))
+            }),
+            rows_seen: AtomicU64::new(0),
+        })
+    }
+
+    /// Numbers `rows` rows in the order requests are scored; returns the number before the
+    /// first (its rows are `first + 1 ..= first + rows`).
+    fn number_rows(&self, rows: usize) -> u64 {
+        self.rows_seen.fetch_add(rows as u64, Ordering::Relaxed)
+    }
+
+    /// Scores a request's `body` with `score` (on this async worker when it is small, on the
+    /// blocking pool otherwise, so a 100,000-row request does not hold up small ones), hands
+    /// its rows to the sinks, and answers. The slot is held until then: a request waiting
+    /// for the sinks counts against `--max-concurrent`.
+    async fn score_request(
+        self: Arc<Self>,
+        slot: OwnedSemaphorePermit,
+        body: Bytes,
+        json: bool,
+        score: impl FnOnce(&App<M>, &[u8]) -> Result<Scored, ApiError> + Send + 'static,
+    ) -> Result<Response, ApiError> {
+        let (slot, scored) = if body.len() <= INLINE_BODY_BYTES {
+            (slot, score(&self, &body))
+        } else {
+            let app = self.clone();
+            // The slot goes with the task: one whose client left still counts until done.
+            tokio::task::spawn_blocking(move || {
+                let scored = score(&app, &body);
+                (slot, scored)
+            })
+            .await
+            .map_err(|e| ApiError {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                message: format!("scoring failed: {e}"),
+                json,
+            })?
+        };
+        let Scored { response, rows } = scored?;
+        self.to_sinks(rows, json).await?;
+        drop(slot);
+        Ok(response)
+    }
+
+    /// Hands a request's rows to the sinks, waiting while they are behind, at most
+    /// `--sink-wait` (then 503: none of the rows were handed over).
+    async fn to_sinks(&self, rows: Vec<SinkRow>, json: bool) -> Result<(), ApiError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let unavailable = |message: String| ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message,
+            json,
+        };
+        let send = self.sinks.send(rows);
+        let sent = match self.sink_wait {
+            Some(limit) => tokio::time::timeout(limit, send).await.map_err(|_| {
+                unavailable(format!(
+                    "the sinks took none of this request's rows in {:.0} s (--sink-wait): a \
+                     sink is down or behind; nothing was written, retry later",
+                    limit.as_secs_f64()
+                ))
+            })?,
+            None => send.await,
+        };
+        sent.map_err(|e| {
+            unavailable(format!(
+                "cannot write to the sinks ({e}): a sink failed for longer than \
+                 --sink-deadline; nothing was written"
+            ))
         })
     }
 
@@ -186,6 +291,12 @@ impl<M: Model + 'static> App<M> {
             )),
         }
     }
+}
+
+/// A scored request: its answer, and its rows for the sinks (none without sinks).
+struct Scored {
+    response: Response,
+    rows: Vec<SinkRow>,
 }
 
 /// An error answer: `{"error": …}` (JSON clients, the inference protocol) or a text line.
@@ -263,6 +374,7 @@ pub async fn run<M: Model + 'static>(
     args: &HttpArgs,
     shutdown: Shutdown,
     stats: Arc<Stats>,
+    sinks: SinkSender,
 ) -> Result<()> {
     let name = args
         .model_name
@@ -279,6 +391,7 @@ pub async fn run<M: Model + 'static>(
         shutdown.clone(),
         "http",
         Some(args),
+        sinks,
     );
     info!("listening on {local}");
     info!(
@@ -314,7 +427,15 @@ pub async fn observe<M: Model + 'static>(
         .with_context(|| format!("cannot listen on {addr} (--http)"))?;
     let local = listener.local_addr().context("no local address")?;
     let name = default_model_name(model);
-    let app = App::new(model, name, stats, shutdown.clone(), mode, None);
+    let app = App::new(
+        model,
+        name,
+        stats,
+        shutdown.clone(),
+        mode,
+        None,
+        SinkSender::none(),
+    );
     info!("metrics and live page at http://{local}/");
     let router = observer_routes::<M>()
         .nest("/v2", infer::health_routes::<M>())

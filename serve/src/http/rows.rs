@@ -14,9 +14,10 @@
 //! `?margin=true`: CSV results are the raw margins; JSON results get a `"margin"` array.
 //! The response header `timber-row-errors` counts rows answered with an error.
 
-use super::{ApiError, App, INLINE_BODY_BYTES};
+use super::{ApiError, App, Scored};
 use crate::codec::{Batch, Codec, RowFailure};
 use crate::row::ColumnMap;
+use crate::sink::SinkRow;
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -130,22 +131,8 @@ async fn predict<M: Model + 'static>(
         };
         let slot = app.slot().map_err(fail)?;
         let body = app.body(body).await.map_err(fail)?;
-        if body.len() <= INLINE_BODY_BYTES {
-            score(&app, &options, &body)
-        } else {
-            let app = app.clone();
-            tokio::task::spawn_blocking(move || {
-                let _slot = slot;
-                score(&app, &options, &body)
-            })
-            .await
-            .unwrap_or_else(|e| {
-                Err(ApiError::text(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("scoring failed: {e}"),
-                ))
-            })
-        }
+        let score = move |app: &App<M>, body: &[u8]| score(app, &options, body);
+        app.clone().score_request(slot, body, json, score).await
     }
     .await;
     let response = match answer {
@@ -164,7 +151,10 @@ fn too_many_rows(limit: usize, json: bool) -> ApiError {
     }
 }
 
-fn score<M: Model>(app: &App<M>, options: &Options, body: &[u8]) -> Result<Response, ApiError> {
+/// Decodes, scores and answers a `/predict` body; its rows for the sinks carry the
+/// predictions (also with `margin=true`), keyed by the row's `"id"` or else its number
+/// among the rows this server scored.
+fn score<M: Model>(app: &App<M>, options: &Options, body: &[u8]) -> Result<Scored, ApiError> {
     let started = Instant::now();
     let json = options.kind != Kind::Csv;
     let codec: &Codec<'static, M> =
@@ -226,7 +216,27 @@ fn score<M: Model>(app: &App<M>, options: &Options, body: &[u8]) -> Result<Respo
     }
     let sample = app.stats.before_batch(&batch);
     let mut out = Vec::with_capacity(batch.len() * 24 + 2);
-    let (scored, failed) = codec.write_batch(&mut batch, &mut out, |_| {});
+    let mut sink_rows = Vec::new();
+    let (scored, failed) = if app.sinks.is_active() {
+        let first = app.number_rows(batch.len());
+        let now = crate::sink::now_micros();
+        sink_rows.reserve(batch.len());
+        codec.write_batch_each(
+            &mut batch,
+            &mut out,
+            |_| {},
+            |id, outcome| {
+                let number = first + sink_rows.len() as u64 + 1;
+                let key = crate::sink::row_key(id, || number.to_string());
+                sink_rows.push(match outcome {
+                    Ok(values) => SinkRow::scored(key, now, values),
+                    Err(failure) => SinkRow::failed(key, now, &failure.reason),
+                });
+            },
+        )
+    } else {
+        codec.write_batch(&mut batch, &mut out, |_| {})
+    };
     app.stats.after_batch(codec, &batch, sample);
     app.stats.record_batch(scored, failed, started.elapsed());
     let (content_type, body) = match options.kind {
@@ -258,7 +268,10 @@ fn score<M: Model>(app: &App<M>, options: &Options, body: &[u8]) -> Result<Respo
     response
         .headers_mut()
         .insert("timber-row-errors", HeaderValue::from(failed));
-    Ok(response)
+    Ok(Scored {
+        response,
+        rows: sink_rows,
+    })
 }
 
 /// Decodes a CSV body into `batch`: header detection, then one row per record.

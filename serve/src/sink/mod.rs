@@ -44,7 +44,8 @@ const QUEUE_BATCHES: usize = 4;
 /// Longest wait between two attempts at a failing sink.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// `--sink` and its deadline: shared by `predict`, `serve socket` and `serve kafka`.
+/// `--sink` and its deadline: shared by `predict`, `serve socket`, `serve kafka` and
+/// `serve http`.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct SinkArgs {
     /// Also write every scored row here (repeatable): `sqlite://PATH`,
@@ -347,7 +348,9 @@ impl SinkModel {
 /// One scored row (or a row that failed) as the sinks store it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SinkRow {
-    /// The Kafka key, the JSON `"id"`, or the input line number.
+    /// The Kafka key, the JSON `"id"`, or the input line number (`predict`), or the row's
+    /// number in the stream (`serve socket`, `serve http`; `ID[ROW]` for an inference
+    /// request with an `id`).
     pub key: String,
     /// The Kafka partition the row came from.
     pub partition: Option<i32>,
@@ -542,11 +545,16 @@ pub struct Sinks {
     names: Vec<String>,
 }
 
-/// A clonable sender of rows to the sinks, for async tasks (`serve socket`).
+/// A clonable sender of rows to the sinks, for async tasks (`serve socket`, `serve http`).
 #[derive(Clone)]
 pub struct SinkSender(Option<tokio::sync::mpsc::Sender<Vec<SinkRow>>>);
 
 impl SinkSender {
+    /// A sender to no sinks: sending does nothing.
+    pub fn none() -> Self {
+        SinkSender(None)
+    }
+
     /// Whether there is any sink at all.
     pub fn is_active(&self) -> bool {
         self.0.is_some()

@@ -4,7 +4,10 @@
 //! servers stop a scorer at start-up; a sink that stays down stops `predict` at its deadline;
 //! `serve kafka` whose database goes down mid-stream loses nothing and commits nothing
 //! early; a scorer killed mid-stream and restarted leaves every row in the table at least
-//! once. The servers are Debian's (`scripts/sql-servers.sh install`), started per test.
+//! once; `serve http` writes the rows of every request (CSV, JSON lines, the inference
+//! protocol, with and without margins) and, with its database down, holds requests, answers
+//! 503 after `--sink-wait` with nothing written, and loses nothing it answered. The servers
+//! are Debian's (`scripts/sql-servers.sh install`), started per test.
 
 mod common;
 
@@ -14,6 +17,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use timber_stream_tests::http;
 use timber_stream_tests::kafka::{self as broker, Broker};
 use timber_stream_tests::sql::{MariaDb, PgServer};
 
@@ -552,12 +556,7 @@ fn serve_kafka_with_its_database_down_mid_stream_loses_nothing_and_commits_nothi
     let stored = wait_for_rows(&pg.url(), records.len(), Duration::from_secs(90));
     assert_nothing_committed_early(&during, &stored);
     assert_at_least_once(&want, &stored);
-    scorer.signal("TERM");
-    assert!(
-        scorer.wait(Duration::from_secs(60)).success(),
-        "{}",
-        scorer.log()
-    );
+    stop_cleanly(&mut scorer, 60);
     let after = committed(&kafka.addr(), "sql", 2);
     let stored = read_table(&pg.url(), "predictions", 1);
     assert_nothing_committed_early(&after, &stored);
@@ -603,12 +602,7 @@ fn a_scorer_killed_mid_stream_and_restarted_leaves_every_row_at_least_once() {
     let mut again = Scorer::start(scorer_bin("binary"), &args);
     let stored = wait_for_rows(&db, records.len(), Duration::from_secs(120));
     assert_at_least_once(&want, &stored);
-    again.signal("TERM");
-    assert!(
-        again.wait(Duration::from_secs(60)).success(),
-        "{}",
-        again.log()
-    );
+    stop_cleanly(&mut again, 60);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -629,12 +623,7 @@ fn serve_socket_writes_every_row_to_its_sink() {
     stream.shutdown(std::net::Shutdown::Write).unwrap();
     let mut answers = String::new();
     std::io::Read::read_to_string(&mut stream, &mut answers).unwrap();
-    scorer.signal("TERM");
-    assert!(
-        scorer.wait(Duration::from_secs(30)).success(),
-        "{}",
-        scorer.log()
-    );
+    stop_cleanly(&mut scorer, 30);
     // Rows without an "id" are numbered in the order the server read them.
     let printed: BTreeMap<String, Vec<f32>> = answers
         .lines()
@@ -648,4 +637,275 @@ fn serve_socket_writes_every_row_to_its_sink() {
         &read_table(&db, "predictions", 1),
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An inference request for `rows` (CSV cells) as FP64 (the CSV text itself; the server
+/// rounds to the model's f32 as numpy's `astype` does), with `extra` fields before `inputs`.
+fn infer_request(rows: &[String], extra: &str) -> String {
+    let data: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let cells: Vec<&str> = r
+                .split(',')
+                .map(|c| if c.is_empty() { "null" } else { c })
+                .collect();
+            format!("[{}]", cells.join(","))
+        })
+        .collect();
+    let nf = rows[0].split(',').count();
+    format!(
+        "{{{extra}\"inputs\":[{{\"name\":\"input\",\"shape\":[{},{nf}],\"datatype\":\"FP64\",\"data\":[{}]}}]}}",
+        rows.len(),
+        data.join(",")
+    )
+}
+
+/// The `data` of an inference response's only output, as f32 rows of `width`.
+fn infer_data(response: &http::Response, width: usize) -> Vec<Vec<f32>> {
+    assert_eq!(response.status, 200, "{}", response.text());
+    let json = response.json();
+    let data: Vec<f32> = json["outputs"][0]["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no data in {json}"))
+        .iter()
+        .map(|v| v.as_f64().unwrap() as f32)
+        .collect();
+    data.chunks(width).map(<[f32]>::to_vec).collect()
+}
+
+/// A JSON-lines body of `rows` as objects by feature name, each with its `"id"`.
+fn ndjson_rows(names: &[String], rows: &[String], ids: impl Fn(usize) -> String) -> String {
+    let mut body = String::new();
+    for (i, r) in rows.iter().enumerate() {
+        let mut object = serde_json::Map::new();
+        object.insert("id".into(), ids(i).into());
+        for (name, cell) in names.iter().zip(r.split(',')) {
+            if !cell.is_empty() {
+                let number: serde_json::Number = cell.parse().unwrap();
+                object.insert(name.clone(), number.into());
+            }
+        }
+        body.push_str(&serde_json::Value::Object(object).to_string());
+        body.push('\n');
+    }
+    body
+}
+
+/// Stops `scorer` with SIGTERM; it must exit 0 within `seconds`.
+fn stop_cleanly(scorer: &mut Scorer, seconds: u64) {
+    scorer.signal("TERM");
+    let status = scorer.wait(Duration::from_secs(seconds));
+    assert!(status.success(), "{status}: {}", scorer.log());
+}
+
+/// `serve http` of `model` (named `churn` in URLs) on a free port with `extra` arguments.
+fn serve_http(model: &str, extra: &[&str]) -> (Scorer, String) {
+    let mut args: Vec<&str> = "serve http --listen 127.0.0.1:0 --model-name churn"
+        .split(' ')
+        .collect();
+    args.extend_from_slice(extra);
+    let mut scorer = Scorer::start(scorer_bin(model), &args);
+    let addr = scorer.listening_addr();
+    (scorer, addr)
+}
+
+#[test]
+fn serve_http_writes_every_row_of_every_request_bit_exact_to_sqlite_and_postgres() {
+    let pg = PgServer::start();
+    for (model, fixture) in [("binary", "binary_logistic"), ("multi", "multi_softprob")] {
+        let dir = scratch(&format!("http-{model}"));
+        let db = format!("sqlite://{}", dir.join("h.db").display());
+        let table = format!("h_{model}");
+        let pg_sink = format!("{}?table={table}&batch=64", pg.url());
+        let sqlite_sink = format!("{db}?batch=50");
+        let (mut scorer, addr) = serve_http(model, &["--sink", &sqlite_sink, "--sink", &pg_sink]);
+        let rows = rows(fixture, "input.csv");
+        let names = header(fixture, "input.csv");
+        let want = expected(fixture, "expected.csv");
+        let want_margin = expected(fixture, "expected_margin.csv");
+        let width = want[0].len();
+        // What every sink must hold: key -> the reference predictions. Rows without an id
+        // are numbered in the order the server scored them (one request at a time here).
+        let mut stored_want: BTreeMap<String, Vec<f32>> = BTreeMap::new();
+        let mut numbered = 0usize;
+        let chunks: Vec<(usize, &[String])> = rows
+            .chunks(60)
+            .enumerate()
+            .map(|(c, r)| (c * 60, r))
+            .collect();
+        for (c, &(start, chunk)) in chunks.iter().enumerate() {
+            let at = |i: usize| start + i;
+            let what = format!("{model} request {c}");
+            match c {
+                // CSV rows, answered with predictions or (?margin=true) margins: the sinks
+                // get the predictions either way.
+                0 | 1 => {
+                    let path = if c == 0 {
+                        "/predict"
+                    } else {
+                        "/predict?margin=true"
+                    };
+                    let body = chunk.join("\n");
+                    let answer = http::post(&addr, path, "text/csv", body.as_bytes());
+                    assert_eq!(answer.status, 200, "{what}: {}", answer.text());
+                    let reference = if c == 0 { &want } else { &want_margin };
+                    let lines: Vec<String> = answer.text().lines().map(str::to_string).collect();
+                    assert_eq!(lines.len(), chunk.len(), "{what}");
+                    for (i, line) in lines.iter().enumerate() {
+                        assert_bits(&what, &parse_floats(line), &reference[at(i)]);
+                        stored_want.insert((numbered + i + 1).to_string(), want[at(i)].clone());
+                    }
+                    numbered += chunk.len();
+                }
+                // JSON lines by feature name with ids, and one row that fails (stored with
+                // its reason, checked below).
+                2 => {
+                    let mut body = ndjson_rows(&names, chunk, |i| format!("j-{}", at(i)));
+                    body.push_str("{\"id\":\"bad\",\"f0\":\"x\"}\n");
+                    let answer =
+                        http::post(&addr, "/predict", "application/x-ndjson", body.as_bytes());
+                    assert_eq!(answer.status, 200, "{what}: {}", answer.text());
+                    assert_eq!(answer.header("timber-row-errors"), Some("1"), "{what}");
+                    for (i, line) in answer.text().lines().take(chunk.len()).enumerate() {
+                        let result: serde_json::Value = serde_json::from_str(line).unwrap();
+                        assert_bits(&what, &json_floats(&result, "prediction"), &want[at(i)]);
+                        stored_want.insert(format!("j-{}", at(i)), want[at(i)].clone());
+                    }
+                    numbered += chunk.len() + 1;
+                }
+                // The inference protocol: with a request id (keys `ID[ROW]`), margins only
+                // (the sinks still get predictions), and without an id (numbered).
+                3 | 4 | 5 => {
+                    let (extra, reference) = match c {
+                        3 => (format!("\"id\":\"req-{c}\","), &want),
+                        4 => (
+                            format!("\"id\":\"req-{c}\",\"parameters\":{{\"margin\":true}},"),
+                            &want_margin,
+                        ),
+                        _ => (String::new(), &want),
+                    };
+                    let path = "/v2/models/churn/infer";
+                    let body = infer_request(chunk, &extra);
+                    let answer = http::post(&addr, path, "application/json", body.as_bytes());
+                    for (i, got) in infer_data(&answer, width).iter().enumerate() {
+                        assert_bits(&what, got, &reference[at(i)]);
+                        let key = if extra.is_empty() {
+                            (numbered + i + 1).to_string()
+                        } else {
+                            format!("req-{c}[{i}]")
+                        };
+                        stored_want.insert(key, want[at(i)].clone());
+                    }
+                    if extra.is_empty() {
+                        numbered += chunk.len();
+                    }
+                }
+                _ => unreachable!("six chunks of 60 rows"),
+            }
+        }
+        assert_eq!(stored_want.len(), rows.len());
+        // A clean stop writes everything the sinks still hold.
+        stop_cleanly(&mut scorer, 60);
+        for (url, table) in [(db.as_str(), "predictions"), (&pg.url(), &table)] {
+            let mut stored = read_table(url, table, width);
+            let bad = stored.iter().position(|(k, _)| k == "bad");
+            let (_, bad) = stored.remove(bad.unwrap_or_else(|| panic!("{url}: no failed row")));
+            assert!(bad.values.iter().all(Option::is_none), "{url}: {bad:?}");
+            let reason = bad.error.unwrap_or_default();
+            assert!(reason.contains("`x` is not a number"), "{url}: {reason}");
+            assert_all_rows(&format!("{model} http {url}"), &stored_want, &stored);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn serve_http_with_its_database_down_holds_requests_then_answers_503_and_loses_nothing() {
+    let pg = PgServer::start();
+    let sink = format!("{}?batch=20&age=0.05", pg.url());
+    let (mut scorer, addr) = serve_http("binary", &["--sink", &sink, "--sink-wait", "3"]);
+    let rows = rows("binary_logistic", "input.csv");
+    let want = expected("binary_logistic", "expected.csv");
+    let path = "/v2/models/churn/infer";
+    // Every attempt has its own id; the keys of the attempts answered 200 must all be in
+    // the table, those answered 503 must not.
+    let mut answered: BTreeMap<String, Vec<f32>> = BTreeMap::new();
+    let mut refused: Vec<String> = Vec::new();
+    let mut attempt = 0usize;
+    let mut send = |chunk: usize| -> (u16, Duration, String) {
+        attempt += 1;
+        let id = format!("a{attempt}");
+        let start = chunk * 20 % rows.len();
+        let part = &rows[start..start + 20];
+        let body = infer_request(part, &format!("\"id\":\"{id}\","));
+        let began = Instant::now();
+        let answer = http::post(&addr, path, "application/json", body.as_bytes());
+        let took = began.elapsed();
+        match answer.status {
+            200 => {
+                for (i, got) in infer_data(&answer, 1).iter().enumerate() {
+                    assert_bits(&id, got, &want[start + i]);
+                    answered.insert(format!("{id}[{i}]"), want[start + i].clone());
+                }
+            }
+            503 => {
+                assert_eq!(answer.header("retry-after"), Some("1"), "{id}");
+                refused.extend((0..20).map(|i| format!("{id}[{i}]")));
+            }
+            other => panic!("{id}: {other} {}", answer.text()),
+        }
+        (answer.status, took, answer.text())
+    };
+    for chunk in 0..3 {
+        assert_eq!(send(chunk).0, 200);
+    }
+    wait_for_rows(&pg.url(), 60, Duration::from_secs(60));
+    pg.stop();
+    // The sinks take what their queue holds, then the requests wait: held for
+    // --sink-wait, then 503 with nothing written.
+    let mut chunk = 3;
+    let (took, message) = loop {
+        let (status, took, text) = send(chunk);
+        chunk += 1;
+        if status == 503 {
+            break (took, text);
+        }
+        assert!(
+            took < Duration::from_secs(2),
+            "a request answered 200 after {took:?} with the database down"
+        );
+        assert!(chunk < 40, "no request was held with the database down");
+    };
+    assert!(
+        took >= Duration::from_millis(2900),
+        "answered 503 after {took:?}, before --sink-wait"
+    );
+    assert!(message.contains("--sink-wait"), "{message}");
+    scorer.wait_for_log("rows not written, trying again", Duration::from_secs(30));
+    pg.resume();
+    // A client retries a 503 (Retry-After): once the database is back, the queue drains and
+    // requests are taken again.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if send(chunk).0 == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still 503 a minute after the database came back"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    for more in 1..4 {
+        assert_eq!(send(chunk + more).0, 200);
+    }
+    stop_cleanly(&mut scorer, 60);
+    let stored = read_table(&pg.url(), "predictions", 1);
+    assert_all_rows("http, database down mid-stream", &answered, &stored);
+    for key in &refused {
+        assert!(
+            !stored.iter().any(|(k, _)| k == key),
+            "{key} was answered 503 but written"
+        );
+    }
 }
