@@ -775,7 +775,7 @@ fn serve_http_writes_every_row_of_every_request_bit_exact_to_sqlite_and_postgres
                 }
                 // The inference protocol: with a request id (keys `ID[ROW]`), margins only
                 // (the sinks still get predictions), and without an id (numbered).
-                3 | 4 | 5 => {
+                3..=5 => {
                     let (extra, reference) = match c {
                         3 => (format!("\"id\":\"req-{c}\","), &want),
                         4 => (
