@@ -19,6 +19,8 @@ pub const BLOCK_ROWS: usize = 64;
 const SUPERBLOCK_BYTES: usize = 256 * 1024;
 /// At most this many blocks together.
 const MAX_BLOCKS: usize = 16;
+/// At most this many rows together.
+pub(crate) const MAX_ROWS: usize = MAX_BLOCKS * BLOCK_ROWS;
 
 /// The blocks of rows being scored together: the generated plan adds the model's trees to
 /// them in order.

@@ -20,8 +20,8 @@
 //!
 //! - [`Nodes::add_row`]: one row, tree after tree;
 //! - [`Nodes::add_block`]: a batch's blocks of rows, tree after tree, [`LANES`] rows walked
-//!   at once, each lane taking the next row as soon as its walk ends (walks of different
-//!   lengths waste no steps).
+//!   at once, a lane taking the next row of the superblock soon after its walk ends (walks
+//!   of different lengths waste few steps).
 //!
 //! The blob format and its checks are in `blob`.
 
