@@ -28,6 +28,7 @@
 //! transform and its `Model` impl), `metadata` (the header and `ModelInfo`), and `files`
 //! (token streams or pretty-printed files).
 
+mod blob;
 mod files;
 mod keys;
 mod metadata;
@@ -38,11 +39,9 @@ pub mod quick;
 mod render;
 pub mod tables;
 
+pub use blob::{BlobLayout, LayoutBlob};
 pub use files::{inline_tokens, pretty, render_files, GeneratedFile};
-pub use nodes::NodeBlob;
 pub use plan::CHUNK_NODES;
-pub use quick::QuickBlob;
-pub use tables::TableBlob;
 
 use crate::interp::model_info;
 use crate::ir::{Forest, Precision, Tree};
@@ -148,13 +147,13 @@ pub struct Emitted {
     pub chunks: Vec<TokenStream>,
     /// The table blob, when some trees are tables; the private module holds it as
     /// `TABLES`.
-    pub tables: Option<TableBlob>,
+    pub tables: Option<LayoutBlob>,
     /// The node blob, when some trees are node arrays; the private module holds it as
     /// `NODES`.
-    pub nodes: Option<NodeBlob>,
+    pub nodes: Option<LayoutBlob>,
     /// The bit-vector blob, when some trees are bit vectors; the private module holds it as
     /// `QUICK`.
-    pub quick: Option<QuickBlob>,
+    pub quick: Option<LayoutBlob>,
     /// The runtime crate's path in generated code, e.g. `::timber_runtime`.
     pub runtime: String,
     /// The doc-comment header lines.
@@ -235,9 +234,9 @@ struct Trees {
     row_steps: Vec<TokenStream>,
     block_steps: Vec<TokenStream>,
     chunks: Vec<TokenStream>,
-    tables: Option<TableBlob>,
-    nodes: Option<NodeBlob>,
-    quick: Option<QuickBlob>,
+    tables: Option<LayoutBlob>,
+    nodes: Option<LayoutBlob>,
+    quick: Option<LayoutBlob>,
     /// Trees per layout.
     counts: metadata::LayoutCounts,
 }
@@ -348,13 +347,13 @@ fn emit_trees(ctx: &Ctx, forest: &Forest, plan: &plan::Plan, module: &Ident) -> 
         }
     }
     if let (Ok(ty), false) = (plan.table_type, table_trees.is_empty()) {
-        out.tables = Some(TableBlob::new(ctx, ty, &table_trees));
+        out.tables = Some(tables::layout_blob(ctx, ty, &table_trees));
     }
     if !node_trees.is_empty() {
-        out.nodes = Some(NodeBlob::new(ctx, &node_trees));
+        out.nodes = Some(nodes::blob(ctx, &node_trees));
     }
     if !quick_runs.is_empty() {
-        out.quick = Some(QuickBlob::new(ctx, &quick_runs));
+        out.quick = Some(quick::blob(ctx, &quick_runs));
     }
     out.counts.tables = table_trees.len();
     out.counts.quick = quick_trees;
