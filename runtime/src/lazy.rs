@@ -4,7 +4,10 @@
 //! ([`crate::tables::LazyTables`], [`crate::nodes::LazyNodes`],
 //! [`crate::quick::LazyQuick`] are aliases of it).
 
-use crate::tables::Aligned;
+use crate::float::{KeyFloat, SumFloat};
+use crate::nodes::{Nodes, NodesError};
+use crate::quick::{Quick, QuickError};
+use crate::tables::{Aligned, TableFloat, Tables, TablesError};
 use alloc::boxed::Box;
 use core::fmt::Display;
 
@@ -53,4 +56,25 @@ impl<T: FromBlob> Lazy<T> {
             Err(e) => panic!("Timber-generated {} are invalid: {e}", T::NAME),
         })
     }
+}
+
+/// `FromBlob` for the layouts: `Layout<params> where [bounds] => its error, "its name"`,
+/// read by the layout's own `new`.
+macro_rules! from_blob {
+    ($($layout:ident<$($p:ident),*> where [$($bounds:tt)*] => $error:ty, $name:literal;)*) => {$(
+        impl<$($bounds)*> FromBlob for $layout<$($p),*> {
+            type Error = $error;
+            const NAME: &'static str = $name;
+
+            fn from_blob(blob: &'static [u8]) -> Result<Self, $error> {
+                $layout::new(blob)
+            }
+        }
+    )*};
+}
+
+from_blob! {
+    Tables<F> where [F: TableFloat] => TablesError, "tables";
+    Nodes<I, O> where [I: KeyFloat, O: SumFloat] => NodesError, "node arrays";
+    Quick<I, O> where [I: KeyFloat, O: SumFloat] => QuickError, "bit-vector trees";
 }

@@ -188,26 +188,18 @@ struct Sections {
 fn sections(c: Counts, key_bytes: usize, value_bytes: usize) -> Option<Sections> {
     let align = |v: usize| v.checked_add(ALIGN - 1).map(|v| v / ALIGN * ALIGN);
     let after = |at: usize, n: usize, size: usize| align(at.checked_add(n.checked_mul(size)?)?);
-    let trees = HEADER_BYTES;
-    let nodes = after(trees, c.trees, 16)?;
-    let values = after(nodes, c.nodes, node_bytes(key_bytes))?;
-    let specials = after(values, c.values, value_bytes)?;
-    let bits = after(specials, c.specials, 32)?;
-    let linear = after(bits, c.bits, 4)?;
-    let terms = after(linear, c.linear, 32)?;
-    let end = terms.checked_add(c.terms.checked_mul(16)?)?;
-    Some(Sections {
-        at: Counts {
-            trees,
-            nodes,
-            values,
-            specials,
-            bits,
-            linear,
-            terms,
-        },
-        end,
-    })
+    let mut at = Counts {
+        trees: HEADER_BYTES,
+        ..Counts::default()
+    };
+    at.nodes = after(at.trees, c.trees, 16)?;
+    at.values = after(at.nodes, c.nodes, node_bytes(key_bytes))?;
+    at.specials = after(at.values, c.values, value_bytes)?;
+    at.bits = after(at.specials, c.specials, 32)?;
+    at.linear = after(at.bits, c.bits, 4)?;
+    at.terms = after(at.linear, c.linear, 32)?;
+    let end = at.terms.checked_add(c.terms.checked_mul(16)?)?;
+    Some(Sections { at, end })
 }
 
 /// Writes the blob for `trees` (in model order) of a model with `num_features` inputs and

@@ -210,15 +210,6 @@ impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
     }
 }
 
-impl<I: KeyFloat, O: SumFloat> crate::lazy::FromBlob for Nodes<I, O> {
-    type Error = NodesError;
-    const NAME: &'static str = "node arrays";
-
-    fn from_blob(blob: &'static [u8]) -> Result<Self, NodesError> {
-        Nodes::new(blob)
-    }
-}
-
 /// A generated model's node arrays, checked on first use: `static NODES: LazyNodes<f32, f64>
 /// = LazyNodes::new(BLOB);` (see [`crate::lazy`]).
 pub type LazyNodes<I, O> = crate::lazy::Lazy<Nodes<I, O>>;

@@ -143,15 +143,6 @@ impl<I: KeyFloat, O: SumFloat> Quick<I, O> {
     }
 }
 
-impl<I: KeyFloat, O: SumFloat> crate::lazy::FromBlob for Quick<I, O> {
-    type Error = QuickError;
-    const NAME: &'static str = "bit-vector trees";
-
-    fn from_blob(blob: &'static [u8]) -> Result<Self, QuickError> {
-        Quick::new(blob)
-    }
-}
-
 /// A generated model's bit-vector trees, checked on first use: `static QUICK:
 /// LazyQuick<f64, f64> = LazyQuick::new(BLOB);` (see [`crate::lazy`]).
 pub type LazyQuick<I, O> = crate::lazy::Lazy<Quick<I, O>>;

@@ -132,15 +132,6 @@ impl<F: TableFloat> Tables<F> {
     }
 }
 
-impl<F: TableFloat> crate::lazy::FromBlob for Tables<F> {
-    type Error = TablesError;
-    const NAME: &'static str = "tables";
-
-    fn from_blob(blob: &'static [u8]) -> Result<Self, TablesError> {
-        Tables::new(blob)
-    }
-}
-
 /// A generated model's tables, checked on first use: `static TABLES: LazyTables<f32> =
 /// LazyTables::new(&Aligned(*b"..."));` (see [`crate::lazy`]).
 pub type LazyTables<F> = crate::lazy::Lazy<Tables<F>>;
