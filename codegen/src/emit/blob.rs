@@ -2,10 +2,11 @@
 //! and the `static` that holds it, checked on first use (`timber_runtime::lazy`).
 
 use super::keys::EmitFloat;
-use super::Ctx;
+use super::{lit, Ctx};
 use crate::ir::Precision;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
+use std::ops::Range;
 
 /// A data layout whose trees generated code embeds as a blob.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,7 +19,62 @@ pub enum BlobLayout {
     Quick,
 }
 
+/// What generated code calls a layout's items.
+struct Names {
+    /// The `const` holding the blob's bytes.
+    blob: &'static str,
+    /// The `static` holding the checked layout.
+    name: &'static str,
+    /// The runtime's module of the layout.
+    module: &'static str,
+    /// The runtime's lazily checked type of the layout.
+    lazy: &'static str,
+    /// What the layout is called in doc comments.
+    what: &'static str,
+}
+
 impl BlobLayout {
+    fn names(self) -> Names {
+        let (blob, name, module, lazy, what) = match self {
+            BlobLayout::Tables => (
+                "BLOB",
+                "TABLES",
+                "tables",
+                "LazyTables",
+                "complete-tree tables",
+            ),
+            BlobLayout::Nodes => ("NODE_BLOB", "NODES", "nodes", "LazyNodes", "node arrays"),
+            BlobLayout::Quick => (
+                "QUICK_BLOB",
+                "QUICK",
+                "quick",
+                "LazyQuick",
+                "bit-vector trees",
+            ),
+        };
+        Names {
+            blob,
+            name,
+            module,
+            lazy,
+            what,
+        }
+    }
+
+    /// Adds this layout's trees `trees` (indices into its blob) to one row's margins `m`.
+    pub(crate) fn row_step(self, module: &Ident, trees: Range<usize>) -> TokenStream {
+        let (name, a, b) = (ident(self.names().name), lit(trees.start), lit(trees.end));
+        // Node arrays also read the row's values (special splits, linear leaves).
+        let row = (self == BlobLayout::Nodes).then(|| quote!(x,));
+        quote!(#module::#name.get().add_row(#a..#b, #row &keys, &mut m);)
+    }
+
+    /// Adds this layout's trees `trees` to a batch's blocks `b`.
+    pub(crate) fn block_step(self, module: &Ident, trees: Range<usize>) -> TokenStream {
+        let (name, a, b) = (ident(self.names().name), lit(trees.start), lit(trees.end));
+        quote!(#module::#name.get().add_block(b, #a..#b);)
+    }
+
     /// The blob's file name when the model is written as files.
     pub fn file_name(self) -> &'static str {
         match self {
@@ -54,27 +110,11 @@ impl LayoutBlob {
     /// The layout's `static` in the model's private module (`TABLES`, `NODES` or `QUICK`):
     /// the blob (`value`, an `&Aligned<[u8]>` expression), checked on first use.
     pub(crate) fn static_item(&self, rt: &TokenStream, value: TokenStream) -> TokenStream {
-        let (blob, name, module, lazy, what) = match self.layout {
-            BlobLayout::Tables => (
-                "BLOB",
-                "TABLES",
-                "tables",
-                "LazyTables",
-                "complete-tree tables",
-            ),
-            BlobLayout::Nodes => ("NODE_BLOB", "NODES", "nodes", "LazyNodes", "node arrays"),
-            BlobLayout::Quick => (
-                "QUICK_BLOB",
-                "QUICK",
-                "quick",
-                "LazyQuick",
-                "bit-vector trees",
-            ),
-        };
-        let ident = |s: &str| Ident::new(s, Span::call_site());
-        let (blob, name, module, lazy) = (ident(blob), ident(name), ident(module), ident(lazy));
-        let blob_doc = format!(" The {what}' bytes (see `timber_runtime::{module}`).");
-        let doc = format!(" The {what}, checked on first use.");
+        let n = self.layout.names();
+        let (blob, name) = (ident(n.blob), ident(n.name));
+        let (module, lazy) = (ident(n.module), ident(n.lazy));
+        let blob_doc = format!(" The {}' bytes (see `timber_runtime::{module}`).", n.what);
+        let doc = format!(" The {}, checked on first use.", n.what);
         let floats = &self.floats;
         // A `const` initializer extends the blob's borrow to `'static`; a function argument
         // in a `static` initializer would not.
@@ -101,4 +141,8 @@ pub(crate) fn encode_in(ctx: &Ctx, encoder: &impl Encode) -> Vec<u8> {
         Precision::F64 => encoder.encode::<f64, f64>(nf, ng),
         Precision::F32InF64Sum => encoder.encode::<f32, f64>(nf, ng),
     }
+}
+
+fn ident(name: &str) -> Ident {
+    Ident::new(name, Span::call_site())
 }

@@ -316,23 +316,29 @@ fn emit_trees(ctx: &Ctx, forest: &Forest, plan: &plan::Plan, module: &Ident) -> 
                 let first = table_trees.len();
                 table_trees.extend(range.clone().map(|t| &forest.trees[t]));
                 let run = first..table_trees.len();
-                out.row_steps.push(tables::row_step(module, run.clone()));
-                out.block_steps.push(tables::block_step(module, run));
+                out.row_steps
+                    .push(BlobLayout::Tables.row_step(module, run.clone()));
+                out.block_steps
+                    .push(BlobLayout::Tables.block_step(module, run));
             }
             Segment::Quick(range) => {
                 let run: Vec<&Tree> = range.clone().map(|t| &forest.trees[t]).collect();
                 let trees = quick_trees..quick_trees + run.len();
                 quick_trees += run.len();
                 quick_runs.push(run);
-                out.row_steps.push(quick::row_step(module, trees.clone()));
-                out.block_steps.push(quick::block_step(module, trees));
+                out.row_steps
+                    .push(BlobLayout::Quick.row_step(module, trees.clone()));
+                out.block_steps
+                    .push(BlobLayout::Quick.block_step(module, trees));
             }
             Segment::Nodes(range) => {
                 let first = node_trees.len();
                 node_trees.extend(range.clone().map(|t| &forest.trees[t]));
                 let run = first..node_trees.len();
-                out.row_steps.push(nodes::row_step(module, run.clone()));
-                out.block_steps.push(nodes::block_step(module, run));
+                out.row_steps
+                    .push(BlobLayout::Nodes.row_step(module, run.clone()));
+                out.block_steps
+                    .push(BlobLayout::Nodes.block_step(module, run));
             }
             Segment::Nested(chunks) => {
                 let first = out.chunks.len();

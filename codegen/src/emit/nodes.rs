@@ -9,11 +9,9 @@
 
 use super::blob::{encode_in, BlobLayout, Encode, LayoutBlob};
 use super::keys::{key_split, EmitFloat};
-use super::{lit, Ctx};
+use super::Ctx;
 use crate::ir::{CategoryCode, Comparison, Leaf, Node, Side, Split, Test, Tree};
-use proc_macro2::{Ident, TokenStream};
 use quote::quote;
-use std::ops::Range;
 use timber_runtime::nodes::{
     encode, Child, Leaves, LinearSpec, NodeSpec, NodeTree, Test as NodeTest,
 };
@@ -172,16 +170,4 @@ pub(crate) fn blob(ctx: &Ctx, trees: &[&Tree]) -> LayoutBlob {
     let bytes = encode_in(ctx, &NodeTrees(trees));
     let (i, o) = (&ctx.ity, &ctx.fty);
     LayoutBlob::new(BlobLayout::Nodes, bytes, quote!(#i, #o))
-}
-
-/// Adds node trees `trees` (indices into the blob) to one row's margins `m`.
-pub(crate) fn row_step(module: &Ident, trees: Range<usize>) -> TokenStream {
-    let (a, b) = (lit(trees.start), lit(trees.end));
-    quote!(#module::NODES.get().add_row(#a..#b, x, &keys, &mut m);)
-}
-
-/// Adds node trees `trees` to a batch's blocks `b`.
-pub(crate) fn block_step(module: &Ident, trees: Range<usize>) -> TokenStream {
-    let (a, b) = (lit(trees.start), lit(trees.end));
-    quote!(#module::NODES.get().add_block(b, #a..#b);)
 }

@@ -6,11 +6,9 @@
 
 use super::blob::{encode_in, BlobLayout, Encode, LayoutBlob};
 use super::keys::{numerical_key_split, EmitFloat};
-use super::{lit, Ctx};
+use super::Ctx;
 use crate::ir::{Leaf, Node, Test, Tree};
-use proc_macro2::{Ident, TokenStream};
 use quote::quote;
-use std::ops::Range;
 use timber_runtime::quick::{encode, QuickTree, Split, MAX_LEAVES};
 
 /// Whether the layout can hold `tree`: numerical splits, scalar leaves, at most 64 leaves.
@@ -108,16 +106,4 @@ pub(crate) fn blob(ctx: &Ctx, runs: &[Vec<&Tree>]) -> LayoutBlob {
     let bytes = encode_in(ctx, &QuickRuns(runs));
     let (i, o) = (&ctx.ity, &ctx.fty);
     LayoutBlob::new(BlobLayout::Quick, bytes, quote!(#i, #o))
-}
-
-/// Adds bit-vector trees `trees` (a run of the blob) to one row's margins `m`.
-pub(crate) fn row_step(module: &Ident, trees: Range<usize>) -> TokenStream {
-    let (a, b) = (lit(trees.start), lit(trees.end));
-    quote!(#module::QUICK.get().add_row(#a..#b, &keys, &mut m);)
-}
-
-/// Adds bit-vector trees `trees` to a batch's blocks `b`.
-pub(crate) fn block_step(module: &Ident, trees: Range<usize>) -> TokenStream {
-    let (a, b) = (lit(trees.start), lit(trees.end));
-    quote!(#module::QUICK.get().add_block(b, #a..#b);)
 }

@@ -18,11 +18,8 @@
 
 use super::blob::{BlobLayout, LayoutBlob};
 use super::keys::{numerical_key_split, EmitFloat};
-use super::{lit, Ctx};
+use super::Ctx;
 use crate::ir::{Forest, Leaf, Node, Precision, Test, Tree};
-use proc_macro2::{Ident, TokenStream};
-use quote::quote;
-use std::ops::Range;
 use timber_runtime::tables::{TableFloat, TreeTable};
 
 /// Trees up to this depth are always padded.
@@ -144,18 +141,6 @@ pub(crate) fn blob(
 pub(crate) fn layout_blob(ctx: &Ctx, ty: TableType, trees: &[&Tree]) -> LayoutBlob {
     let bytes = blob(ty, trees, ctx.nf, ctx.ng);
     LayoutBlob::new(BlobLayout::Tables, bytes, ctx.fty.clone())
-}
-
-/// Adds table trees `trees` (indices into the blob) to one row's margins `m`.
-pub(crate) fn row_step(module: &Ident, trees: Range<usize>) -> TokenStream {
-    let (a, b) = (lit(trees.start), lit(trees.end));
-    quote!(#module::TABLES.get().add_row(#a..#b, &keys, &mut m);)
-}
-
-/// Adds table trees `trees` to a batch's blocks `b`.
-pub(crate) fn block_step(module: &Ident, trees: Range<usize>) -> TokenStream {
-    let (a, b) = (lit(trees.start), lit(trees.end));
-    quote!(#module::TABLES.get().add_block(b, #a..#b);)
 }
 
 #[cfg(test)]
