@@ -10,6 +10,11 @@ pub(crate) fn u32_at(blob: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([blob[at], blob[at + 1], blob[at + 2], blob[at + 3]])
 }
 
+/// The little-endian `f64` at byte `at` (the caller has checked the bounds).
+pub(crate) fn f64_at(blob: &[u8], at: usize) -> f64 {
+    f64::from_le_bytes(blob[at..at + 8].try_into().unwrap_or_default())
+}
+
 /// Checks the start of a blob whose header is `header_bytes` long and holds `u32` fields after
 /// the magic: the format version, then the key and value widths in bytes. Returns a reader of
 /// header field `i` (0 is the version), or what is wrong; `name` says what the blob should be.
@@ -57,3 +62,25 @@ pub(crate) fn section<T: Copy + 'static>(
     }
     Cow::Owned(bytes.chunks_exact(size).map(decode).collect())
 }
+
+/// The accessors every layout has (`num_features`, `num_groups`, `num_trees`), inside its
+/// `impl` block; the layout has fields `num_features`, `num_groups` and `trees`.
+macro_rules! shape_accessors {
+    () => {
+        /// Input features per row.
+        pub fn num_features(&self) -> usize {
+            self.num_features
+        }
+
+        /// Margins per row.
+        pub fn num_groups(&self) -> usize {
+            self.num_groups
+        }
+
+        /// Trees held, in model order.
+        pub fn num_trees(&self) -> usize {
+            self.trees.len()
+        }
+    };
+}
+pub(crate) use shape_accessors;

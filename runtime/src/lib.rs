@@ -8,6 +8,7 @@
 //!   their scoring kernels: complete-tree tables for shallow trees, node arrays for any
 //!   tree; [`batch`] feeds both blocks of rows as keys ([`float`]), with the kernels
 //!   [`kernel`] selects.
+//! - [`lazy`]: the layouts checked on first use, as generated models hold them.
 //! - [`parallel`] (feature `parallel`): batch scoring on several threads.
 //!
 //! It knows nothing about model file formats, code generation or I/O: reading rows and
@@ -27,6 +28,7 @@ pub mod category;
 pub mod float;
 pub mod java;
 pub mod kernel;
+pub mod lazy;
 pub mod linear;
 mod math;
 pub mod model;

@@ -1,7 +1,7 @@
 //! Output: generated code as one token stream (for the proc macro) or as pretty-printed
 //! source files (for build scripts and `timber compile`).
 
-use super::{nested, EmitError, Emitted};
+use super::{nested, EmitError, Emitted, LayoutBlob};
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
@@ -37,19 +37,8 @@ pub fn inline_tokens(e: &Emitted) -> TokenStream {
         let blob = Literal::byte_string(bytes);
         quote!(&#rt::tables::Aligned(*#blob))
     };
-    let tables = e
-        .tables
-        .as_ref()
-        .map(|t| t.static_item(&rt, inline(&t.bytes)));
-    let nodes = e
-        .nodes
-        .as_ref()
-        .map(|n| n.static_item(&rt, inline(&n.bytes)));
-    let quick = e
-        .quick
-        .as_ref()
-        .map(|q| q.static_item(&rt, inline(&q.bytes)));
-    private_module(e, quote!(#tables #nodes #quick #(#chunks)*))
+    let statics = blobs(e).map(|b| b.static_item(&rt, inline(&b.bytes)));
+    private_module(e, quote!(#(#statics)* #(#chunks)*))
 }
 
 /// The model as files: the root file (first), then under `dir` (relative to the root file)
@@ -68,43 +57,15 @@ pub fn render_files(e: &Emitted, dir: &str) -> Result<Vec<GeneratedFile>, EmitEr
         let file = format!("{dir}/{name}");
         quote!(&#rt::tables::Aligned(*include_bytes!(#file)))
     };
-    let tables = e
-        .tables
-        .as_ref()
-        .map(|t| t.static_item(&rt, blob("tables.bin")));
-    let nodes = e
-        .nodes
-        .as_ref()
-        .map(|n| n.static_item(&rt, blob("nodes.bin")));
-    let quick = e
-        .quick
-        .as_ref()
-        .map(|q| q.static_item(&rt, blob("quick.bin")));
+    let statics = blobs(e).map(|b| b.static_item(&rt, blob(b.layout.file_name())));
     let mut files = vec![GeneratedFile::text(
         String::new(),
-        pretty(private_module(
-            e,
-            quote!(#tables #nodes #quick #(#includes)*),
-        ))?,
+        pretty(private_module(e, quote!(#(#statics)* #(#includes)*)))?,
     )];
-    if let Some(t) = &e.tables {
-        files.push(GeneratedFile {
-            path: format!("{dir}/tables.bin"),
-            contents: t.bytes.clone(),
-        });
-    }
-    if let Some(n) = &e.nodes {
-        files.push(GeneratedFile {
-            path: format!("{dir}/nodes.bin"),
-            contents: n.bytes.clone(),
-        });
-    }
-    if let Some(q) = &e.quick {
-        files.push(GeneratedFile {
-            path: format!("{dir}/quick.bin"),
-            contents: q.bytes.clone(),
-        });
-    }
+    files.extend(blobs(e).map(|b| GeneratedFile {
+        path: format!("{dir}/{}", b.layout.file_name()),
+        contents: b.bytes.clone(),
+    }));
     for (i, body) in e.chunks.iter().enumerate() {
         files.push(GeneratedFile::text(
             format!("{dir}/{}.rs", nested::chunk_ident(i)),
@@ -112,6 +73,11 @@ pub fn render_files(e: &Emitted, dir: &str) -> Result<Vec<GeneratedFile>, EmitEr
         ));
     }
     Ok(files)
+}
+
+/// The model's blobs: tables, nodes, bit vectors, those it has.
+fn blobs(e: &Emitted) -> impl Iterator<Item = &LayoutBlob> {
+    [&e.tables, &e.nodes, &e.quick].into_iter().flatten()
 }
 
 /// The root items followed by the private module holding `contents`.

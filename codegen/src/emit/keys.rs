@@ -14,7 +14,7 @@
 //! `next_up(+inf)` does not exist: there the threshold key is the largest key, above every
 //! value's, so `x <= inf` holds for every number as it should.
 
-use crate::ir::{Comparison, Split};
+use crate::ir::{Comparison, Split, Test};
 use timber_runtime::{KeyFloat, SumFloat};
 
 /// A float type the emitter builds layouts in, with the IR's `f64` values narrowed exactly.
@@ -86,4 +86,20 @@ pub(crate) fn key_split<I: EmitFloat>(
         a,
         b,
     }
+}
+
+/// [`key_split`] of split `s`, which the layout admits only when it is numerical.
+///
+/// # Panics
+///
+/// When `s` is not numerical: the layout's `eligible` check was skipped.
+pub(crate) fn numerical_key_split<I: EmitFloat>(s: &Split, nf: usize) -> KeySplit<I::Key> {
+    let Test::Numerical {
+        threshold,
+        comparison,
+    } = &s.test
+    else {
+        unreachable!("eligible() admits numerical splits only");
+    };
+    key_split::<I>(s, *threshold, *comparison, nf)
 }

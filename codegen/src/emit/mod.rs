@@ -28,6 +28,7 @@
 //! transform and its `Model` impl), `metadata` (the header and `ModelInfo`), and `files`
 //! (token streams or pretty-printed files).
 
+mod blob;
 mod files;
 mod keys;
 mod metadata;
@@ -38,11 +39,9 @@ pub mod quick;
 mod render;
 pub mod tables;
 
+pub use blob::{BlobLayout, LayoutBlob};
 pub use files::{inline_tokens, pretty, render_files, GeneratedFile};
-pub use nodes::NodeBlob;
 pub use plan::CHUNK_NODES;
-pub use quick::QuickBlob;
-pub use tables::TableBlob;
 
 use crate::interp::model_info;
 use crate::ir::{Forest, Precision, Tree};
@@ -148,13 +147,13 @@ pub struct Emitted {
     pub chunks: Vec<TokenStream>,
     /// The table blob, when some trees are tables; the private module holds it as
     /// `TABLES`.
-    pub tables: Option<TableBlob>,
+    pub tables: Option<LayoutBlob>,
     /// The node blob, when some trees are node arrays; the private module holds it as
     /// `NODES`.
-    pub nodes: Option<NodeBlob>,
+    pub nodes: Option<LayoutBlob>,
     /// The bit-vector blob, when some trees are bit vectors; the private module holds it as
     /// `QUICK`.
-    pub quick: Option<QuickBlob>,
+    pub quick: Option<LayoutBlob>,
     /// The runtime crate's path in generated code, e.g. `::timber_runtime`.
     pub runtime: String,
     /// The doc-comment header lines.
@@ -235,9 +234,9 @@ struct Trees {
     row_steps: Vec<TokenStream>,
     block_steps: Vec<TokenStream>,
     chunks: Vec<TokenStream>,
-    tables: Option<TableBlob>,
-    nodes: Option<NodeBlob>,
-    quick: Option<QuickBlob>,
+    tables: Option<LayoutBlob>,
+    nodes: Option<LayoutBlob>,
+    quick: Option<LayoutBlob>,
     /// Trees per layout.
     counts: metadata::LayoutCounts,
 }
@@ -317,23 +316,29 @@ fn emit_trees(ctx: &Ctx, forest: &Forest, plan: &plan::Plan, module: &Ident) -> 
                 let first = table_trees.len();
                 table_trees.extend(range.clone().map(|t| &forest.trees[t]));
                 let run = first..table_trees.len();
-                out.row_steps.push(tables::row_step(module, run.clone()));
-                out.block_steps.push(tables::block_step(module, run));
+                out.row_steps
+                    .push(BlobLayout::Tables.row_step(module, run.clone()));
+                out.block_steps
+                    .push(BlobLayout::Tables.block_step(module, run));
             }
             Segment::Quick(range) => {
                 let run: Vec<&Tree> = range.clone().map(|t| &forest.trees[t]).collect();
                 let trees = quick_trees..quick_trees + run.len();
                 quick_trees += run.len();
                 quick_runs.push(run);
-                out.row_steps.push(quick::row_step(module, trees.clone()));
-                out.block_steps.push(quick::block_step(module, trees));
+                out.row_steps
+                    .push(BlobLayout::Quick.row_step(module, trees.clone()));
+                out.block_steps
+                    .push(BlobLayout::Quick.block_step(module, trees));
             }
             Segment::Nodes(range) => {
                 let first = node_trees.len();
                 node_trees.extend(range.clone().map(|t| &forest.trees[t]));
                 let run = first..node_trees.len();
-                out.row_steps.push(nodes::row_step(module, run.clone()));
-                out.block_steps.push(nodes::block_step(module, run));
+                out.row_steps
+                    .push(BlobLayout::Nodes.row_step(module, run.clone()));
+                out.block_steps
+                    .push(BlobLayout::Nodes.block_step(module, run));
             }
             Segment::Nested(chunks) => {
                 let first = out.chunks.len();
@@ -348,13 +353,13 @@ fn emit_trees(ctx: &Ctx, forest: &Forest, plan: &plan::Plan, module: &Ident) -> 
         }
     }
     if let (Ok(ty), false) = (plan.table_type, table_trees.is_empty()) {
-        out.tables = Some(TableBlob::new(ctx, ty, &table_trees));
+        out.tables = Some(tables::layout_blob(ctx, ty, &table_trees));
     }
     if !node_trees.is_empty() {
-        out.nodes = Some(NodeBlob::new(ctx, &node_trees));
+        out.nodes = Some(nodes::blob(ctx, &node_trees));
     }
     if !quick_runs.is_empty() {
-        out.quick = Some(QuickBlob::new(ctx, &quick_runs));
+        out.quick = Some(quick::blob(ctx, &quick_runs));
     }
     out.counts.tables = table_trees.len();
     out.counts.quick = quick_trees;

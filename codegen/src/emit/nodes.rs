@@ -7,12 +7,11 @@
 //! Nodes are laid out in depth-first order, child `a` first, so a walk that takes `a` reads
 //! the next record.
 
+use super::blob::{encode_in, BlobLayout, Encode, LayoutBlob};
 use super::keys::{key_split, EmitFloat};
-use super::{lit, Ctx};
-use crate::ir::{CategoryCode, Comparison, Leaf, Node, Precision, Side, Test, Tree};
-use proc_macro2::{Ident, TokenStream};
+use super::Ctx;
+use crate::ir::{CategoryCode, Comparison, Leaf, Node, Side, Split, Test, Tree};
 use quote::quote;
-use std::ops::Range;
 use timber_runtime::nodes::{
     encode, Child, Leaves, LinearSpec, NodeSpec, NodeTree, Test as NodeTest,
 };
@@ -65,46 +64,7 @@ pub(crate) fn node_tree<I: EmitFloat, O: EmitFloat>(tree: &Tree, nf: usize) -> N
                         };
                         (test, k.a, k.b)
                     }
-                    Test::ZeroAsMissing {
-                        threshold,
-                        zero_band,
-                    } => {
-                        let test = NodeTest::ZeroBand {
-                            feature: s.feature as u32,
-                            threshold: *threshold,
-                            band: *zero_band,
-                            default_a: s.default_left,
-                        };
-                        (test, s.left, s.right)
-                    }
-                    Test::Capped {
-                        threshold,
-                        comparison,
-                        cap,
-                    } => {
-                        let test = NodeTest::Capped {
-                            feature: s.feature as u32,
-                            threshold: *threshold,
-                            or_equal: *comparison == Comparison::LessOrEqual,
-                            cap: *cap,
-                            default_a: s.default_left,
-                        };
-                        (test, s.left, s.right)
-                    }
-                    Test::Categorical {
-                        categories,
-                        set_side,
-                        code,
-                    } => {
-                        let test = NodeTest::Category {
-                            feature: s.feature as u32,
-                            truncate: *code == CategoryCode::TruncateFirst,
-                            categories: categories.clone(),
-                            set_a: *set_side == Side::Left,
-                            default_a: s.default_left,
-                        };
-                        (test, s.left, s.right)
-                    }
+                    _ => (special_test(s), s.left, s.right),
                 };
                 let i = nodes.len();
                 nodes.push(NodeSpec {
@@ -141,6 +101,45 @@ pub(crate) fn node_tree<I: EmitFloat, O: EmitFloat>(tree: &Tree, nf: usize) -> N
     }
 }
 
+/// The runtime test of a split that is not numerical: `a` is the IR's left child.
+fn special_test<K>(s: &Split) -> NodeTest<K> {
+    let (feature, default_a) = (s.feature as u32, s.default_left);
+    match &s.test {
+        Test::ZeroAsMissing {
+            threshold,
+            zero_band,
+        } => NodeTest::ZeroBand {
+            feature,
+            threshold: *threshold,
+            band: *zero_band,
+            default_a,
+        },
+        Test::Capped {
+            threshold,
+            comparison,
+            cap,
+        } => NodeTest::Capped {
+            feature,
+            threshold: *threshold,
+            or_equal: *comparison == Comparison::LessOrEqual,
+            cap: *cap,
+            default_a,
+        },
+        Test::Categorical {
+            categories,
+            set_side,
+            code,
+        } => NodeTest::Category {
+            feature,
+            truncate: *code == CategoryCode::TruncateFirst,
+            categories: categories.clone(),
+            set_a: *set_side == Side::Left,
+            default_a,
+        },
+        Test::Numerical { .. } => unreachable!("numerical splits are key comparisons"),
+    }
+}
+
 /// Whether the node layout can hold `tree`: any tree whose leaves are all of one kind.
 pub fn eligible(tree: &Tree) -> bool {
     let kind = |l: &Leaf| match l {
@@ -156,57 +155,19 @@ pub fn eligible(tree: &Tree) -> bool {
     kinds.all(|k| Some(k) == first)
 }
 
-/// A model's node blob, as generated code embeds it.
-#[derive(Debug, Clone)]
-pub struct NodeBlob {
-    /// The blob.
-    pub bytes: Vec<u8>,
-    /// The input float type.
-    pub input: TokenStream,
-    /// The sum float type.
-    pub sum: TokenStream,
-}
+/// The node trees `trees` (the model's, in order), encoded by [`node_tree`].
+struct NodeTrees<'a>(&'a [&'a Tree]);
 
-impl NodeBlob {
-    /// The blob of `trees` (the model's node trees, in order).
-    pub(crate) fn new(ctx: &Ctx, trees: &[&Tree]) -> NodeBlob {
-        fn build<I: EmitFloat, O: EmitFloat>(trees: &[&Tree], nf: usize, ng: usize) -> Vec<u8> {
-            let trees: Vec<_> = trees.iter().map(|t| node_tree::<I, O>(t, nf)).collect();
-            encode::<I, O>(nf, ng, &trees)
-        }
-        let bytes = match ctx.precision {
-            Precision::F32 => build::<f32, f32>(trees, ctx.nf, ctx.ng),
-            Precision::F64 => build::<f64, f64>(trees, ctx.nf, ctx.ng),
-            Precision::F32InF64Sum => build::<f32, f64>(trees, ctx.nf, ctx.ng),
-        };
-        NodeBlob {
-            bytes,
-            input: ctx.ity.clone(),
-            sum: ctx.fty.clone(),
-        }
-    }
-
-    /// `static NODES` in the model's private module: the blob (`value`, an
-    /// `&Aligned<[u8]>` expression), checked on first use.
-    pub(crate) fn static_item(&self, rt: &TokenStream, value: TokenStream) -> TokenStream {
-        let (i, o) = (&self.input, &self.sum);
-        quote! {
-            /// The node arrays' bytes (see `timber_runtime::nodes`).
-            const NODE_BLOB: &#rt::tables::Aligned<[u8]> = #value;
-            /// The node arrays, checked on first use.
-            pub(crate) static NODES: #rt::nodes::LazyNodes<#i, #o> = #rt::nodes::LazyNodes::new(NODE_BLOB);
-        }
+impl Encode for NodeTrees<'_> {
+    fn encode<I: EmitFloat, O: EmitFloat>(&self, nf: usize, ng: usize) -> Vec<u8> {
+        let trees: Vec<_> = self.0.iter().map(|t| node_tree::<I, O>(t, nf)).collect();
+        encode::<I, O>(nf, ng, &trees)
     }
 }
 
-/// Adds node trees `trees` (indices into the blob) to one row's margins `m`.
-pub(crate) fn row_step(module: &Ident, trees: Range<usize>) -> TokenStream {
-    let (a, b) = (lit(trees.start), lit(trees.end));
-    quote!(#module::NODES.get().add_row(#a..#b, x, &keys, &mut m);)
-}
-
-/// Adds node trees `trees` to a batch's blocks `b`.
-pub(crate) fn block_step(module: &Ident, trees: Range<usize>) -> TokenStream {
-    let (a, b) = (lit(trees.start), lit(trees.end));
-    quote!(#module::NODES.get().add_block(b, #a..#b);)
+/// The node blob of `trees` (the model's node trees, in order).
+pub(crate) fn blob(ctx: &Ctx, trees: &[&Tree]) -> LayoutBlob {
+    let bytes = encode_in(ctx, &NodeTrees(trees));
+    let (i, o) = (&ctx.ity, &ctx.fty);
+    LayoutBlob::new(BlobLayout::Nodes, bytes, quote!(#i, #o))
 }

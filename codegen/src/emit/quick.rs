@@ -4,12 +4,11 @@
 //! comparison's true side, [`super::keys`]) first; a split's mask clears the leaves under
 //! `a`.
 
-use super::keys::{key_split, EmitFloat};
-use super::{lit, Ctx};
-use crate::ir::{Leaf, Node, Precision, Test, Tree};
-use proc_macro2::{Ident, TokenStream};
+use super::blob::{encode_in, BlobLayout, Encode, LayoutBlob};
+use super::keys::{numerical_key_split, EmitFloat};
+use super::Ctx;
+use crate::ir::{Leaf, Node, Test, Tree};
 use quote::quote;
-use std::ops::Range;
 use timber_runtime::quick::{encode, QuickTree, Split, MAX_LEAVES};
 
 /// Whether the layout can hold `tree`: numerical splits, scalar leaves, at most 64 leaves.
@@ -57,14 +56,7 @@ pub(crate) fn quick_tree<I: EmitFloat, O: EmitFloat>(
                     out.leaves.push(weight.map_or(v, |w| v * w));
                 }
                 Node::Split(s) => {
-                    let Test::Numerical {
-                        threshold,
-                        comparison,
-                    } = &s.test
-                    else {
-                        unreachable!("eligible() admits numerical splits only");
-                    };
-                    let k = key_split::<I>(s, *threshold, *comparison, nf);
+                    let k = numerical_key_split::<I>(s, nf);
                     thresholds.push(k.threshold);
                     stack.push(Step::Visit(k.b));
                     stack.push(Step::Close {
@@ -94,60 +86,24 @@ pub(crate) fn quick_tree<I: EmitFloat, O: EmitFloat>(
     out
 }
 
-/// A model's bit-vector blob, as generated code embeds it.
-#[derive(Debug, Clone)]
-pub struct QuickBlob {
-    /// The blob.
-    pub bytes: Vec<u8>,
-    /// The input float type.
-    pub input: TokenStream,
-    /// The sum float type.
-    pub sum: TokenStream,
-}
+/// The bit-vector trees `runs` (the model's, run by run, in order), encoded by
+/// [`quick_tree`].
+struct QuickRuns<'a>(&'a [Vec<&'a Tree>]);
 
-impl QuickBlob {
-    /// The blob of `runs` (the model's bit-vector trees, run by run, in order).
-    pub(crate) fn new(ctx: &Ctx, runs: &[Vec<&Tree>]) -> QuickBlob {
-        fn build<I: EmitFloat, O: EmitFloat>(runs: &[Vec<&Tree>], nf: usize, ng: usize) -> Vec<u8> {
-            let runs: Vec<Vec<_>> = runs
-                .iter()
-                .map(|run| run.iter().map(|t| quick_tree::<I, O>(t, nf)).collect())
-                .collect();
-            encode::<I, O>(nf, ng, &runs)
-        }
-        let bytes = match ctx.precision {
-            Precision::F32 => build::<f32, f32>(runs, ctx.nf, ctx.ng),
-            Precision::F64 => build::<f64, f64>(runs, ctx.nf, ctx.ng),
-            Precision::F32InF64Sum => build::<f32, f64>(runs, ctx.nf, ctx.ng),
-        };
-        QuickBlob {
-            bytes,
-            input: ctx.ity.clone(),
-            sum: ctx.fty.clone(),
-        }
-    }
-
-    /// `static QUICK` in the model's private module: the blob (`value`, an
-    /// `&Aligned<[u8]>` expression), checked on first use.
-    pub(crate) fn static_item(&self, rt: &TokenStream, value: TokenStream) -> TokenStream {
-        let (i, o) = (&self.input, &self.sum);
-        quote! {
-            /// The bit-vector trees' bytes (see `timber_runtime::quick`).
-            const QUICK_BLOB: &#rt::tables::Aligned<[u8]> = #value;
-            /// The bit-vector trees, checked on first use.
-            pub(crate) static QUICK: #rt::quick::LazyQuick<#i, #o> = #rt::quick::LazyQuick::new(QUICK_BLOB);
-        }
+impl Encode for QuickRuns<'_> {
+    fn encode<I: EmitFloat, O: EmitFloat>(&self, nf: usize, ng: usize) -> Vec<u8> {
+        let runs: Vec<Vec<_>> = self
+            .0
+            .iter()
+            .map(|run| run.iter().map(|t| quick_tree::<I, O>(t, nf)).collect())
+            .collect();
+        encode::<I, O>(nf, ng, &runs)
     }
 }
 
-/// Adds bit-vector trees `trees` (a run of the blob) to one row's margins `m`.
-pub(crate) fn row_step(module: &Ident, trees: Range<usize>) -> TokenStream {
-    let (a, b) = (lit(trees.start), lit(trees.end));
-    quote!(#module::QUICK.get().add_row(#a..#b, &keys, &mut m);)
-}
-
-/// Adds bit-vector trees `trees` to a batch's blocks `b`.
-pub(crate) fn block_step(module: &Ident, trees: Range<usize>) -> TokenStream {
-    let (a, b) = (lit(trees.start), lit(trees.end));
-    quote!(#module::QUICK.get().add_block(b, #a..#b);)
+/// The bit-vector blob of `runs` (the model's bit-vector trees, run by run, in order).
+pub(crate) fn blob(ctx: &Ctx, runs: &[Vec<&Tree>]) -> LayoutBlob {
+    let bytes = encode_in(ctx, &QuickRuns(runs));
+    let (i, o) = (&ctx.ity, &ctx.fty);
+    LayoutBlob::new(BlobLayout::Quick, bytes, quote!(#i, #o))
 }

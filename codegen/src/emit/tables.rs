@@ -16,12 +16,10 @@
 //!   linear leaves and vector leaves stay nested, and so do trees too deep or too sparse to
 //!   pad.
 
-use super::keys::{key_split, EmitFloat};
-use super::{lit, Ctx};
+use super::blob::{BlobLayout, LayoutBlob};
+use super::keys::{numerical_key_split, EmitFloat};
+use super::Ctx;
 use crate::ir::{Forest, Leaf, Node, Precision, Test, Tree};
-use proc_macro2::{Ident, TokenStream};
-use quote::quote;
-use std::ops::Range;
 use timber_runtime::tables::{TableFloat, TreeTable};
 
 /// Trees up to this depth are always padded.
@@ -106,14 +104,7 @@ pub(crate) fn tree_table<F: EmitFloat + TableFloat>(tree: &Tree, nf: usize) -> T
                 table.leaves[first..first + span].fill(v);
             }
             Node::Split(s) => {
-                let Test::Numerical {
-                    threshold,
-                    comparison,
-                } = &s.test
-                else {
-                    unreachable!("eligible() admits numerical splits only");
-                };
-                let k = key_split::<F>(s, *threshold, *comparison, nf);
+                let k = numerical_key_split::<F>(s, nf);
                 table.features[slot] = k.feature;
                 table.thresholds[slot] = k.threshold;
                 stack.push((k.b, 2 * slot, level + 1));
@@ -146,49 +137,10 @@ pub(crate) fn blob(
 // The glue: how generated code embeds the blob and calls the runtime's kernels.
 // ---------------------------------------------------------------------------------------
 
-/// A model's table blob, as generated code embeds it.
-#[derive(Debug, Clone)]
-pub struct TableBlob {
-    /// The blob.
-    pub bytes: Vec<u8>,
-    /// The tables' float type (`f32` or `f64`).
-    pub float: TokenStream,
-}
-
-impl TableBlob {
-    /// The blob of `trees` (the model's table trees, in order) in `ty`.
-    pub(crate) fn new(ctx: &Ctx, ty: TableType, trees: &[&Tree]) -> TableBlob {
-        TableBlob {
-            bytes: blob(ty, trees, ctx.nf, ctx.ng),
-            float: ctx.fty.clone(),
-        }
-    }
-
-    /// `static TABLES` in the model's private module: the blob (`value`, an
-    /// `&Aligned<[u8]>` expression), checked on first use.
-    pub(crate) fn static_item(&self, rt: &TokenStream, value: TokenStream) -> TokenStream {
-        let f = &self.float;
-        // A `const` initializer extends the blob's borrow to `'static`; a function argument
-        // in a `static` initializer would not.
-        quote! {
-            /// The complete-tree tables' bytes (see `timber_runtime::tables`).
-            const BLOB: &#rt::tables::Aligned<[u8]> = #value;
-            /// The complete-tree tables, checked on first use.
-            pub(crate) static TABLES: #rt::tables::LazyTables<#f> = #rt::tables::LazyTables::new(BLOB);
-        }
-    }
-}
-
-/// Adds table trees `trees` (indices into the blob) to one row's margins `m`.
-pub(crate) fn row_step(module: &Ident, trees: Range<usize>) -> TokenStream {
-    let (a, b) = (lit(trees.start), lit(trees.end));
-    quote!(#module::TABLES.get().add_row(#a..#b, &keys, &mut m);)
-}
-
-/// Adds table trees `trees` to a batch's blocks `b`.
-pub(crate) fn block_step(module: &Ident, trees: Range<usize>) -> TokenStream {
-    let (a, b) = (lit(trees.start), lit(trees.end));
-    quote!(#module::TABLES.get().add_block(b, #a..#b);)
+/// The table blob of `trees` (the model's table trees, in order) in `ty`.
+pub(crate) fn layout_blob(ctx: &Ctx, ty: TableType, trees: &[&Tree]) -> LayoutBlob {
+    let bytes = blob(ty, trees, ctx.nf, ctx.ng);
+    LayoutBlob::new(BlobLayout::Tables, bytes, ctx.fty.clone())
 }
 
 #[cfg(test)]

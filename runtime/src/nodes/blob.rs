@@ -11,7 +11,7 @@
 //! terms (`feature` as `u32`, 4 bytes of padding, `coefficient` as `f64`).
 
 use super::{LinearRec, NodeRec, Nodes, Special, SpecialKind, Term, TreeRef, LEAF, SPECIAL};
-use crate::blob::{check_header, section, u32_at};
+use crate::blob::{check_header, f64_at, section, u32_at};
 use crate::float::{KeyFloat, SumFloat};
 use alloc::borrow::Cow;
 use alloc::collections::BTreeMap;
@@ -165,7 +165,8 @@ const fn node_bytes(key_bytes: usize) -> usize {
     }
 }
 
-/// The header's counts.
+/// One number per section of a blob: the header's counts of records, or where the sections
+/// start.
 #[derive(Debug, Clone, Copy, Default)]
 struct Counts {
     trees: usize,
@@ -177,40 +178,28 @@ struct Counts {
     terms: usize,
 }
 
-/// Byte offsets of the sections of a blob.
+/// Byte offsets of the sections of a blob, and its length.
 #[derive(Debug, Clone, Copy)]
 struct Sections {
-    trees: usize,
-    nodes: usize,
-    values: usize,
-    specials: usize,
-    bits: usize,
-    linear: usize,
-    terms: usize,
+    at: Counts,
     end: usize,
 }
 
 fn sections(c: Counts, key_bytes: usize, value_bytes: usize) -> Option<Sections> {
     let align = |v: usize| v.checked_add(ALIGN - 1).map(|v| v / ALIGN * ALIGN);
     let after = |at: usize, n: usize, size: usize| align(at.checked_add(n.checked_mul(size)?)?);
-    let trees = HEADER_BYTES;
-    let nodes = after(trees, c.trees, 16)?;
-    let values = after(nodes, c.nodes, node_bytes(key_bytes))?;
-    let specials = after(values, c.values, value_bytes)?;
-    let bits = after(specials, c.specials, 32)?;
-    let linear = after(bits, c.bits, 4)?;
-    let terms = after(linear, c.linear, 32)?;
-    let end = terms.checked_add(c.terms.checked_mul(16)?)?;
-    Some(Sections {
-        trees,
-        nodes,
-        values,
-        specials,
-        bits,
-        linear,
-        terms,
-        end,
-    })
+    let mut at = Counts {
+        trees: HEADER_BYTES,
+        ..Counts::default()
+    };
+    at.nodes = after(at.trees, c.trees, 16)?;
+    at.values = after(at.nodes, c.nodes, node_bytes(key_bytes))?;
+    at.specials = after(at.values, c.values, value_bytes)?;
+    at.bits = after(at.specials, c.specials, 32)?;
+    at.linear = after(at.bits, c.bits, 4)?;
+    at.terms = after(at.linear, c.linear, 32)?;
+    let end = at.terms.checked_add(c.terms.checked_mul(16)?)?;
+    Some(Sections { at, end })
 }
 
 /// Writes the blob for `trees` (in model order) of a model with `num_features` inputs and
@@ -403,11 +392,11 @@ pub fn encode<I: KeyFloat, O: SumFloat>(
             out.extend_from_slice(&v.to_le_bytes());
         }
     };
-    out.resize(s.trees, 0);
+    out.resize(s.at.trees, 0);
     for t in &tree_recs {
         u32s(&mut out, t);
     }
-    out.resize(s.nodes, 0);
+    out.resize(s.at.nodes, 0);
     for &(feature, a, b, threshold) in &nodes {
         u32s(&mut out, &[feature, a, b]);
         if I::KEY_BYTES == 8 {
@@ -415,11 +404,11 @@ pub fn encode<I: KeyFloat, O: SumFloat>(
         }
         I::key_to_le(threshold, &mut out);
     }
-    out.resize(s.values, 0);
+    out.resize(s.at.values, 0);
     for v in &values {
         v.value_to_le(&mut out);
     }
-    out.resize(s.specials, 0);
+    out.resize(s.at.specials, 0);
     for sp in &specials {
         let kind = match sp.kind {
             SpecialKind::Category => 0,
@@ -432,14 +421,14 @@ pub fn encode<I: KeyFloat, O: SumFloat>(
         u32s(&mut out, &[kind, flags, sp.bits_offset, sp.bits_words]);
         f64s(&mut out, &[sp.threshold, sp.band]);
     }
-    out.resize(s.bits, 0);
+    out.resize(s.at.bits, 0);
     u32s(&mut out, &bits);
-    out.resize(s.linear, 0);
+    out.resize(s.at.linear, 0);
     for l in &linear {
         f64s(&mut out, &[l.constant, l.fallback, l.zero_band]);
         u32s(&mut out, &[l.terms_offset, l.terms_len]);
     }
-    out.resize(s.terms, 0);
+    out.resize(s.at.terms, 0);
     for t in &terms {
         u32s(&mut out, &[t.feature, 0]);
         f64s(&mut out, &[t.coefficient]);
@@ -479,10 +468,6 @@ fn special_key<I: KeyFloat>(i: usize) -> I::Key {
     I::key_from_le(&bytes[..I::KEY_BYTES])
 }
 
-fn f64_at(blob: &[u8], at: usize) -> f64 {
-    f64::from_le_bytes(blob[at..at + 8].try_into().unwrap_or_default())
-}
-
 impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
     /// Checks a blob written by [`encode`] and maps it (the nodes and values without copying
     /// when the blob is 64-byte aligned, e.g. wrapped in
@@ -520,14 +505,15 @@ impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
         if blob.len() != s.end {
             return err(format!("{} bytes, expected {}", blob.len(), s.end));
         }
-        let nodes = node_section::<I>(&blob[s.nodes..s.nodes + c.nodes * node_bytes(I::KEY_BYTES)]);
+        let nodes =
+            node_section::<I>(&blob[s.at.nodes..s.at.nodes + c.nodes * node_bytes(I::KEY_BYTES)]);
         let values = section(
-            &blob[s.values..s.values + c.values * O::BYTES],
+            &blob[s.at.values..s.at.values + c.values * O::BYTES],
             O::value_from_le,
         );
         let specials = (0..c.specials)
             .map(|i| {
-                let at = s.specials + 32 * i;
+                let at = s.at.specials + 32 * i;
                 let kind = match u32_at(blob, at) {
                     0 => SpecialKind::Category,
                     1 => SpecialKind::CategoryTruncated,
@@ -557,10 +543,12 @@ impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
                 Ok(sp)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let bits = (0..c.bits).map(|i| u32_at(blob, s.bits + 4 * i)).collect();
+        let bits = (0..c.bits)
+            .map(|i| u32_at(blob, s.at.bits + 4 * i))
+            .collect();
         let linear = (0..c.linear)
             .map(|i| {
-                let at = s.linear + 32 * i;
+                let at = s.at.linear + 32 * i;
                 let l = LinearRec {
                     constant: f64_at(blob, at),
                     fallback: f64_at(blob, at + 8),
@@ -576,7 +564,7 @@ impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
             .collect::<Result<Vec<_>, _>>()?;
         let terms = (0..c.terms)
             .map(|i| {
-                let at = s.terms + 16 * i;
+                let at = s.at.terms + 16 * i;
                 let t = Term {
                     feature: u32_at(blob, at),
                     coefficient: f64_at(blob, at + 8),
@@ -590,7 +578,7 @@ impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
         let mut seen = vec![false; c.nodes];
         let mut trees = Vec::with_capacity(c.trees);
         for t in 0..c.trees {
-            let at = s.trees + 16 * t;
+            let at = s.at.trees + 16 * t;
             let (root, group) = (u32_at(blob, at), u32_at(blob, at + 4));
             let leaves = match u32_at(blob, at + 8) {
                 0 => LeafKind::Scalar,

@@ -32,9 +32,7 @@ pub use blob::{encode, Child, LeafKind, Leaves, LinearSpec, NodeSpec, NodeTree, 
 pub use walk::LANES;
 
 use crate::float::{KeyFloat, SumFloat};
-use crate::tables::Aligned;
 use alloc::borrow::Cow;
-use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::ops::Range;
 
@@ -149,20 +147,7 @@ pub struct Nodes<I: KeyFloat, O: SumFloat> {
 }
 
 impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
-    /// Input features per row.
-    pub fn num_features(&self) -> usize {
-        self.num_features
-    }
-
-    /// Margins per row.
-    pub fn num_groups(&self) -> usize {
-        self.num_groups
-    }
-
-    /// Trees held, in model order.
-    pub fn num_trees(&self) -> usize {
-        self.trees.len()
-    }
+    crate::blob::shape_accessors!();
 
     /// Adds trees `trees` (in order) to one row's `margins`; `keys` come from
     /// [`row_keys`](crate::float::row_keys) of `row`.
@@ -226,35 +211,8 @@ impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
 }
 
 /// A generated model's node arrays, checked on first use: `static NODES: LazyNodes<f32, f64>
-/// = LazyNodes::new(BLOB);`. Works without `std` (a racing first use may check the blob
-/// twice; one result is kept).
-pub struct LazyNodes<I: KeyFloat, O: SumFloat> {
-    blob: &'static Aligned<[u8]>,
-    nodes: once_cell::race::OnceBox<Nodes<I, O>>,
-}
-
-impl<I: KeyFloat, O: SumFloat> LazyNodes<I, O> {
-    /// Node arrays that will be read from `blob`.
-    pub const fn new(blob: &'static Aligned<[u8]>) -> Self {
-        LazyNodes {
-            blob,
-            nodes: once_cell::race::OnceBox::new(),
-        }
-    }
-
-    /// The checked node arrays.
-    ///
-    /// # Panics
-    ///
-    /// When the blob is not valid node arrays of these precisions: a bug in the generator.
-    #[inline]
-    pub fn get(&self) -> &Nodes<I, O> {
-        self.nodes.get_or_init(|| match Nodes::new(&self.blob.0) {
-            Ok(n) => Box::new(n),
-            Err(e) => panic!("Timber-generated node arrays are invalid: {e}"),
-        })
-    }
-}
+/// = LazyNodes::new(BLOB);` (see [`crate::lazy`]).
+pub type LazyNodes<I, O> = crate::lazy::Lazy<Nodes<I, O>>;
 
 #[cfg(all(test, feature = "std"))]
 mod tests;

@@ -262,7 +262,7 @@ impl<I: KeyFloat, O: SumFloat> Quick<I, O> {
             return err("split offsets out of order");
         }
         let split_trees = section(&blob[s.split_trees..s.split_trees + 4 * ns], |b| {
-            u32::from_le_bytes(b.try_into().unwrap_or_default())
+            u32_at(b, 0)
         });
         let per_chunk = 2 * nf;
         let mut chunks = Vec::with_capacity(nc);

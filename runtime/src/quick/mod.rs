@@ -32,9 +32,7 @@ pub use blob::{encode, QuickError, QuickTree, Split};
 
 use crate::batch::BLOCK_ROWS;
 use crate::float::{KeyFloat, SumFloat};
-use crate::tables::Aligned;
 use alloc::borrow::Cow;
-use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 /// The most leaves a tree of this layout may have (one bit each in a `u64`).
@@ -96,20 +94,7 @@ struct TreeSplit<K> {
 }
 
 impl<I: KeyFloat, O: SumFloat> Quick<I, O> {
-    /// Input features per row.
-    pub fn num_features(&self) -> usize {
-        self.num_features
-    }
-
-    /// Margins per row.
-    pub fn num_groups(&self) -> usize {
-        self.num_groups
-    }
-
-    /// Trees held, in model order.
-    pub fn num_trees(&self) -> usize {
-        self.trees.len()
-    }
+    crate::blob::shape_accessors!();
 
     /// Fills `tree_splits` and `by_tree` from the chunks' splits.
     fn index_by_tree(mut self) -> Self {
@@ -159,35 +144,8 @@ impl<I: KeyFloat, O: SumFloat> Quick<I, O> {
 }
 
 /// A generated model's bit-vector trees, checked on first use: `static QUICK:
-/// LazyQuick<f64, f64> = LazyQuick::new(BLOB);`. Works without `std` (a racing first use
-/// may check the blob twice; one result is kept).
-pub struct LazyQuick<I: KeyFloat, O: SumFloat> {
-    blob: &'static Aligned<[u8]>,
-    quick: once_cell::race::OnceBox<Quick<I, O>>,
-}
-
-impl<I: KeyFloat, O: SumFloat> LazyQuick<I, O> {
-    /// Bit-vector trees that will be read from `blob`.
-    pub const fn new(blob: &'static Aligned<[u8]>) -> Self {
-        LazyQuick {
-            blob,
-            quick: once_cell::race::OnceBox::new(),
-        }
-    }
-
-    /// The checked trees.
-    ///
-    /// # Panics
-    ///
-    /// When the blob is not valid for these precisions: a bug in the generator.
-    #[inline]
-    pub fn get(&self) -> &Quick<I, O> {
-        self.quick.get_or_init(|| match Quick::new(&self.blob.0) {
-            Ok(q) => Box::new(q),
-            Err(e) => panic!("Timber-generated bit-vector trees are invalid: {e}"),
-        })
-    }
-}
+/// LazyQuick<f64, f64> = LazyQuick::new(BLOB);` (see [`crate::lazy`]).
+pub type LazyQuick<I, O> = crate::lazy::Lazy<Quick<I, O>>;
 
 #[cfg(all(test, feature = "std"))]
 mod tests;

@@ -202,7 +202,7 @@ impl<F: TableFloat> Tables<F> {
             return err("slot count does not match the trees");
         }
         let features = section(&blob[lay.features..lay.features + 4 * num_slots], |b| {
-            u32::from_le_bytes(b.try_into().unwrap_or_default())
+            u32_at(b, 0)
         });
         let limit = 2 * num_features;
         for (t, tree) in trees.iter().enumerate() {

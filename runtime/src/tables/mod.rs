@@ -43,7 +43,6 @@ pub use blob::{encode, Aligned, TablesError, TreeTable, MAGIC, VERSION};
 
 use crate::float::{KeyFloat, SumFloat};
 use alloc::borrow::Cow;
-use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::ops::Range;
 
@@ -115,20 +114,7 @@ pub struct Tables<F: TableFloat> {
 }
 
 impl<F: TableFloat> Tables<F> {
-    /// Input features per row.
-    pub fn num_features(&self) -> usize {
-        self.num_features
-    }
-
-    /// Margins per row.
-    pub fn num_groups(&self) -> usize {
-        self.num_groups
-    }
-
-    /// Trees held, in model order.
-    pub fn num_trees(&self) -> usize {
-        self.trees.len()
-    }
+    crate::blob::shape_accessors!();
 
     /// Adds trees `trees` (table indices, in order) to one row's `margins`; `keys` come from
     /// [`row_keys`]. The walks of several trees are interleaved; the additions happen in
@@ -147,35 +133,8 @@ impl<F: TableFloat> Tables<F> {
 }
 
 /// A generated model's tables, checked on first use: `static TABLES: LazyTables<f32> =
-/// LazyTables::new(&Aligned(*b"..."));`. Works without `std` (a racing first use may check
-/// the blob twice; one result is kept).
-pub struct LazyTables<F: TableFloat> {
-    blob: &'static Aligned<[u8]>,
-    tables: once_cell::race::OnceBox<Tables<F>>,
-}
-
-impl<F: TableFloat> LazyTables<F> {
-    /// Tables that will be read from `blob`.
-    pub const fn new(blob: &'static Aligned<[u8]>) -> Self {
-        LazyTables {
-            blob,
-            tables: once_cell::race::OnceBox::new(),
-        }
-    }
-
-    /// The checked tables.
-    ///
-    /// # Panics
-    ///
-    /// When the blob is not valid tables of this precision: a bug in the generator.
-    #[inline]
-    pub fn get(&self) -> &Tables<F> {
-        self.tables.get_or_init(|| match Tables::new(&self.blob.0) {
-            Ok(t) => Box::new(t),
-            Err(e) => panic!("Timber-generated tables are invalid: {e}"),
-        })
-    }
-}
+/// LazyTables::new(&Aligned(*b"..."));` (see [`crate::lazy`]).
+pub type LazyTables<F> = crate::lazy::Lazy<Tables<F>>;
 
 #[cfg(all(test, feature = "std"))]
 mod tests;

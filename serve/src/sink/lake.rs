@@ -131,17 +131,7 @@ impl LakeSink {
 
     fn write_csv(&self, out: &mut impl Write, rows: &[SinkRow]) -> Result<()> {
         let mut csv = csv::WriterBuilder::new().from_writer(out);
-        let mut header = vec![
-            "key",
-            "model",
-            "model_sha256",
-            "scored_at",
-            "source_partition",
-            "source_offset",
-        ];
-        header.extend(self.value_columns.iter().map(String::as_str));
-        header.push("error");
-        csv.write_record(&header)?;
+        csv.write_record(self.model.columns())?;
         let mut text = Vec::new();
         for row in rows {
             let mut record: Vec<Vec<u8>> = vec![

@@ -335,6 +335,24 @@ impl SinkModel {
         }
     }
 
+    /// Every column a sink writes, in order: the row's key, the model, its SHA-256, when
+    /// it was scored, where the row came from, the value columns, then `error`.
+    pub fn columns(&self) -> Vec<String> {
+        let mut columns: Vec<String> = [
+            "key",
+            "model",
+            "model_sha256",
+            "scored_at",
+            "source_partition",
+            "source_offset",
+        ]
+        .map(String::from)
+        .into();
+        columns.extend(self.value_columns());
+        columns.push("error".into());
+        columns
+    }
+
     /// The value columns: `prediction` for one, else `prediction_0`, `prediction_1`, ….
     pub fn value_columns(&self) -> Vec<String> {
         if self.width == 1 {

@@ -9,9 +9,9 @@
 
 use super::{format_utc, SinkKind, SinkModel, SinkRow, SinkUrl};
 use anyhow::{bail, Context, Result};
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool};
+use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool};
 use sqlx::QueryBuilder;
 use std::str::FromStr;
 use std::time::Duration;
@@ -22,6 +22,17 @@ const MAX_PARAMETERS: usize = 30_000;
 
 /// How long getting a connection may take before the attempt counts as failed (retried).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A pool of the one connection a sink writes through, to the database `options` name.
+async fn one_connection<DB: sqlx::Database>(
+    options: <DB::Connection as sqlx::Connection>::Options,
+) -> Result<sqlx::Pool<DB>, sqlx::Error> {
+    sqlx::pool::PoolOptions::<DB>::new()
+        .max_connections(1)
+        .acquire_timeout(CONNECT_TIMEOUT)
+        .connect_with(options)
+        .await
+}
 
 /// The SQL dialects.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -73,34 +84,19 @@ impl SqlSink {
                     // Readers (sqlite3, dashboards) read while the scorer writes.
                     .journal_mode(SqliteJournalMode::Wal)
                     .busy_timeout(Duration::from_secs(5));
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .acquire_timeout(CONNECT_TIMEOUT)
-                    .connect_with(options)
-                    .await
-                    .map_err(connect)?;
+                let pool = one_connection(options).await.map_err(connect)?;
                 (Pool::Sqlite(pool), Dialect::Sqlite)
             }
             SinkKind::Postgres(u) => {
                 let options = PgConnectOptions::from_str(u)
                     .with_context(|| format!("sink {url}: not a PostgreSQL URL"))?;
-                let pool = PgPoolOptions::new()
-                    .max_connections(1)
-                    .acquire_timeout(CONNECT_TIMEOUT)
-                    .connect_with(options)
-                    .await
-                    .map_err(connect)?;
+                let pool = one_connection(options).await.map_err(connect)?;
                 (Pool::Postgres(pool), Dialect::Postgres)
             }
             SinkKind::MySql(u) => {
                 let options = MySqlConnectOptions::from_str(u)
                     .with_context(|| format!("sink {url}: not a MySQL URL"))?;
-                let pool = MySqlPoolOptions::new()
-                    .max_connections(1)
-                    .acquire_timeout(CONNECT_TIMEOUT)
-                    .connect_with(options)
-                    .await
-                    .map_err(connect)?;
+                let pool = one_connection(options).await.map_err(connect)?;
                 (Pool::MySql(pool), Dialect::MySql)
             }
             SinkKind::Lake { .. } => unreachable!("an SQL sink for {url}"),
@@ -122,23 +118,6 @@ impl SqlSink {
             Dialect::MySql => format!("`{name}`"),
             _ => format!("\"{name}\""),
         }
-    }
-
-    fn columns(&self) -> Vec<String> {
-        let mut columns: Vec<String> = [
-            "key",
-            "model",
-            "model_sha256",
-            "scored_at",
-            "source_partition",
-            "source_offset",
-        ]
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
-        columns.extend(self.model.value_columns());
-        columns.push("error".into());
-        columns
     }
 
     /// Creates the table (and the upsert index) if missing; checks it has every column;
@@ -175,7 +154,7 @@ impl SqlSink {
             "CREATE TABLE IF NOT EXISTS {table} ({})",
             definition.join(", ")
         );
-        let columns: Vec<String> = self.columns().iter().map(|c| self.quote(c)).collect();
+        let columns: Vec<String> = self.model.columns().iter().map(|c| self.quote(c)).collect();
         let check = format!("SELECT {} FROM {table} WHERE 1 = 0", columns.join(", "));
         let index = format!(
             "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {table} ({})",
@@ -193,7 +172,7 @@ impl SqlSink {
                     "sink {url}: table {} exists but is not a predictions table for this model \
                      (it needs the columns {}): {e}",
                     url.table,
-                    self.columns().join(", ")
+                    self.model.columns().join(", ")
                 );
             }
             if url.upsert {
@@ -204,7 +183,7 @@ impl SqlSink {
         });
         self.insert = format!("INSERT INTO {table} ({}) ", columns.join(", "));
         if self.url.upsert {
-            let rest: Vec<String> = self.columns()[1..]
+            let rest: Vec<String> = self.model.columns()[1..]
                 .iter()
                 .map(|c| {
                     let c = self.quote(c);
