@@ -16,8 +16,8 @@
 
 use super::{objective_and_base, parse_score_list, MAX_OUTPUTS};
 use crate::ir::{
-    CategoryCode, Comparison, Feature, FeatureKind, Forest, Leaf, Node, Origin, Precision, Side,
-    Split, Test, TextRule, Tree,
+    CategoryCode, Comparison, Feature, FeatureKind, Forest, Leaf, Node, Side, Split, Test,
+    TextRule, Tree,
 };
 use crate::load::json::{self, f32_of, malformed};
 use crate::load::{Frontend, LoadError, LoadOptions, Probe};
@@ -172,17 +172,14 @@ pub fn load(bytes: &[u8], path: &str, options: &LoadOptions) -> Result<Forest, L
         })
         .collect();
     let (features, has_names) = names.features(positions.as_deref());
-    Ok(Forest {
+    Ok(super::forest(
         features,
         trees,
         base_margin,
         transform,
         objective,
-        precision: Precision::F32,
-        has_feature_names: has_names,
-        origin: Origin::default(),
-        average_over: None,
-    })
+        has_names,
+    ))
 }
 
 /// The features named by the splits, in order of first use, and which are categorical.

@@ -380,17 +380,36 @@ fn build(learner: Learner, path: &str, options: &LoadOptions) -> Result<Forest, 
         });
     }
 
-    Ok(Forest {
+    Ok(forest(
+        features,
+        trees,
+        base_margin,
+        transform,
+        objective,
+        !learner.feature_names.is_empty(),
+    ))
+}
+
+/// An XGBoost forest, whichever file it came from: f32 inputs and sums, trees summed.
+fn forest(
+    features: Vec<Feature>,
+    trees: Vec<Tree>,
+    base_margin: Vec<f64>,
+    transform: Transform,
+    objective: String,
+    has_feature_names: bool,
+) -> Forest {
+    Forest {
         features,
         trees,
         base_margin,
         transform,
         objective,
         precision: Precision::F32,
-        has_feature_names: !learner.feature_names.is_empty(),
+        has_feature_names,
         origin: Origin::default(),
         average_over: None,
-    })
+    }
 }
 
 /// How many leading trees to score: all, or those up to `best_iteration` inclusive.
