@@ -137,13 +137,5 @@ fn bad_sklearn_values_are_named() {
             &["trees[0].value[0][0]"],
         ),
     ];
-    check_cases(
-        cases,
-        |case| case.0,
-        |&(_, fixture, damage, needles)| {
-            let mut v = sk(fixture);
-            damage(&mut v);
-            assert_contains(&error(load_value(&v)), needles);
-        },
-    );
+    check_damages(cases, sk, error);
 }

@@ -331,15 +331,7 @@ fn damaged_fields_are_malformed_errors_naming_them() {
             &["`tree_info` has 2 entries for 3 trees"],
         ),
     ];
-    check_cases(
-        cases,
-        |case| case.0,
-        |&(_, fixture_name, damage, wants)| {
-            let mut v = fixture(fixture_name);
-            damage(&mut v);
-            assert_contains(&malformed(load_value(&v)), wants);
-        },
-    );
+    check_damages(cases, fixture, malformed);
 }
 
 #[test]

@@ -124,6 +124,24 @@ pub type Damage = (
     &'static [&'static str],
 );
 
+/// Checks every case of a table of damaged JSON models: its fixture (read by `fixture`),
+/// damaged, gives an error (`expect`: [`error`] or [`malformed`]) saying each fragment.
+pub fn check_damages(
+    cases: &[Damage],
+    fixture: impl Fn(&str) -> Value,
+    expect: fn(Result<Forest, LoadError>) -> String,
+) {
+    check_cases(
+        cases,
+        |case| case.0,
+        |&(_, name, damage, needles)| {
+            let mut v = fixture(name);
+            damage(&mut v);
+            assert_contains(&expect(load_value(&v)), needles);
+        },
+    );
+}
+
 /// Runs `check` on every case of a table, each named by `name`; after all have run, fails
 /// naming every case that failed (each failure's own message is printed as it happens).
 pub fn check_cases<C>(cases: &[C], name: impl Fn(&C) -> &str, check: impl Fn(&C)) {
