@@ -18,7 +18,7 @@ const T: Duration = Duration::from_secs(60);
 const JSON: &str = "application/json";
 
 fn server(model: &str, extra: &[&str]) -> (Scorer, String) {
-    let mut args = vec![
+    let args = [
         "serve",
         "http",
         "--listen",
@@ -26,10 +26,7 @@ fn server(model: &str, extra: &[&str]) -> (Scorer, String) {
         "--model-name",
         "churn",
     ];
-    args.extend_from_slice(extra);
-    let mut scorer = Scorer::start(scorer_bin(model), &args);
-    let addr = scorer.listening_addr();
-    (scorer, addr)
+    start_listening(model, &args, extra)
 }
 
 /// A fixture's input rows as cells (empty = missing).

@@ -19,11 +19,11 @@ use timber_runtime::Model;
 const T: Duration = Duration::from_secs(60);
 
 fn server(model: &str, extra: &[&str]) -> (Scorer, String) {
-    let mut args = vec!["serve", "socket", "--listen", "127.0.0.1:0"];
-    args.extend_from_slice(extra);
-    let mut scorer = Scorer::start(scorer_bin(model), &args);
-    let addr = scorer.listening_addr();
-    (scorer, addr)
+    start_listening(
+        model,
+        &["serve", "socket", "--listen", "127.0.0.1:0"],
+        extra,
+    )
 }
 
 fn connect(addr: &str) -> TcpStream {

@@ -29,7 +29,7 @@ pub fn json_floats(result: &serde_json::Value, key: &str) -> Vec<f32> {
 /// (`--http`) on another and `extra` arguments; returns the scorer, the socket's address and
 /// the page's.
 pub fn socket_with_page(model: &str, extra: &[&str]) -> (Scorer, String, String) {
-    let mut args = vec![
+    let args = [
         "serve",
         "socket",
         "--listen",
@@ -37,11 +37,18 @@ pub fn socket_with_page(model: &str, extra: &[&str]) -> (Scorer, String, String)
         "--http",
         "127.0.0.1:0",
     ];
-    args.extend_from_slice(extra);
-    let mut scorer = Scorer::start(scorer_bin(model), &args);
-    let socket = scorer.listening_addr();
+    let (mut scorer, socket) = start_listening(model, &args, extra);
     let http = scorer.http_addr(std::time::Duration::from_secs(60));
     (scorer, socket, http)
+}
+
+/// Starts `model`'s scorer with `args` and then `extra` (a server on `--listen ...:0`), and
+/// waits for the address it listens on.
+pub fn start_listening(model: &str, args: &[&str], extra: &[&str]) -> (Scorer, String) {
+    let args: Vec<&str> = args.iter().chain(extra).copied().collect();
+    let mut scorer = Scorer::start(scorer_bin(model), &args);
+    let addr = scorer.listening_addr();
+    (scorer, addr)
 }
 
 /// Runs `client(i)` for every `i` in `0..n`, each on a thread of its own, all at once;
