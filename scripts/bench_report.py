@@ -104,23 +104,11 @@ def tables(data):
                 cells.append(fmt_ratio(ratio(d.get("xgboost"), t)))
                 cells.append(fmt_ratio(ratio(d.get("interpreter"), t)))
             lines.append(f"| {m} | {s} | " + " | ".join(cells) + " |")
-    lines.append("")
-    lines.append("Median times (batch: 100,000 rows per call; row: one call):\n")
-    lines.append("| model | input | shape | Timber | XGBoost in-place | interpreter |"
-                 " Timber, AVX2 kernel | Timber, scalar kernel | Timber, nested if/else |")
-    lines.append("|---|---|---|---|---|---|---|---|---|")
-    for m in MODELS:
-        for s in SETS:
-            for sh, label in SHAPES:
-                d = data.get((m, s, sh))
-                if not d:
-                    continue
-                lines.append(
-                    f"| {m} | {s} | {label} | {fmt_time(d.get('timber'), sh)} | "
-                    f"{fmt_time(d.get('xgboost'), sh)} | {fmt_time(d.get('interpreter'), sh)} | "
-                    f"{fmt_time(d.get('timber_avx2_kernel'), sh)} | "
-                    f"{fmt_time(d.get('timber_scalar_kernel'), sh)} | "
-                    f"{fmt_time(d.get('timber_nested'), sh)} |")
+    lines += times_table(data, [(m, s) for m in MODELS for s in SETS], [
+        ("timber", "Timber"), ("xgboost", "XGBoost in-place"), ("interpreter", "interpreter"),
+        ("timber_avx2_kernel", "Timber, AVX2 kernel"),
+        ("timber_scalar_kernel", "Timber, scalar kernel"),
+        ("timber_nested", "Timber, nested if/else")])
     return "\n".join(lines) + "\n" + shape_tables(data)
 
 
@@ -145,21 +133,26 @@ def shape_tables(data):
             cells += [fmt_ratio(ratio(d.get(k), t))
                       for k in ("xgboost", "interpreter", "timber_nodes")]
         lines.append(f"| {m} | {s} | " + " | ".join(cells) + " |")
-    lines.append("")
-    lines.append("Median times (batch: 100,000 rows per call; row: one call):\n")
-    lines.append("| model | input | shape | Timber (auto) | Timber, node arrays | interpreter |"
-                 " XGBoost in-place |")
-    lines.append("|---|---|---|---|---|---|---|")
-    for m, s in present:
+    lines += times_table(data, present, [
+        ("timber", "Timber (auto)"), ("timber_nodes", "Timber, node arrays"),
+        ("interpreter", "interpreter"), ("xgboost", "XGBoost in-place")])
+    return "\n".join(lines) + "\n"
+
+
+def times_table(data, pairs, columns):
+    """The lines of a table of median times: a row per (model, input) of `pairs` and shape
+    benched, a column per (function, heading) of `columns`; after a blank line."""
+    lines = ["", "Median times (batch: 100,000 rows per call; row: one call):\n",
+             "| model | input | shape | " + " | ".join(head for _, head in columns) + " |",
+             "|---|---|---|" + "---|" * len(columns)]
+    for m, s in pairs:
         for sh, label in SHAPES:
             d = data.get((m, s, sh))
             if not d:
                 continue
-            lines.append(
-                f"| {m} | {s} | {label} | {fmt_time(d.get('timber'), sh)} | "
-                f"{fmt_time(d.get('timber_nodes'), sh)} | "
-                f"{fmt_time(d.get('interpreter'), sh)} | {fmt_time(d.get('xgboost'), sh)} |")
-    return "\n".join(lines) + "\n"
+            lines.append(f"| {m} | {s} | {label} | "
+                         + " | ".join(fmt_time(d.get(fn), sh) for fn, _ in columns) + " |")
+    return lines
 
 
 def svg(data):

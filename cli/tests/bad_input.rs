@@ -168,67 +168,74 @@ fn cli_csv_good_input_is_scored() {
     assert_eq!(run.stdout.lines().count(), 2);
 }
 
+/// Bad CSV rows fail cleanly, naming the place: (case, CSV, whether the error names the
+/// input file, what else it says).
 #[test]
-fn cli_csv_row_with_wrong_column_count_names_the_line() {
-    let (run, input) = predict_csv("cli_csv_width", b"f0,f1,f2\n0.5,1,2\n0.5,1\n1,2,3\n");
-    assert_clean_failure(&run, &[&input, "line 3: expected 3 columns, found 2"]);
-}
-
-#[test]
-fn cli_csv_non_numeric_cell_names_line_column_and_feature() {
-    let (run, input) = predict_csv("cli_csv_cell", b"f0,f1,f2\n0.5,1,2\n0.5,abc,2\n");
-    assert_clean_failure(
-        &run,
-        &[&input, "line 3, column 2 (f1): `abc` is not a number"],
-    );
-}
-
-#[test]
-fn cli_csv_infinite_cell_is_rejected() {
-    let (run, _) = predict_csv("cli_csv_inf", b"f0,f1,f2\n0.5,1,inf\n");
-    assert_clean_failure(&run, &["line 2, column 3 (f2)", "not a finite number"]);
-}
-
-#[test]
-fn cli_csv_header_without_feature_names_and_wrong_width_names_the_header() {
-    let (run, input) = predict_csv("cli_csv_header", b"a,b\n1,2\n");
-    assert_clean_failure(
-        &run,
-        &[
-            &input,
-            "header (line 1)",
-            "the model has 3 features but the header has 2 columns",
-            "(missing: f0, f1, f2)",
-        ],
-    );
-}
-
-#[test]
-fn cli_csv_duplicate_header_column_is_named() {
-    let (run, _) = predict_csv("cli_csv_dup", b"f0,f1,f2,f1\n1,2,3,4\n");
-    assert_clean_failure(&run, &["header (line 1)", "`f1` appears twice"]);
-}
-
-#[test]
-fn cli_csv_empty_file_names_the_header() {
-    let (run, _) = predict_csv("cli_csv_empty", b"");
-    assert_clean_failure(&run, &["header (line 1)", "0 columns"]);
-}
-
-#[test]
-fn cli_csv_line_numbers_count_physical_lines() {
-    // A quoted cell spanning two lines shifts every later row by one line.
-    let (run, _) = predict_csv(
-        "cli_csv_multiline",
-        b"f0,f1,f2\n1,2,3\n\"4\n\",5,6\n7,x,9\n",
-    );
-    assert_clean_failure(&run, &["line 5, column 2 (f1)"]);
-}
-
-#[test]
-fn cli_csv_invalid_utf8_names_the_line() {
-    let (run, _) = predict_csv("cli_csv_utf8", b"f0,f1,f2\n1,2,3\n4,\xff\xfe,6\n");
-    assert_clean_failure(&run, &["line 3"]);
+fn cli_csv_bad_input_fails_cleanly_naming_the_place() {
+    let cases: &[(&str, &[u8], bool, &[&str])] = &[
+        (
+            "cli_csv_width",
+            b"f0,f1,f2\n0.5,1,2\n0.5,1\n1,2,3\n",
+            true,
+            &["line 3: expected 3 columns, found 2"],
+        ),
+        (
+            "cli_csv_cell",
+            b"f0,f1,f2\n0.5,1,2\n0.5,abc,2\n",
+            true,
+            &["line 3, column 2 (f1): `abc` is not a number"],
+        ),
+        (
+            "cli_csv_inf",
+            b"f0,f1,f2\n0.5,1,inf\n",
+            false,
+            &["line 2, column 3 (f2)", "not a finite number"],
+        ),
+        (
+            "cli_csv_header",
+            b"a,b\n1,2\n",
+            true,
+            &[
+                "header (line 1)",
+                "the model has 3 features but the header has 2 columns",
+                "(missing: f0, f1, f2)",
+            ],
+        ),
+        (
+            "cli_csv_dup",
+            b"f0,f1,f2,f1\n1,2,3,4\n",
+            false,
+            &["header (line 1)", "`f1` appears twice"],
+        ),
+        (
+            "cli_csv_empty",
+            b"",
+            false,
+            &["header (line 1)", "0 columns"],
+        ),
+        // A quoted cell spanning two lines shifts every later row by one line.
+        (
+            "cli_csv_multiline",
+            b"f0,f1,f2\n1,2,3\n\"4\n\",5,6\n7,x,9\n",
+            false,
+            &["line 5, column 2 (f1)"],
+        ),
+        (
+            "cli_csv_utf8",
+            b"f0,f1,f2\n1,2,3\n4,\xff\xfe,6\n",
+            false,
+            &["line 3"],
+        ),
+    ];
+    for &(case, csv, names_input, needles) in cases {
+        // Names the case in the test's output when an assertion below fails.
+        eprintln!("case: {case}");
+        let (run, input) = predict_csv(case, csv);
+        assert_clean_failure(&run, needles);
+        if names_input {
+            assert_contains(&run.stderr, &[&input]);
+        }
+    }
 }
 
 #[test]

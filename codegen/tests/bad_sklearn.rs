@@ -17,12 +17,8 @@ fn sk(fixture: &str) -> Value {
 
 #[test]
 fn truncated_sklearn_json_is_an_error() {
-    let bytes = fixture_file("sk_rf_multiclass", "model.json");
-    every_truncation_fails(&bytes, 499, &LoadOptions::default());
-    assert_contains(
-        &error(load(&bytes[..bytes.len() / 2])),
-        &["EOF while parsing"],
-    );
+    let (options, needle) = (LoadOptions::default(), "EOF while parsing");
+    truncations_fail(("sk_rf_multiclass", "model.json"), 499, 2, &options, needle);
 }
 
 #[test]
@@ -70,64 +66,76 @@ fn wrong_sklearn_array_lengths_name_tree_and_field() {
 
 #[test]
 fn bad_sklearn_values_are_named() {
-    let mut v = sk("sk_tree_regressor");
-    v["timber_sklearn"] = json!(2);
-    assert_contains(
-        &error(load_value(&v)),
-        &["`timber_sklearn` = 2", "schema version 1"],
-    );
-    let mut v = sk("sk_tree_regressor");
-    v["trees"][0]["missing_go_to_left"][0] = json!(2);
-    assert_contains(
-        &error(load_value(&v)),
-        &["tree 0, node 0", "`missing_go_to_left` = 2"],
-    );
-    let mut v = sk("sk_tree_regressor");
-    v["trees"][0]["threshold"][0] = json!(-1e300);
-    assert_contains(
-        &error(load_value(&v)),
-        &["tree 0, node 0", "below every f32"],
-    );
-    let mut v = sk("sk_tree_regressor");
-    v["trees"][0]["children_left"][0] = json!(100_000);
-    assert_contains(
-        &error(load_value(&v)),
-        &["tree 0, node 0", "child index 100000 is out of range"],
-    );
-    let mut v = sk("sk_tree_regressor");
-    v["trees"][0]["children_right"][0] = json!(-1);
-    assert_contains(
-        &error(load_value(&v)),
-        &["tree 0, node 0", "a split needs two children"],
-    );
-    let mut v = sk("sk_tree_regressor");
-    v["trees"][0]["feature"][0] = json!(17);
-    assert_contains(
-        &error(load_value(&v)),
-        &["tree 0, node 0", "feature index 17 is out of range"],
-    );
-    let mut v = sk("sk_gb_multiclass");
-    v["init"] = json!([0.1, 0.2]);
-    assert_contains(
-        &error(load_value(&v)),
-        &["`init` has 2 values for 3 outputs"],
-    );
-    let mut v = sk("sk_gb_multiclass");
-    v.as_object_mut().unwrap().remove("learning_rate");
-    assert_contains(&error(load_value(&v)), &["`learning_rate`: missing"]);
-    let mut v = sk("sk_gb_multiclass");
-    v["trees"][7]["output"] = json!(3);
-    assert_contains(
-        &error(load_value(&v)),
-        &["tree 7: `output` 3 is out of range"],
-    );
-    let mut v = sk("sk_gb_binary");
-    v["transform"] = json!("tanh");
-    assert_contains(
-        &error(load_value(&v)),
-        &["at `transform`", "unknown variant `tanh`"],
-    );
-    let mut v = sk("sk_gb_binary");
-    v["trees"][0]["value"][0][0] = json!("x");
-    assert_contains(&error(load_value(&v)), &["trees[0].value[0][0]"]);
+    // (case, fixture, damage, what the error says)
+    let cases: &[Damage] = &[
+        (
+            "schema version",
+            "sk_tree_regressor",
+            |v| v["timber_sklearn"] = json!(2),
+            &["`timber_sklearn` = 2", "schema version 1"],
+        ),
+        (
+            "missing_go_to_left",
+            "sk_tree_regressor",
+            |v| v["trees"][0]["missing_go_to_left"][0] = json!(2),
+            &["tree 0, node 0", "`missing_go_to_left` = 2"],
+        ),
+        (
+            "threshold below f32",
+            "sk_tree_regressor",
+            |v| v["trees"][0]["threshold"][0] = json!(-1e300),
+            &["tree 0, node 0", "below every f32"],
+        ),
+        (
+            "child out of range",
+            "sk_tree_regressor",
+            |v| v["trees"][0]["children_left"][0] = json!(100_000),
+            &["tree 0, node 0", "child index 100000 is out of range"],
+        ),
+        (
+            "one child",
+            "sk_tree_regressor",
+            |v| v["trees"][0]["children_right"][0] = json!(-1),
+            &["tree 0, node 0", "a split needs two children"],
+        ),
+        (
+            "feature out of range",
+            "sk_tree_regressor",
+            |v| v["trees"][0]["feature"][0] = json!(17),
+            &["tree 0, node 0", "feature index 17 is out of range"],
+        ),
+        (
+            "init length",
+            "sk_gb_multiclass",
+            |v| v["init"] = json!([0.1, 0.2]),
+            &["`init` has 2 values for 3 outputs"],
+        ),
+        (
+            "no learning_rate",
+            "sk_gb_multiclass",
+            |v| {
+                v.as_object_mut().unwrap().remove("learning_rate");
+            },
+            &["`learning_rate`: missing"],
+        ),
+        (
+            "output out of range",
+            "sk_gb_multiclass",
+            |v| v["trees"][7]["output"] = json!(3),
+            &["tree 7: `output` 3 is out of range"],
+        ),
+        (
+            "unknown transform",
+            "sk_gb_binary",
+            |v| v["transform"] = json!("tanh"),
+            &["at `transform`", "unknown variant `tanh`"],
+        ),
+        (
+            "value not a number",
+            "sk_gb_binary",
+            |v| v["trees"][0]["value"][0][0] = json!("x"),
+            &["trees[0].value[0][0]"],
+        ),
+    ];
+    check_damages(cases, sk, error);
 }

@@ -176,79 +176,162 @@ fn truncated_ubjson_is_malformed_not_a_panic() {
 // Wrong field types: the message names the field's path
 // ---------------------------------------------------------------------------------------
 
+/// Each damage to a fixture is a `Malformed` error whose message names what is wrong and
+/// where: (case, fixture, damage, what the message says).
 #[test]
-fn left_children_as_a_string_names_the_field() {
-    let mut v = fixture("tiny_reg");
-    tree(&mut v, 1)["left_children"] = json!("1,3,5");
-    let message = malformed(load_value(&v));
-    assert_contains(
-        &message,
-        &[
-            "learner.gradient_booster.model.trees[1].left_children",
-            "invalid type: string",
-        ],
-    );
-}
-
-#[test]
-fn child_index_as_a_string_names_the_element() {
-    let mut v = fixture("tiny_reg");
-    tree(&mut v, 2)["right_children"][1] = json!("4");
-    let message = malformed(load_value(&v));
-    assert_contains(
-        &message,
-        &["learner.gradient_booster.model.trees[2].right_children[1]"],
-    );
-}
-
-#[test]
-fn split_condition_as_a_string_names_the_element() {
-    let mut v = fixture("tiny_reg");
-    tree(&mut v, 0)["split_conditions"][2] = json!("six");
-    let message = malformed(load_value(&v));
-    assert_contains(
-        &message,
-        &["learner.gradient_booster.model.trees[0].split_conditions[2]"],
-    );
-}
-
-#[test]
-fn default_left_of_the_wrong_type_names_the_element() {
-    let mut v = fixture("tiny_reg");
-    tree(&mut v, 0)["default_left"][4] = json!("yes");
-    let message = malformed(load_value(&v));
-    assert_contains(
-        &message,
-        &["learner.gradient_booster.model.trees[0].default_left[4]"],
-    );
-}
-
-#[test]
-fn missing_tree_array_names_the_tree() {
-    let mut v = fixture("tiny_reg");
-    tree(&mut v, 2)
-        .as_object_mut()
-        .unwrap()
-        .remove("right_children");
-    let message = malformed(load_value(&v));
-    assert_contains(
-        &message,
-        &[
-            "learner.gradient_booster.model.trees[2]",
-            "missing field `right_children`",
-        ],
-    );
-}
-
-#[test]
-fn base_score_as_a_number_names_the_field() {
-    let mut v = fixture("tiny_reg");
-    param(&mut v)["base_score"] = json!(0.5);
-    let message = malformed(load_value(&v));
-    assert_contains(
-        &message,
-        &["learner.learner_model_param.base_score", "invalid type"],
-    );
+fn damaged_fields_are_malformed_errors_naming_them() {
+    let cases: &[Damage] = &[
+        (
+            "left_children_as_a_string_names_the_field",
+            "tiny_reg",
+            |v| tree(v, 1)["left_children"] = json!("1,3,5"),
+            &[
+                "learner.gradient_booster.model.trees[1].left_children",
+                "invalid type: string",
+            ],
+        ),
+        (
+            "child_index_as_a_string_names_the_element",
+            "tiny_reg",
+            |v| tree(v, 2)["right_children"][1] = json!("4"),
+            &["learner.gradient_booster.model.trees[2].right_children[1]"],
+        ),
+        (
+            "split_condition_as_a_string_names_the_element",
+            "tiny_reg",
+            |v| tree(v, 0)["split_conditions"][2] = json!("six"),
+            &["learner.gradient_booster.model.trees[0].split_conditions[2]"],
+        ),
+        (
+            "default_left_of_the_wrong_type_names_the_element",
+            "tiny_reg",
+            |v| tree(v, 0)["default_left"][4] = json!("yes"),
+            &["learner.gradient_booster.model.trees[0].default_left[4]"],
+        ),
+        (
+            "missing_tree_array_names_the_tree",
+            "tiny_reg",
+            |v| {
+                tree(v, 2).as_object_mut().unwrap().remove("right_children");
+            },
+            &[
+                "learner.gradient_booster.model.trees[2]",
+                "missing field `right_children`",
+            ],
+        ),
+        (
+            "base_score_as_a_number_names_the_field",
+            "tiny_reg",
+            |v| param(v)["base_score"] = json!(0.5),
+            &["learner.learner_model_param.base_score", "invalid type"],
+        ),
+        (
+            "base_score_with_too_many_values_is_malformed",
+            "tiny_reg",
+            |v| param(v)["base_score"] = json!("[1E0,2E0]"),
+            &["base_score", "2 values", "1 outputs"],
+        ),
+        (
+            "num_feature_as_a_number_names_the_field",
+            "tiny_reg",
+            |v| param(v)["num_feature"] = json!(3),
+            &["learner.learner_model_param.num_feature"],
+        ),
+        (
+            "non_tree_booster_is_malformed",
+            "tiny_reg",
+            |v| v["learner"]["gradient_booster"]["name"] = json!("gblinear"),
+            &["gradient_booster.name", "gblinear"],
+        ),
+        (
+            "vector_leaf_trees_are_rejected_by_name",
+            "tiny_reg",
+            |v| tree(v, 1)["tree_param"]["size_leaf_vector"] = json!("3"),
+            &["tree 1", "vector-leaf"],
+        ),
+        (
+            "missing_threshold_names_tree_and_node",
+            "tiny_reg",
+            |v| tree(v, 2)["split_conditions"][0] = Value::Null,
+            &["tree 2, node 0: split condition is NaN"],
+        ),
+        (
+            "negative_child_index_names_tree_node_and_field",
+            "tiny_reg",
+            |v| tree(v, 0)["right_children"][1] = json!(-5),
+            &["tree 0, node 1: `right_children` = -5"],
+        ),
+        (
+            "right_child_without_left_child_names_tree_and_node",
+            "tiny_reg",
+            |v| tree(v, 0)["left_children"][2] = json!(-1),
+            &["tree 0, node 2", "right child (6)"],
+        ),
+        (
+            "negative_split_index_names_tree_node_and_field",
+            "tiny_reg",
+            |v| tree(v, 2)["split_indices"][0] = json!(-1),
+            &["tree 2, node 0: `split_indices` = -1"],
+        ),
+        (
+            "split_conditions_shorter_than_left_children_names_tree_and_field",
+            "tiny_reg",
+            |v| {
+                tree(v, 1)["split_conditions"].as_array_mut().unwrap().pop();
+            },
+            &["tree 1: `split_conditions` has 6 entries but `left_children` has 7"],
+        ),
+        (
+            "categorical_segment_past_the_end_names_tree_and_entry",
+            "categorical_small",
+            |v| {
+                let t = tree(v, 0);
+                assert_eq!(t["categories_nodes"], json!([1, 2]), "fixture changed");
+                t["categories_sizes"][1] = json!(5);
+            },
+            &["tree 0: categorical entry 1: segment runs past the end of `categories`"],
+        ),
+        (
+            "categorical_segment_near_usize_max_is_an_error_not_a_panic",
+            "categorical_small",
+            |v| {
+                let t = tree(v, 0);
+                t["categories_segments"][0] = json!(i64::MAX);
+                t["categories_sizes"][0] = json!(i64::MAX);
+            },
+            &["tree 0: categorical entry 0: segment runs past"],
+        ),
+        (
+            "categorical_split_without_a_category_set_names_tree_and_node",
+            "categorical_small",
+            |v| {
+                let t = tree(v, 0);
+                for field in [
+                    "categories_nodes",
+                    "categories_segments",
+                    "categories_sizes",
+                ] {
+                    t[field].as_array_mut().unwrap().pop();
+                }
+            },
+            &["tree 0, node 2: categorical split with no entry in `categories_nodes`"],
+        ),
+        (
+            "negative_tree_info_names_the_entry",
+            "tiny_reg",
+            |v| model(v)["tree_info"][1] = json!(-1),
+            &["`tree_info[1]` = -1 is negative"],
+        ),
+        (
+            "tree_info_length_mismatch_is_malformed",
+            "tiny_reg",
+            |v| {
+                model(v)["tree_info"].as_array_mut().unwrap().pop();
+            },
+            &["`tree_info` has 2 entries for 3 trees"],
+        ),
+    ];
+    check_damages(cases, fixture, malformed);
 }
 
 #[test]
@@ -259,14 +342,6 @@ fn base_score_that_is_not_a_number_names_the_field() {
         let message = malformed(load_value(&v));
         assert_contains(&message, &["base_score", "is not a number"]);
     }
-}
-
-#[test]
-fn base_score_with_too_many_values_is_malformed() {
-    let mut v = fixture("tiny_reg");
-    param(&mut v)["base_score"] = json!("[1E0,2E0]");
-    let message = malformed(load_value(&v));
-    assert_contains(&message, &["base_score", "2 values", "1 outputs"]);
 }
 
 #[test]
@@ -303,36 +378,12 @@ fn num_feature_that_is_not_a_count_names_the_field() {
 }
 
 #[test]
-fn num_feature_as_a_number_names_the_field() {
-    let mut v = fixture("tiny_reg");
-    param(&mut v)["num_feature"] = json!(3);
-    let message = malformed(load_value(&v));
-    assert_contains(&message, &["learner.learner_model_param.num_feature"]);
-}
-
-#[test]
 fn absurd_num_feature_is_an_error_not_a_panic() {
     // usize::MAX features: allocating per-feature tables for it must not be attempted.
     let mut v = fixture("tiny_reg");
     param(&mut v)["num_feature"] = json!(u64::MAX.to_string());
     let err = load_value(&v).expect_err("a model with 2^64-1 features cannot load");
     assert_contains(&err.to_string(), &[NAME, "num_feature"]);
-}
-
-#[test]
-fn non_tree_booster_is_malformed() {
-    let mut v = fixture("tiny_reg");
-    v["learner"]["gradient_booster"]["name"] = json!("gblinear");
-    let message = malformed(load_value(&v));
-    assert_contains(&message, &["gradient_booster.name", "gblinear"]);
-}
-
-#[test]
-fn vector_leaf_trees_are_rejected_by_name() {
-    let mut v = fixture("tiny_reg");
-    tree(&mut v, 1)["tree_param"]["size_leaf_vector"] = json!("3");
-    let message = malformed(load_value(&v));
-    assert_contains(&message, &["tree 1", "vector-leaf"]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -357,172 +408,156 @@ fn null_or_bare_nan_leaf_names_tree_and_node() {
     assert_contains(&message, &["tree 0, node 3: leaf value is NaN"]);
 }
 
-#[test]
-fn missing_threshold_names_tree_and_node() {
-    let mut v = fixture("tiny_reg");
-    tree(&mut v, 2)["split_conditions"][0] = Value::Null;
-    let message = malformed(load_value(&v));
-    assert_contains(&message, &["tree 2, node 0: split condition is NaN"]);
-}
-
-#[test]
-fn leaf_overflowing_f32_names_tree_and_node() {
-    let mut v = fixture("tiny_reg");
-    tree(&mut v, 0)["split_conditions"][6] = serde_json::from_str("1e400").unwrap();
-    match invalid(load_value(&v)) {
-        IrError::Invalid(m) => assert_contains(&m, &["tree 0, node 6: leaf value", "finite"]),
-        other => panic!("expected IrError::Invalid, got {other:?}"),
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // Tree structure (IrError via LoadError::Invalid)
 // ---------------------------------------------------------------------------------------
 
+/// Each damage to a tree's structure is an `IrError` (via `LoadError::Invalid`) naming the
+/// tree and node: (case, fixture, damage, the error or `None` for an `IrError::Invalid`,
+/// what its message says).
 #[test]
-fn child_index_out_of_range_names_tree_and_node() {
-    let mut v = fixture("tiny_reg");
-    tree(&mut v, 1)["left_children"][2] = json!(99);
-    let err = invalid(load_value(&v));
-    assert_eq!(
-        err,
-        IrError::ChildOutOfRange {
-            tree: 1,
-            node: 2,
-            child: 99,
-            len: 7
-        }
+fn damaged_tree_structures_are_ir_errors_naming_tree_and_node() {
+    type Case = (
+        &'static str,
+        &'static str,
+        fn(&mut Value),
+        Option<IrError>,
+        &'static [&'static str],
     );
-    assert_contains(&err.to_string(), &["tree 1, node 2: child index 99"]);
-}
-
-#[test]
-fn negative_child_index_names_tree_node_and_field() {
-    let mut v = fixture("tiny_reg");
-    tree(&mut v, 0)["right_children"][1] = json!(-5);
-    let message = malformed(load_value(&v));
-    assert_contains(&message, &["tree 0, node 1: `right_children` = -5"]);
-}
-
-#[test]
-fn right_child_without_left_child_names_tree_and_node() {
-    let mut v = fixture("tiny_reg");
-    tree(&mut v, 0)["left_children"][2] = json!(-1);
-    let message = malformed(load_value(&v));
-    assert_contains(&message, &["tree 0, node 2", "right child (6)"]);
-}
-
-#[test]
-fn child_pointing_back_to_the_root_is_not_a_tree() {
-    let mut v = fixture("tiny_reg");
-    tree(&mut v, 2)["right_children"][2] = json!(0);
-    let err = invalid(load_value(&v));
-    assert_eq!(err, IrError::NotATree { tree: 2, node: 0 });
-    assert_contains(&err.to_string(), &["tree 2, node 0", "cycle"]);
-}
-
-#[test]
-fn node_that_is_its_own_child_is_not_a_tree() {
-    let mut v = fixture("tiny_reg");
-    tree(&mut v, 0)["left_children"][1] = json!(1);
-    assert_eq!(
-        invalid(load_value(&v)),
-        IrError::NotATree { tree: 0, node: 1 }
+    let cases: Vec<Case> = vec![
+        (
+            "leaf_overflowing_f32_names_tree_and_node",
+            "tiny_reg",
+            |v| tree(v, 0)["split_conditions"][6] = serde_json::from_str("1e400").unwrap(),
+            None,
+            &["tree 0, node 6: leaf value", "finite"],
+        ),
+        (
+            "child_index_out_of_range_names_tree_and_node",
+            "tiny_reg",
+            |v| tree(v, 1)["left_children"][2] = json!(99),
+            Some(IrError::ChildOutOfRange {
+                tree: 1,
+                node: 2,
+                child: 99,
+                len: 7,
+            }),
+            &["tree 1, node 2: child index 99"],
+        ),
+        (
+            "child_pointing_back_to_the_root_is_not_a_tree",
+            "tiny_reg",
+            |v| tree(v, 2)["right_children"][2] = json!(0),
+            Some(IrError::NotATree { tree: 2, node: 0 }),
+            &["tree 2, node 0", "cycle"],
+        ),
+        (
+            "node_that_is_its_own_child_is_not_a_tree",
+            "tiny_reg",
+            |v| tree(v, 0)["left_children"][1] = json!(1),
+            Some(IrError::NotATree { tree: 0, node: 1 }),
+            &[],
+        ),
+        (
+            "leaf_turned_into_a_split_pointing_to_an_ancestor_is_not_a_tree",
+            "tiny_reg",
+            |v| {
+                // Node 3 (under 1, under 0) becomes a split whose children are 1 and a new leaf.
+                let t = tree(v, 1);
+                let extra = push_leaf(t, 0.5);
+                t["left_children"][3] = json!(1);
+                t["right_children"][3] = json!(extra);
+            },
+            Some(IrError::NotATree { tree: 1, node: 1 }),
+            &[],
+        ),
+        (
+            "node_shared_by_two_parents_is_not_a_tree",
+            "tiny_reg",
+            // Node 3 is the left child of node 1; make it node 2's left child too.
+            |v| tree(v, 0)["left_children"][2] = json!(3),
+            Some(IrError::NotATree { tree: 0, node: 3 }),
+            &["tree 0, node 3", "shared child"],
+        ),
+        (
+            "unreachable_node_names_tree_and_node",
+            "tiny_reg",
+            |v| {
+                let node = push_leaf(tree(v, 2), 0.25);
+                assert_eq!(node, 7);
+            },
+            Some(IrError::Unreachable { tree: 2, node: 7 }),
+            &["tree 2, node 7: unreachable"],
+        ),
+        (
+            "split_feature_out_of_range_names_tree_and_node",
+            "tiny_reg",
+            |v| tree(v, 1)["split_indices"][1] = json!(3), // num_feature is 3
+            Some(IrError::FeatureOutOfRange {
+                tree: 1,
+                node: 1,
+                feature: 3,
+                num_features: 3,
+            }),
+            &["tree 1, node 1: feature index 3"],
+        ),
+        (
+            "num_feature_smaller_than_the_features_used_is_feature_out_of_range",
+            "tiny_reg",
+            // Tree 0, node 2 splits on feature 2.
+            |v| param(v)["num_feature"] = json!("2"),
+            Some(IrError::FeatureOutOfRange {
+                tree: 0,
+                node: 2,
+                feature: 2,
+                num_features: 2,
+            }),
+            &[],
+        ),
+        (
+            "empty_tree_is_invalid",
+            "tiny_reg",
+            |v| {
+                for field in [
+                    "left_children",
+                    "right_children",
+                    "split_indices",
+                    "split_conditions",
+                    "default_left",
+                    "split_type",
+                ] {
+                    tree(v, 1)[field] = json!([]);
+                }
+            },
+            None,
+            &["tree 1 has no nodes"],
+        ),
+        (
+            "tree_info_out_of_range_names_the_tree",
+            "tiny_reg",
+            |v| model(v)["tree_info"][2] = json!(1),
+            None,
+            &["tree 2: output group 1 is out of range"],
+        ),
+    ];
+    check_cases(
+        &cases,
+        |case| case.0,
+        |(_, fixture_name, damage, want, needles)| {
+            let mut v = fixture(fixture_name);
+            damage(&mut v);
+            let err = invalid(load_value(&v));
+            let message = match (&err, want) {
+                (_, Some(want)) => {
+                    assert_eq!(&err, want);
+                    err.to_string()
+                }
+                (IrError::Invalid(m), None) => m.clone(),
+                (other, None) => panic!("expected IrError::Invalid, got {other:?}"),
+            };
+            assert_contains(&message, needles);
+        },
     );
-}
-
-#[test]
-fn leaf_turned_into_a_split_pointing_to_an_ancestor_is_not_a_tree() {
-    // Node 3 (under 1, under 0) becomes a split whose children are 1 and a new leaf.
-    let mut v = fixture("tiny_reg");
-    let t = tree(&mut v, 1);
-    let extra = push_leaf(t, 0.5);
-    t["left_children"][3] = json!(1);
-    t["right_children"][3] = json!(extra);
-    assert_eq!(
-        invalid(load_value(&v)),
-        IrError::NotATree { tree: 1, node: 1 }
-    );
-}
-
-#[test]
-fn node_shared_by_two_parents_is_not_a_tree() {
-    // Node 3 is the left child of node 1; make it node 2's left child too.
-    let mut v = fixture("tiny_reg");
-    tree(&mut v, 0)["left_children"][2] = json!(3);
-    let err = invalid(load_value(&v));
-    assert_eq!(err, IrError::NotATree { tree: 0, node: 3 });
-    assert_contains(&err.to_string(), &["tree 0, node 3", "shared child"]);
-}
-
-#[test]
-fn unreachable_node_names_tree_and_node() {
-    let mut v = fixture("tiny_reg");
-    let node = push_leaf(tree(&mut v, 2), 0.25);
-    assert_eq!(node, 7);
-    let err = invalid(load_value(&v));
-    assert_eq!(err, IrError::Unreachable { tree: 2, node: 7 });
-    assert_contains(&err.to_string(), &["tree 2, node 7: unreachable"]);
-}
-
-#[test]
-fn split_feature_out_of_range_names_tree_and_node() {
-    let mut v = fixture("tiny_reg");
-    tree(&mut v, 1)["split_indices"][1] = json!(3); // num_feature is 3
-    let err = invalid(load_value(&v));
-    assert_eq!(
-        err,
-        IrError::FeatureOutOfRange {
-            tree: 1,
-            node: 1,
-            feature: 3,
-            num_features: 3
-        }
-    );
-    assert_contains(&err.to_string(), &["tree 1, node 1: feature index 3"]);
-}
-
-#[test]
-fn num_feature_smaller_than_the_features_used_is_feature_out_of_range() {
-    // Tree 0, node 2 splits on feature 2.
-    let mut v = fixture("tiny_reg");
-    param(&mut v)["num_feature"] = json!("2");
-    assert_eq!(
-        invalid(load_value(&v)),
-        IrError::FeatureOutOfRange {
-            tree: 0,
-            node: 2,
-            feature: 2,
-            num_features: 2
-        }
-    );
-}
-
-#[test]
-fn negative_split_index_names_tree_node_and_field() {
-    let mut v = fixture("tiny_reg");
-    tree(&mut v, 2)["split_indices"][0] = json!(-1);
-    let message = malformed(load_value(&v));
-    assert_contains(&message, &["tree 2, node 0: `split_indices` = -1"]);
-}
-
-#[test]
-fn empty_tree_is_invalid() {
-    let mut v = fixture("tiny_reg");
-    for field in [
-        "left_children",
-        "right_children",
-        "split_indices",
-        "split_conditions",
-        "default_left",
-        "split_type",
-    ] {
-        tree(&mut v, 1)[field] = json!([]);
-    }
-    match invalid(load_value(&v)) {
-        IrError::Invalid(m) => assert_contains(&m, &["tree 1 has no nodes"]),
-        other => panic!("expected IrError::Invalid, got {other:?}"),
-    }
 }
 
 #[test]
@@ -560,20 +595,6 @@ fn very_deep_tree_loads_without_overflowing_the_stack() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn split_conditions_shorter_than_left_children_names_tree_and_field() {
-    let mut v = fixture("tiny_reg");
-    tree(&mut v, 1)["split_conditions"]
-        .as_array_mut()
-        .unwrap()
-        .pop();
-    let message = malformed(load_value(&v));
-    assert_contains(
-        &message,
-        &["tree 1: `split_conditions` has 6 entries but `left_children` has 7"],
-    );
-}
-
-#[test]
 fn every_per_node_array_is_length_checked() {
     for field in [
         "right_children",
@@ -590,32 +611,6 @@ fn every_per_node_array_is_length_checked() {
         let message = malformed(load_value(&v));
         assert_contains(&message, &["tree 2: ", &format!("`{field}` has 8 entries")]);
     }
-}
-
-#[test]
-fn categorical_segment_past_the_end_names_tree_and_entry() {
-    let mut v = fixture("categorical_small");
-    let t = tree(&mut v, 0);
-    assert_eq!(t["categories_nodes"], json!([1, 2]), "fixture changed");
-    t["categories_sizes"][1] = json!(5);
-    let message = malformed(load_value(&v));
-    assert_contains(
-        &message,
-        &["tree 0: categorical entry 1: segment runs past the end of `categories`"],
-    );
-}
-
-#[test]
-fn categorical_segment_near_usize_max_is_an_error_not_a_panic() {
-    let mut v = fixture("categorical_small");
-    let t = tree(&mut v, 0);
-    t["categories_segments"][0] = json!(i64::MAX);
-    t["categories_sizes"][0] = json!(i64::MAX);
-    let message = malformed(load_value(&v));
-    assert_contains(
-        &message,
-        &["tree 0: categorical entry 0: segment runs past"],
-    );
 }
 
 #[test]
@@ -644,50 +639,6 @@ fn categorical_bookkeeping_errors_name_tree_and_entry() {
     tree(&mut v, 0)["categories_sizes"] = json!([1]);
     let message = malformed(load_value(&v));
     assert_contains(&message, &["tree 0: `categories_nodes`", "(2, 2, 1)"]);
-}
-
-#[test]
-fn categorical_split_without_a_category_set_names_tree_and_node() {
-    let mut v = fixture("categorical_small");
-    let t = tree(&mut v, 0);
-    for field in [
-        "categories_nodes",
-        "categories_segments",
-        "categories_sizes",
-    ] {
-        t[field].as_array_mut().unwrap().pop();
-    }
-    let message = malformed(load_value(&v));
-    assert_contains(
-        &message,
-        &["tree 0, node 2: categorical split with no entry in `categories_nodes`"],
-    );
-}
-
-#[test]
-fn negative_tree_info_names_the_entry() {
-    let mut v = fixture("tiny_reg");
-    model(&mut v)["tree_info"][1] = json!(-1);
-    let message = malformed(load_value(&v));
-    assert_contains(&message, &["`tree_info[1]` = -1 is negative"]);
-}
-
-#[test]
-fn tree_info_out_of_range_names_the_tree() {
-    let mut v = fixture("tiny_reg");
-    model(&mut v)["tree_info"][2] = json!(1);
-    match invalid(load_value(&v)) {
-        IrError::Invalid(m) => assert_contains(&m, &["tree 2: output group 1 is out of range"]),
-        other => panic!("expected IrError::Invalid, got {other:?}"),
-    }
-}
-
-#[test]
-fn tree_info_length_mismatch_is_malformed() {
-    let mut v = fixture("tiny_reg");
-    model(&mut v)["tree_info"].as_array_mut().unwrap().pop();
-    let message = malformed(load_value(&v));
-    assert_contains(&message, &["`tree_info` has 2 entries for 3 trees"]);
 }
 
 #[test]

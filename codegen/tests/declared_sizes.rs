@@ -14,48 +14,53 @@ fn param(v: &mut Value) -> &mut Value {
     &mut v["learner"]["learner_model_param"]
 }
 
+/// Declared sizes in a JSON model that its trees contradict: (case, fixture, damage, what the
+/// `Malformed` error says).
 #[test]
-fn xgboost_num_class_on_a_binary_objective_is_refused() {
-    let mut v = fixture_json("binary_logistic", "model.json");
-    param(&mut v)["num_class"] = json!("65536");
-    assert_contains(
-        &malformed(load_value(&v)),
-        &["`learner_model_param.num_class` = 65536 contradicts the objective `binary:logistic`"],
-    );
+fn json_sizes_the_trees_contradict_are_refused() {
+    let cases: &[Damage] = &[
+        (
+            "xgboost num_class on a binary objective",
+            "binary_logistic",
+            |v| param(v)["num_class"] = json!("65536"),
+            &["`learner_model_param.num_class` = 65536 contradicts the objective `binary:logistic`"],
+        ),
+        (
+            "xgboost num_target the trees do not cover",
+            "binary_logistic",
+            |v| param(v)["num_target"] = json!("65536"),
+            &["declares 65536 outputs (classes or targets) but its trees add to only 1 of them"],
+        ),
+        (
+            "xgboost classes and targets together",
+            "multi_softprob",
+            |v| param(v)["num_target"] = json!("3"),
+            &["declares both num_class = 4 and num_target = 3"],
+        ),
+        (
+            "xgboost features far beyond what the trees use, without names",
+            "binary_logistic",
+            |v| param(v)["num_feature"] = json!("16777216"),
+            &["declares 16777216 features but its trees use only the first 8, and it names none"],
+        ),
+        (
+            "sklearn softmax over one output",
+            "sk_gb_binary",
+            |v| v["transform"] = json!("softmax"),
+            &["`transform` softmax needs 2 or more outputs, but `n_outputs` = 1"],
+        ),
+    ];
+    check_damages(cases, |name| fixture_json(name, "model.json"), malformed);
 }
 
+/// What the refusals above must not catch.
 #[test]
-fn xgboost_num_target_the_trees_do_not_cover_is_refused() {
-    let mut v = fixture_json("binary_logistic", "model.json");
-    param(&mut v)["num_target"] = json!("65536");
-    assert_contains(
-        &malformed(load_value(&v)),
-        &["declares 65536 outputs (classes or targets) but its trees add to only 1 of them"],
-    );
+fn real_models_of_many_outputs_or_features_still_load() {
     // A real multi-target model (one tree per target per round) still loads.
     let forest = load(&fixture_file("reg_quantile_multi", "model.json")).unwrap();
     assert!(forest.num_groups() > 1);
-}
-
-#[test]
-fn xgboost_classes_and_targets_together_are_refused() {
-    let mut v = fixture_json("multi_softprob", "model.json");
-    param(&mut v)["num_target"] = json!("3");
-    assert_contains(
-        &malformed(load_value(&v)),
-        &["declares both num_class = 4 and num_target = 3"],
-    );
-}
-
-#[test]
-fn xgboost_features_far_beyond_what_the_trees_use_are_refused_without_names() {
-    let mut v = fixture_json("binary_logistic", "model.json");
-    param(&mut v)["num_feature"] = json!("16777216");
-    assert_contains(
-        &malformed(load_value(&v)),
-        &["declares 16777216 features but its trees use only the first 8, and it names none"],
-    );
     // A wide table whose trees use a few columns is a real model.
+    let mut v = fixture_json("binary_logistic", "model.json");
     param(&mut v)["num_feature"] = json!("20000");
     assert_eq!(load_value(&v).unwrap().num_features(), 20_000);
 }
@@ -84,15 +89,5 @@ fn lightgbm_classes_on_a_one_output_objective_are_refused() {
     assert_contains(
         &error(load(text.as_bytes())),
         &["has one output but the model declares `num_class=65536`"],
-    );
-}
-
-#[test]
-fn sklearn_softmax_over_one_output_is_refused() {
-    let mut v = fixture_json("sk_gb_binary", "model.json");
-    v["transform"] = json!("softmax");
-    assert_contains(
-        &malformed(load_value(&v)),
-        &["`transform` softmax needs 2 or more outputs, but `n_outputs` = 1"],
     );
 }

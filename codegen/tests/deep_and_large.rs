@@ -1,7 +1,7 @@
 //! Degenerate and large models: a chain thousands of levels deep must not overflow the
 //! compiler's stack, and a big forest must be spread over many small files and functions.
 
-use timber_codegen::emit::{emit, render_files, EmitOptions, Layout, CHUNK_NODES};
+use timber_codegen::emit::{emit, render_files, EmitOptions, GeneratedFile, Layout, CHUNK_NODES};
 use timber_codegen::interp::Interpreter;
 use timber_codegen::ir::{
     Comparison, Feature, FeatureKind, Forest, Leaf, Node, Origin, Precision, Split, Test, TextRule,
@@ -58,6 +58,15 @@ fn forest(trees: Vec<Tree>) -> Forest {
     .expect("valid forest")
 }
 
+/// The files of the code emitted for `f` in `layout` (otherwise the default options).
+fn rendered(f: &Forest, layout: Layout, name: &str) -> Vec<GeneratedFile> {
+    let options = EmitOptions {
+        layout,
+        ..EmitOptions::default()
+    };
+    render_files(&emit(f, &options).unwrap(), name).unwrap()
+}
+
 #[test]
 fn a_ten_thousand_level_chain_is_validated_interpreted_and_emitted_without_recursion_limits() {
     // Run on a thread with a small stack: recursion proportional to depth would overflow it.
@@ -78,15 +87,10 @@ fn a_ten_thousand_level_chain_is_validated_interpreted_and_emitted_without_recur
                 "NaN at node 0 goes to its default (left) leaf, value 0"
             );
             // The default layout holds the chain as node arrays: data, no code per node.
-            let emitted = emit(&f, &EmitOptions::default()).unwrap();
-            let files = render_files(&emitted, "chain").unwrap();
+            let files = rendered(&f, Layout::Auto, "chain");
             assert_eq!(files.len(), 2, "root file and nodes.bin");
             assert!(files[1].path.ends_with("nodes.bin"));
-            let nested = EmitOptions {
-                layout: Layout::Nested,
-                ..EmitOptions::default()
-            };
-            let files = render_files(&emit(&f, &nested).unwrap(), "chain").unwrap();
+            let files = rendered(&f, Layout::Nested, "chain");
             let text: String = files
                 .iter()
                 .map(|f| String::from_utf8_lossy(&f.contents).into_owned())
@@ -119,14 +123,10 @@ fn big_forests_are_spread_over_many_small_files() {
     let f = load_file(model, &LoadOptions::default()).unwrap();
     assert_eq!(f.trees.len(), 1000);
     // The default layout holds these trees as data: one blob, no chunk of code.
-    let tables = render_files(&emit(&f, &EmitOptions::default()).unwrap(), "big").unwrap();
+    let tables = rendered(&f, Layout::Auto, "big");
     assert_eq!(tables.len(), 2, "root file and tables.bin");
     assert!(tables[1].path.ends_with("tables.bin"));
-    let nested = EmitOptions {
-        layout: Layout::Nested,
-        ..EmitOptions::default()
-    };
-    let files = render_files(&emit(&f, &nested).unwrap(), "big").unwrap();
+    let files = rendered(&f, Layout::Nested, "big");
     let chunks = files.len() - 1;
     assert!(
         chunks >= f.num_nodes() / CHUNK_NODES,

@@ -6,6 +6,9 @@
 //! `TIMBER_BLESS=1 cargo test -p timber-codegen --test golden` and read the diff before
 //! committing it.
 
+mod common;
+
+use common::check_cases;
 use std::path::Path;
 use timber_codegen::emit::{emit, render_files, EmitOptions, Layout};
 use timber_codegen::load::load_bytes;
@@ -56,10 +59,6 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-fn check_golden(fixture: &str, type_name: &str, layout: Layout) {
-    check_golden_from(fixture, "model.json", type_name, layout);
-}
-
 fn check_golden_from(fixture: &str, file: &str, type_name: &str, layout: Layout) {
     let got = generate_from(fixture, file, type_name, layout);
     let suffix = match layout {
@@ -90,41 +89,69 @@ fn check_golden_from(fixture: &str, file: &str, type_name: &str, layout: Layout)
     }
 }
 
+/// Every golden file: (case, fixture, model file, type name, layout).
 #[test]
-fn tiny_regression_matches_its_golden_file() {
-    check_golden("tiny_reg", "TinyReg", Layout::Auto);
-}
-
-#[test]
-fn tiny_regression_nested_matches_its_golden_file() {
-    check_golden("tiny_reg", "TinyReg", Layout::Nested);
-}
-
-#[test]
-fn tiny_multiclass_matches_its_golden_file() {
-    check_golden("tiny_multi", "TinyMulti", Layout::Auto);
-}
-
-#[test]
-fn tiny_lightgbm_model_matches_its_golden_file() {
-    check_golden_from("lgb_tiny", "model.txt", "LgbTiny", Layout::Auto);
-}
-
-#[test]
-fn tiny_sklearn_forest_matches_its_golden_file() {
-    check_golden("sk_tiny", "SkTiny", Layout::Auto);
-}
-
-#[test]
-fn tiny_regression_as_node_arrays_matches_its_golden_file() {
-    check_golden("tiny_reg", "TinyReg", Layout::Nodes);
-}
-
-#[test]
-fn tiny_h2o_model_matches_its_golden_file() {
-    // H2O GBM gaussian: f64 inputs and sums, f32 split values widened, init_f added after
-    // the trees as a single-leaf tree.
-    check_golden_from("h2o_gbm_stumps", "model.zip", "H2oStumps", Layout::Nested);
+fn tiny_models_match_their_golden_files() {
+    let cases = [
+        (
+            "tiny regression",
+            "tiny_reg",
+            "model.json",
+            "TinyReg",
+            Layout::Auto,
+        ),
+        (
+            "tiny regression nested",
+            "tiny_reg",
+            "model.json",
+            "TinyReg",
+            Layout::Nested,
+        ),
+        (
+            "tiny multiclass",
+            "tiny_multi",
+            "model.json",
+            "TinyMulti",
+            Layout::Auto,
+        ),
+        (
+            "tiny LightGBM model",
+            "lgb_tiny",
+            "model.txt",
+            "LgbTiny",
+            Layout::Auto,
+        ),
+        (
+            "tiny scikit-learn forest",
+            "sk_tiny",
+            "model.json",
+            "SkTiny",
+            Layout::Auto,
+        ),
+        (
+            "tiny regression as node arrays",
+            "tiny_reg",
+            "model.json",
+            "TinyReg",
+            Layout::Nodes,
+        ),
+        // H2O GBM gaussian: f64 inputs and sums, f32 split values widened, init_f added after
+        // the trees as a single-leaf tree.
+        (
+            "tiny H2O model",
+            "h2o_gbm_stumps",
+            "model.zip",
+            "H2oStumps",
+            Layout::Nested,
+        ),
+    ];
+    check_cases(
+        &cases,
+        |case| case.0,
+        |&(_, fixture, file, type_name, layout)| {
+            check_golden_from(fixture, file, type_name, layout);
+        },
+    );
 }
 
 #[test]

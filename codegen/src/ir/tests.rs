@@ -44,6 +44,16 @@ fn stump(threshold: f64, left: f64, right: f64) -> Tree {
     }
 }
 
+/// [`stump`]`(0.5, 0.5, 1.0)` with its root split changed by `change`.
+fn stump_with_root(change: impl FnOnce(&mut Split)) -> Tree {
+    let mut t = stump(0.5, 0.5, 1.0);
+    let Node::Split(s) = &mut t.nodes[0] else {
+        unreachable!()
+    };
+    change(s);
+    t
+}
+
 fn forest(trees: Vec<Tree>, base: f64, precision: Precision) -> Result<Forest, IrError> {
     let forest = Forest {
         features: numerical(2),
@@ -107,11 +117,7 @@ fn ir_rejects_nan_thresholds_and_non_finite_weights_and_base_margins() {
 
 #[test]
 fn ir_structural_errors_name_tree_and_node() {
-    let mut t = stump(0.5, 0.5, 1.0);
-    let Node::Split(s) = &mut t.nodes[0] else {
-        unreachable!()
-    };
-    s.right = 3;
+    let t = stump_with_root(|s| s.right = 3);
     assert_eq!(
         forest(vec![t], 0.0, Precision::F32).unwrap_err(),
         IrError::ChildOutOfRange {
@@ -122,11 +128,7 @@ fn ir_structural_errors_name_tree_and_node() {
         }
     );
 
-    let mut t = stump(0.5, 0.5, 1.0);
-    let Node::Split(s) = &mut t.nodes[0] else {
-        unreachable!()
-    };
-    s.right = 1;
+    let t = stump_with_root(|s| s.right = 1);
     assert_eq!(
         forest(vec![t], 0.0, Precision::F32).unwrap_err(),
         IrError::NotATree { tree: 0, node: 1 }
@@ -139,11 +141,7 @@ fn ir_structural_errors_name_tree_and_node() {
         IrError::Unreachable { tree: 1, node: 3 }
     );
 
-    let mut t = stump(0.5, 0.5, 1.0);
-    let Node::Split(s) = &mut t.nodes[0] else {
-        unreachable!()
-    };
-    s.feature = 2;
+    let t = stump_with_root(|s| s.feature = 2);
     assert_eq!(
         forest(vec![t], 0.0, Precision::F32).unwrap_err(),
         IrError::FeatureOutOfRange {
@@ -183,16 +181,13 @@ fn ir_rejects_empty_trees_bad_groups_and_vector_leaf_lengths() {
 #[test]
 fn ir_rejects_unsorted_and_out_of_range_category_sets() {
     let with_set = |categories: Vec<u32>| {
-        let mut t = stump(0.5, 0.5, 1.0);
-        let Node::Split(s) = &mut t.nodes[0] else {
-            unreachable!()
-        };
-        s.test = Test::Categorical {
-            categories,
-            set_side: Side::Right,
-            code: CategoryCode::RejectNegative,
-        };
-        t
+        stump_with_root(|s| {
+            s.test = Test::Categorical {
+                categories,
+                set_side: Side::Right,
+                code: CategoryCode::RejectNegative,
+            }
+        })
     };
     assert_contains(
         &ir_invalid(forest(vec![with_set(vec![3, 1])], 0.0, Precision::F32)),

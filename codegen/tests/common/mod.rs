@@ -115,3 +115,70 @@ pub fn every_truncation_fails(bytes: &[u8], step: usize, options: &LoadOptions) 
     }
     cuts
 }
+
+/// A case of a table of damaged JSON models: (case, fixture, damage, what the error says).
+pub type Damage = (
+    &'static str,
+    &'static str,
+    fn(&mut Value),
+    &'static [&'static str],
+);
+
+/// Checks every case of a table of damaged JSON models: its fixture (read by `fixture`),
+/// damaged, gives an error (`expect`: [`error`] or [`malformed`]) saying each fragment.
+pub fn check_damages(
+    cases: &[Damage],
+    fixture: impl Fn(&str) -> Value,
+    expect: fn(Result<Forest, LoadError>) -> String,
+) {
+    check_cases(
+        cases,
+        |case| case.0,
+        |&(_, name, damage, needles)| {
+            let mut v = fixture(name);
+            damage(&mut v);
+            assert_contains(&expect(load_value(&v)), needles);
+        },
+    );
+}
+
+/// Runs `check` on every case of a table, each named by `name`; after all have run, fails
+/// naming every case that failed (each failure's own message is printed as it happens).
+pub fn check_cases<C>(cases: &[C], name: impl Fn(&C) -> &str, check: impl Fn(&C)) {
+    let failed: Vec<&str> = cases
+        .iter()
+        .filter(|case| {
+            let failed = catch_unwind(AssertUnwindSafe(|| check(case))).is_err();
+            if failed {
+                eprintln!("case `{}` failed (its message is above)", name(case));
+            }
+            failed
+        })
+        .map(&name)
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} cases failed: {failed:?}",
+        failed.len(),
+        cases.len()
+    );
+}
+
+/// Every cut of a fixture's file at `step`-byte intervals fails to load cleanly with
+/// `options`, and the one cut at `1/part` of its length gives an error saying `needle`;
+/// returns the cuts.
+pub fn truncations_fail(
+    (fixture, file): (&str, &str),
+    step: usize,
+    part: usize,
+    options: &LoadOptions,
+    needle: &str,
+) -> usize {
+    let bytes = fixture_file(fixture, file);
+    let cuts = every_truncation_fails(&bytes, step, options);
+    assert_contains(
+        &error(load_with(&bytes[..bytes.len() / part], options)),
+        &[needle],
+    );
+    cuts
+}

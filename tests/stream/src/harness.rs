@@ -138,6 +138,18 @@ impl Scorer {
         line[at..].trim().to_string()
     }
 
+    /// The address (`host:port`) of the metrics and live page a scorer started with
+    /// `--http` logged, waiting up to `timeout` for it.
+    pub fn http_addr(&mut self, timeout: Duration) -> String {
+        let line = self.wait_for_log("metrics and live page at http://", timeout);
+        line.split("http://")
+            .nth(1)
+            .unwrap()
+            .trim()
+            .trim_end_matches('/')
+            .to_string()
+    }
+
     /// Sends a signal (`TERM`, `KILL`, `INT`) to the process.
     pub fn signal(&self, name: &str) {
         let ok = Command::new("kill")
@@ -199,6 +211,24 @@ impl Drop for Scorer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A CSV row as a JSON object by feature name (`null` for an empty cell), after an `"id"`.
+pub fn json_row(id: &str, names: &[String], line: &str) -> String {
+    let fields: Vec<String> = names
+        .iter()
+        .zip(line.split(','))
+        .map(|(name, v)| format!("\"{name}\":{}", if v.is_empty() { "null" } else { v }))
+        .collect();
+    format!("{{\"id\":\"{id}\",{}}}", fields.join(","))
+}
+
+/// Kills the process, if there is one, and reaps it.
+pub fn kill(child: Option<Child>) {
+    if let Some(mut child) = child {
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 

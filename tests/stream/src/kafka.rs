@@ -2,6 +2,7 @@
 //! a free port (optionally behind a relay that can cut it off the network), and plain
 //! rdkafka producer and consumer helpers.
 
+use crate::harness::kill;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Headers, OwnedHeaders};
@@ -17,15 +18,29 @@ use std::time::{Duration, Instant};
 
 /// The Tansu binary: `$TIMBER_TANSU`, or where `scripts/kafka-broker.sh install` puts it.
 pub fn tansu() -> PathBuf {
-    if let Some(p) = std::env::var_os("TIMBER_TANSU") {
+    tansu_build(
+        "TIMBER_TANSU",
+        "timber-tansu-0.6.0",
+        "install",
+        "in-memory (dynostore)",
+    )
+}
+
+/// A Tansu build: `$env_var`, or `~/.cache/{dir}/bin/tansu`, where
+/// `scripts/kafka-broker.sh {install}` puts it; which must exist.
+fn tansu_build(env_var: &str, dir: &str, install: &str, storage: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(env_var) {
         return PathBuf::from(p);
     }
     let home = std::env::var_os("HOME").expect("HOME is not set");
-    let path = PathBuf::from(home).join(".cache/timber-tansu-0.6.0/bin/tansu");
+    let path = PathBuf::from(home)
+        .join(".cache")
+        .join(dir)
+        .join("bin/tansu");
     assert!(
         path.is_file(),
-        "no Kafka broker at {}: run `scripts/kafka-broker.sh install` (scripts/test.sh does) \
-         or point TIMBER_TANSU at a tansu 0.6.0 binary built with dynostore",
+        "no Tansu 0.6.0 with {storage} storage at {}: run `scripts/kafka-broker.sh {install}` \
+         (scripts/test.sh does) or point {env_var} at one",
         path.display()
     );
     path
@@ -179,7 +194,7 @@ impl Broker {
 
     /// Stops the broker (SIGTERM, then SIGKILL after 10 s).
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
+        if let Some(child) = &mut self.child {
             let _ = Command::new("kill")
                 .args(["-TERM", &child.id().to_string()])
                 .status();
@@ -187,9 +202,8 @@ impl Broker {
             while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(50));
             }
-            let _ = child.kill();
-            let _ = child.wait();
         }
+        kill(self.child.take());
     }
 }
 
@@ -203,18 +217,12 @@ impl Drop for Broker {
 /// Tansu built with its PostgreSQL storage engine: `$TIMBER_TANSU_PG`, or where
 /// `scripts/kafka-broker.sh install-postgres` puts it.
 pub fn tansu_postgres() -> PathBuf {
-    if let Some(p) = std::env::var_os("TIMBER_TANSU_PG") {
-        return PathBuf::from(p);
-    }
-    let home = std::env::var_os("HOME").expect("HOME is not set");
-    let path = PathBuf::from(home).join(".cache/timber-tansu-pg-0.6.0/bin/tansu");
-    assert!(
-        path.is_file(),
-        "no Tansu with PostgreSQL storage at {}: run `scripts/kafka-broker.sh install-postgres` \
-         (scripts/test.sh does) or point TIMBER_TANSU_PG at one",
-        path.display()
-    );
-    path
+    tansu_build(
+        "TIMBER_TANSU_PG",
+        "timber-tansu-pg-0.6.0",
+        "install-postgres",
+        "PostgreSQL",
+    )
 }
 
 /// A PostgreSQL server of our own (Debian's `postgresql` package), in a fresh data directory

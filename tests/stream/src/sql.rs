@@ -3,6 +3,7 @@
 //! port, run as the server's own user when we are root. A server can be stopped and started
 //! again on the same data and port (a database outage); it is stopped and deleted on drop.
 
+use crate::harness::kill;
 use crate::kafka::free_port;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -244,10 +245,7 @@ impl MariaDb {
 
     /// Kills the server (committed data stays: InnoDB recovers it on the next start).
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        kill(self.child.take());
     }
 }
 

@@ -113,12 +113,12 @@ fn send_socket(addr: &str, prefix: &str, n: usize, bad: bool) {
     let mut sent = 0;
     for i in 0..n {
         let line = &cells[i % cells.len()];
-        let fields: Vec<String> = names
-            .iter()
-            .zip(line.split(','))
-            .map(|(name, v)| format!("\"{name}\":{}", if v.is_empty() { "null" } else { v }))
-            .collect();
-        writeln!(writer, "{{\"id\":\"{prefix}-{i}\",{}}}", fields.join(",")).unwrap();
+        writeln!(
+            writer,
+            "{}",
+            json_row(&format!("{prefix}-{i}"), &names, line)
+        )
+        .unwrap();
         sent += 1;
     }
     if bad {
@@ -136,28 +136,7 @@ fn send_socket(addr: &str, prefix: &str, n: usize, bad: bool) {
 #[test]
 fn the_live_page_of_serve_socket_updates_without_a_reload() {
     let Some(driver) = driver() else { return };
-    let mut scorer = Scorer::start(
-        scorer_bin("binary"),
-        &[
-            "serve",
-            "socket",
-            "--listen",
-            "127.0.0.1:0",
-            "--format",
-            "json",
-            "--http",
-            "127.0.0.1:0",
-        ],
-    );
-    let socket = scorer.listening_addr();
-    let line = scorer.wait_for_log("metrics and live page at http://", T);
-    let http = line
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .trim()
-        .trim_end_matches('/')
-        .to_string();
+    let (mut scorer, socket, http) = socket_with_page("binary", &["--format", "json"]);
     let session = driver.session(1280, 1400);
     open(&session, &http);
 
@@ -208,14 +187,7 @@ fn the_live_page_of_serve_http_updates_without_a_reload() {
         .iter()
         .take(30)
         .enumerate()
-        .map(|(i, line)| {
-            let fields: Vec<String> = names
-                .iter()
-                .zip(line.split(','))
-                .map(|(name, v)| format!("\"{name}\":{}", if v.is_empty() { "null" } else { v }))
-                .collect();
-            format!("{{\"id\":\"txn-{i}\",{}}}\n", fields.join(","))
-        })
+        .map(|(i, line)| json_row(&format!("txn-{i}"), &names, line) + "\n")
         .collect();
     let body = format!("{body}{{\"id\":\"txn-bad\",\"nope\":1}}\n");
     let r = post(&addr, "/predict", "application/x-ndjson", body.as_bytes());

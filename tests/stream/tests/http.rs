@@ -18,7 +18,7 @@ const T: Duration = Duration::from_secs(60);
 const JSON: &str = "application/json";
 
 fn server(model: &str, extra: &[&str]) -> (Scorer, String) {
-    let mut args = vec![
+    let args = [
         "serve",
         "http",
         "--listen",
@@ -26,10 +26,7 @@ fn server(model: &str, extra: &[&str]) -> (Scorer, String) {
         "--model-name",
         "churn",
     ];
-    args.extend_from_slice(extra);
-    let mut scorer = Scorer::start(scorer_bin(model), &args);
-    let addr = scorer.listening_addr();
-    (scorer, addr)
+    start_listening(model, &args, extra)
 }
 
 /// A fixture's input rows as cells (empty = missing).
@@ -252,65 +249,59 @@ fn malformed_requests_get_protocol_errors() {
     let (_s, addr) = server("binary", &[]);
     let rows = cells("binary_logistic");
     let good = infer_body(&rows[..2], "FP32", "");
-    assert_error(
-        &infer(&addr, "{\"inputs\": ["),
-        400,
-        "not an inference request",
-    );
-    assert_error(&infer(&addr, "[1, 2]"), 400, "not an inference request");
-    assert_error(
-        &infer(&addr, "{\"inputs\": []}"),
-        400,
-        "expected one input tensor",
-    );
-    assert_error(
-        &infer(&addr, &good.replace("\"shape\":[2,8]", "\"shape\":[2,7]")),
-        400,
-        "takes [rows, 8]",
-    );
-    assert_error(
-        &infer(&addr, &good.replace("\"shape\":[2,8]", "\"shape\":[16]")),
-        400,
-        "takes [rows, 8]",
-    );
-    assert_error(
-        &infer(&addr, &good.replace("\"shape\":[2,8]", "\"shape\":[3,8]")),
-        400,
-        "24 values) but 16 values",
-    );
-    assert_error(
-        &infer(&addr, &good.replace("FP32", "INT64")),
-        400,
-        "datatype INT64",
-    );
-    assert_error(
-        &infer(&addr, &good.replace("\"name\":\"input\"", "\"name\":\"x\"")),
-        400,
-        "unknown input `x`",
-    );
-    let with_string = good.replacen("[[", "[[\"a\",", 1);
-    assert_error(&infer(&addr, &with_string), 400, "found a string");
-    assert_error(
-        &infer(&addr, &good.replacen("[[", "[[1e39,", 1)),
-        400,
-        "not a finite FP32",
-    );
-    assert_error(
-        &infer(
-            &addr,
-            &infer_body(&rows[..1], "FP32", "\"parameters\":{\"margin\":\"yes\"},"),
+    let shape = |to: &str| good.replace("\"shape\":[2,8]", to);
+    // (case, body, what the error says)
+    let cases = [
+        (
+            "cut short",
+            "{\"inputs\": [".to_string(),
+            "not an inference request",
         ),
-        400,
-        "parameter `margin`",
-    );
-    assert_error(
-        &infer(
-            &addr,
-            &infer_body(&rows[..1], "FP32", "\"outputs\":[{\"name\":\"proba\"}],"),
+        ("an array", "[1, 2]".to_string(), "not an inference request"),
+        (
+            "no tensor",
+            "{\"inputs\": []}".to_string(),
+            "expected one input tensor",
         ),
-        400,
-        "unknown output `proba`",
-    );
+        ("7 columns", shape("\"shape\":[2,7]"), "takes [rows, 8]"),
+        ("one dimension", shape("\"shape\":[16]"), "takes [rows, 8]"),
+        (
+            "shape over data",
+            shape("\"shape\":[3,8]"),
+            "24 values) but 16 values",
+        ),
+        ("INT64", good.replace("FP32", "INT64"), "datatype INT64"),
+        (
+            "unknown input",
+            good.replace("\"name\":\"input\"", "\"name\":\"x\""),
+            "unknown input `x`",
+        ),
+        (
+            "a string",
+            good.replacen("[[", "[[\"a\",", 1),
+            "found a string",
+        ),
+        (
+            "beyond f32",
+            good.replacen("[[", "[[1e39,", 1),
+            "not a finite FP32",
+        ),
+        (
+            "margin not a bool",
+            infer_body(&rows[..1], "FP32", "\"parameters\":{\"margin\":\"yes\"},"),
+            "parameter `margin`",
+        ),
+        (
+            "unknown output",
+            infer_body(&rows[..1], "FP32", "\"outputs\":[{\"name\":\"proba\"}],"),
+            "unknown output `proba`",
+        ),
+    ];
+    for (case, body, needle) in &cases {
+        // Names the case in the test's output when an assertion below fails.
+        eprintln!("case: {case}");
+        assert_error(&infer(&addr, body), 400, needle);
+    }
     assert_error(
         &post(&addr, "/v2/models/nope/infer", JSON, good.as_bytes()),
         404,
@@ -544,23 +535,15 @@ fn concurrent_clients_get_their_own_answers() {
     let (_s, addr) = server("binary", &[]);
     let rows = cells("binary_logistic");
     let want = expected("binary_logistic", "expected.csv");
-    let threads: Vec<_> = (0..8)
-        .map(|t| {
-            let (addr, rows, want) = (addr.clone(), rows.clone(), want.clone());
-            std::thread::spawn(move || {
-                for k in 0..15 {
-                    let start = (t * 37 + k * 11) % rows.len();
-                    let n = 1 + (t * 13 + k * 7) % (rows.len() - start);
-                    let response = infer(&addr, &infer_body(&rows[start..start + n], "FP32", ""));
-                    assert_eq!(response.status, 200, "{}", response.text());
-                    assert_f32_output(&response, 0, &want[start..start + n], "concurrent");
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
+    on_threads(8, |t| {
+        for k in 0..15 {
+            let start = (t * 37 + k * 11) % rows.len();
+            let n = 1 + (t * 13 + k * 7) % (rows.len() - start);
+            let response = infer(&addr, &infer_body(&rows[start..start + n], "FP32", ""));
+            assert_eq!(response.status, 200, "{}", response.text());
+            assert_f32_output(&response, 0, &want[start..start + n], "concurrent");
+        }
+    });
 }
 
 #[test]
@@ -747,26 +730,7 @@ fn the_live_feed_streams_snapshots() {
 
 #[test]
 fn serve_socket_with_http_reports_its_rows() {
-    let mut scorer = Scorer::start(
-        scorer_bin("binary"),
-        &[
-            "serve",
-            "socket",
-            "--listen",
-            "127.0.0.1:0",
-            "--http",
-            "127.0.0.1:0",
-        ],
-    );
-    let socket = scorer.listening_addr();
-    let line = scorer.wait_for_log("metrics and live page at http://", T);
-    let http = line
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .trim()
-        .trim_end_matches('/')
-        .to_string();
+    let (mut scorer, socket, http) = socket_with_page("binary", &[]);
     let mut lines = rows("binary_logistic", "input.csv");
     lines.push("bad".into());
     let stream = TcpStream::connect(&socket).unwrap();

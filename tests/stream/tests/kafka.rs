@@ -136,25 +136,87 @@ fn good(rows: &[Row]) -> usize {
     rows.iter().filter(|r| r.expected.is_some()).count()
 }
 
+/// A broker of the test's own with [`topics`]; and its address.
+fn broker_with_topics(input_partitions: u32) -> (Broker, String) {
+    let broker = Broker::start();
+    topics(&broker, input_partitions);
+    let addr = broker.addr();
+    (broker, addr)
+}
+
+/// A broker with [`topics`] and `rows` produced to `in`; and its address.
+fn broker_fed(input_partitions: u32, rows: &[Row]) -> (Broker, String) {
+    let (broker, addr) = broker_with_topics(input_partitions);
+    produce(&producer(&addr), "in", rows);
+    (broker, addr)
+}
+
+/// What the scorer `s` made of `rows`: the output topic once every good row's result is in
+/// it (or `wait` passed) and the dead-letter topic once every bad row's letter is (or 30 s
+/// passed). Prints the scorer's log when results are missing, for the failure to show why.
+fn results(
+    addr: &str,
+    rows: &[Row],
+    s: &Scorer,
+    wait: Duration,
+) -> (BTreeMap<String, Vec<Got>>, BTreeMap<String, Vec<Got>>) {
+    let out = consume(addr, "out", good(rows), wait);
+    let dead = consume(
+        addr,
+        "dead",
+        rows.len() - good(rows),
+        Duration::from_secs(30),
+    );
+    if out.len() < good(rows) {
+        eprintln!("scorer log:\n{}", s.log());
+    }
+    (out, dead)
+}
+
+/// The output topic once `want` records are in it (or 90 s passed); prints the scorer's log
+/// when fewer came, for the failure to show why.
+fn consume_out(addr: &str, want: usize, s: &Scorer) -> BTreeMap<String, Vec<Got>> {
+    let out = consume(addr, "out", want, Duration::from_secs(90));
+    if out.len() < want {
+        eprintln!("scorer log:\n{}", s.log());
+    }
+    out
+}
+
+/// Asserts the scorer is still running (while its broker is away).
+fn assert_alive(s: &mut Scorer) {
+    assert!(
+        s.child.try_wait().unwrap().is_none(),
+        "the scorer died with the broker:\n{}",
+        s.log()
+    );
+}
+
+/// Asserts the scorer's log holds one of `signs` (`what` says what that shows).
+fn assert_logged_any(s: &Scorer, signs: &[&str], what: &str) {
+    let log = s.log();
+    assert!(
+        signs.iter().any(|sign| log.contains(sign)),
+        "{what}:\n{log}"
+    );
+}
+
+/// Stops the scorer with SIGTERM and asserts it exits cleanly within 60 s.
+fn stop(s: &mut Scorer) {
+    s.signal("TERM");
+    let status = s.wait(Duration::from_secs(60));
+    assert!(status.success(), "{status}\n{}", s.log());
+}
+
 #[test]
 fn every_row_scored_under_its_key_and_bad_rows_dead_lettered() {
     with_deadline(|| {
-        let broker = Broker::start();
-        topics(&broker, 3);
         let rows = input_rows(3, 50);
-        produce(&producer(&broker.addr()), "in", &rows);
-        let mut s = scorer(&broker.addr(), "g1", &[]);
-        let out = consume(&broker.addr(), "out", good(&rows), Duration::from_secs(90));
-        let dead = consume(
-            &broker.addr(),
-            "dead",
-            rows.len() - good(&rows),
-            Duration::from_secs(30),
-        );
+        let (_broker, addr) = broker_fed(3, &rows);
+        let mut s = scorer(&addr, "g1", &[]);
+        let (out, dead) = results(&addr, &rows, &s, Duration::from_secs(90));
         check_results(&rows, &out, &dead);
-        s.signal("TERM");
-        let status = s.wait(Duration::from_secs(60));
-        assert!(status.success(), "{status}\n{}", s.log());
+        stop(&mut s);
         assert!(s.log().contains("leaving the group"), "{}", s.log());
     });
 }
@@ -162,13 +224,11 @@ fn every_row_scored_under_its_key_and_bad_rows_dead_lettered() {
 #[test]
 fn without_a_dead_letter_topic_errors_go_to_the_output_topic() {
     with_deadline(|| {
-        let broker = Broker::start();
-        topics(&broker, 1);
         let rows = input_rows(1, 20);
-        produce(&producer(&broker.addr()), "in", &rows);
-        let args = serve_kafka_args(&broker.addr(), "g", &["--format", "csv"]);
+        let (_broker, addr) = broker_fed(1, &rows);
+        let args = serve_kafka_args(&addr, "g", &["--format", "csv"]);
         let _s = Scorer::start(scorer_bin("binary"), &args);
-        let out = consume(&broker.addr(), "out", rows.len(), Duration::from_secs(90));
+        let out = consume(&addr, "out", rows.len(), Duration::from_secs(90));
         assert_eq!(out.len(), rows.len());
         for row in rows.iter().filter(|r| r.expected.is_none()) {
             assert_eq!(out[&row.key][0].value, "error: expected 8 columns, found 4");
@@ -179,21 +239,19 @@ fn without_a_dead_letter_topic_errors_go_to_the_output_topic() {
 #[test]
 fn a_restarted_scorer_resumes_from_the_committed_offset() {
     with_deadline(|| {
-        let broker = Broker::start();
-        topics(&broker, 3);
+        let (_broker, addr) = broker_with_topics(3);
         let rows = input_rows(2, 0);
         let (first, second) = rows.split_at(rows.len() / 2);
-        let p = producer(&broker.addr());
+        let p = producer(&addr);
         produce(&p, "in", first);
-        let mut s = scorer(&broker.addr(), "resume", &[]);
-        let out = consume(&broker.addr(), "out", first.len(), Duration::from_secs(90));
+        let mut s = scorer(&addr, "resume", &[]);
+        let out = consume(&addr, "out", first.len(), Duration::from_secs(90));
         assert_eq!(out.len(), first.len());
-        s.signal("TERM");
-        assert!(s.wait(Duration::from_secs(60)).success(), "{}", s.log());
+        stop(&mut s);
 
         produce(&p, "in", second);
-        let _s2 = scorer(&broker.addr(), "resume", &[]);
-        let out = consume(&broker.addr(), "out", rows.len(), Duration::from_secs(90));
+        let _s2 = scorer(&addr, "resume", &[]);
+        let out = consume(&addr, "out", rows.len(), Duration::from_secs(90));
         check_results(&rows, &out, &BTreeMap::new());
         // A clean stop committed everything: the first half was not scored again.
         let again: Vec<&String> = first
@@ -225,9 +283,7 @@ fn is_group_leader(scorer: &Scorer) -> bool {
 #[test]
 fn two_scorers_share_the_work_and_survive_one_being_killed() {
     with_deadline(|| {
-        let broker = Broker::start();
-        topics(&broker, 4);
-        let addr = broker.addr();
+        let (_broker, addr) = broker_with_topics(4);
         let group_args = [
             "-X",
             "consumer.session.timeout.ms=6000",
@@ -266,12 +322,7 @@ fn two_scorers_share_the_work_and_survive_one_being_killed() {
             eprintln!("survivor's log:\n{}", survivor.log());
         }
         check_results(&rows, &out, &BTreeMap::new());
-        survivor.signal("TERM");
-        assert!(
-            survivor.wait(Duration::from_secs(60)).success(),
-            "{}",
-            survivor.log()
-        );
+        stop(survivor);
     });
 }
 
@@ -295,31 +346,17 @@ fn a_broker_outage_mid_stream_loses_nothing() {
         let cut = broker.cut.as_ref().unwrap();
         cut.cut();
         std::thread::sleep(Duration::from_secs(5));
-        assert!(
-            s.child.try_wait().unwrap().is_none(),
-            "the scorer died with the broker:\n{}",
-            s.log()
-        );
+        assert_alive(&mut s);
         cut.restore();
         produce(&producer(&addr), "in", late);
-        let out = consume(&addr, "out", good(&rows), Duration::from_secs(90));
-        let dead = consume(
-            &addr,
-            "dead",
-            rows.len() - good(&rows),
-            Duration::from_secs(30),
-        );
-        if out.len() < good(&rows) {
-            eprintln!("scorer log:\n{}", s.log());
-        }
+        let (out, dead) = results(&addr, &rows, &s, Duration::from_secs(90));
         check_results(&rows, &out, &dead);
-        assert!(
-            s.log().contains("AllBrokersDown") || s.log().contains("Disconnected"),
-            "the outage was seen:\n{}",
-            s.log()
+        assert_logged_any(
+            &s,
+            &["AllBrokersDown", "Disconnected"],
+            "the outage was seen",
         );
-        s.signal("TERM");
-        assert!(s.wait(Duration::from_secs(60)).success(), "{}", s.log());
+        stop(&mut s);
     });
 }
 
@@ -329,9 +366,7 @@ fn an_oversized_undecodable_record_is_dead_lettered_cut_to_fit_and_the_partition
         // A 1.2 MB record that is no row: its dead letter is larger than the producer's
         // `message.max.bytes` (1 MB). It used to be refused and retried forever: no later
         // row of the partition was answered, nothing committed, SIGTERM exited 1.
-        let broker = Broker::start();
-        topics(&broker, 1);
-        let addr = broker.addr();
+        let (_broker, addr) = broker_with_topics(1);
         let rows = input_rows(1, 0);
         let (before, after) = rows.split_at(10);
         let big = "x".repeat(1_200_000);
@@ -342,11 +377,8 @@ fn an_oversized_undecodable_record_is_dead_lettered_cut_to_fit_and_the_partition
         assert_eq!(out.len(), before.len(), "{}", s.log());
         // Rows that arrive after the big record's batch are answered too.
         produce(&producer(&addr), "in", after);
-        let out = consume(&addr, "out", rows.len(), Duration::from_secs(90));
+        let out = consume_out(&addr, rows.len(), &s);
         let dead = consume(&addr, "dead", 1, Duration::from_secs(30));
-        if out.len() < rows.len() {
-            eprintln!("scorer log:\n{}", s.log());
-        }
         check_results(&rows, &out, &BTreeMap::new());
         let letter = &dead.get("big").expect("a dead letter for the big record")[0];
         let h = &letter.headers;
@@ -372,9 +404,7 @@ fn an_oversized_undecodable_record_is_dead_lettered_cut_to_fit_and_the_partition
             h["timber-payload-truncated"],
             format!("kept {kept} of 1200000 bytes")
         );
-        s.signal("TERM");
-        let status = s.wait(Duration::from_secs(60));
-        assert!(status.success(), "{status}\n{}", s.log());
+        stop(&mut s);
     });
 }
 
@@ -384,9 +414,7 @@ fn a_result_refused_for_good_is_dead_lettered_counted_and_the_partition_moves_on
         // The producer takes records of at most 2,000 bytes; one JSON row carries a
         // 5,000-byte id, which its result repeats. That result can never be delivered: it
         // is dead-lettered (with the input cut to fit) and counted as an error.
-        let broker = Broker::start();
-        topics(&broker, 1);
-        let addr = broker.addr();
+        let (_broker, addr) = broker_with_topics(1);
         let cells = rows("binary_logistic", "input.csv");
         // A JSON object by feature name, with an id.
         let json_row = |i: usize, id: &str| {
@@ -451,9 +479,7 @@ fn a_result_refused_for_good_is_dead_lettered_counted_and_the_partition_moves_on
         assert!(h.contains_key("timber-payload-truncated"), "{h:?}");
         assert!(records[10].1.starts_with(&letter.value));
         s.wait_for_log("rows scored: 20, errors: 1", Duration::from_secs(30));
-        s.signal("TERM");
-        let status = s.wait(Duration::from_secs(60));
-        assert!(status.success(), "{status}\n{}", s.log());
+        stop(&mut s);
     });
 }
 
@@ -464,18 +490,16 @@ fn a_dead_letter_too_large_without_its_payload_goes_with_its_timber_headers_only
         // exceed the producer's 2,000-byte limit: cutting the payload cannot make its dead
         // letter fit, so it goes without the input's key and headers, and the partition
         // moves on.
-        let broker = Broker::start();
-        topics(&broker, 1);
-        let addr = broker.addr();
+        let (_broker, addr) = broker_with_topics(1);
         let long_key = "k".repeat(3_000);
         kafka::produce(&big_producer(&addr), "in", [(long_key.as_str(), "1,2")]);
         let rows = input_rows(1, 0);
         let rows = &rows[..20];
         produce(&producer(&addr), "in", rows);
         let mut s = scorer(&addr, "bare", &["-X", "producer.message.max.bytes=2000"]);
-        let out = consume(&addr, "out", rows.len(), Duration::from_secs(90));
+        let out = consume_out(&addr, rows.len(), &s);
         let dead = consume(&addr, "dead", 1, Duration::from_secs(30));
-        if out.len() < rows.len() || dead.is_empty() {
+        if dead.is_empty() {
             eprintln!("scorer log:\n{}", s.log());
         }
         check_results(rows, &out, &BTreeMap::new());
@@ -491,9 +515,7 @@ fn a_dead_letter_too_large_without_its_payload_goes_with_its_timber_headers_only
         assert_eq!(h["timber-source-topic"], "in");
         assert_eq!(h["timber-source-offset"], "0");
         assert_eq!(letter.value, "1,2");
-        s.signal("TERM");
-        let status = s.wait(Duration::from_secs(60));
-        assert!(status.success(), "{status}\n{}", s.log());
+        stop(&mut s);
     });
 }
 
@@ -529,33 +551,19 @@ fn a_broker_restarted_mid_stream_loses_nothing() {
         };
         consume(&addr, "out", 200, Duration::from_secs(60));
         broker.restart();
-        assert!(
-            s.child.try_wait().unwrap().is_none(),
-            "the scorer died with the broker:\n{}",
-            s.log()
-        );
+        assert_alive(&mut s);
         feeder.join().unwrap();
-        let out = consume(&addr, "out", good(&rows), Duration::from_secs(120));
+        let (out, dead) = results(&addr, &rows, &s, Duration::from_secs(120));
         if out.len() < good(&rows) {
             eprintln!("broker log:\n{}", broker.log());
         }
-        let dead = consume(
-            &addr,
-            "dead",
-            rows.len() - good(&rows),
-            Duration::from_secs(30),
-        );
-        if out.len() < good(&rows) {
-            eprintln!("scorer log:\n{}", s.log());
-        }
         check_results(&rows, &out, &dead);
-        assert!(
-            s.log().contains("Disconnected") || s.log().contains("Connection refused"),
-            "the restart was seen:\n{}",
-            s.log()
+        assert_logged_any(
+            &s,
+            &["Disconnected", "Connection refused"],
+            "the restart was seen",
         );
-        s.signal("TERM");
-        assert!(s.wait(Duration::from_secs(60)).success(), "{}", s.log());
+        stop(&mut s);
     });
 }
 
@@ -572,20 +580,11 @@ fn metric(text: &str, name: &str) -> Option<f64> {
 fn serve_kafka_with_http_reports_rows_errors_keys_and_consumer_lag() {
     with_deadline(|| {
         use timber_stream_tests::http::get;
-        let broker = Broker::start();
-        topics(&broker, 2);
         let rows = input_rows(1, 40);
-        produce(&producer(&broker.addr()), "in", &rows);
-        let mut s = scorer(&broker.addr(), "gm", &["--http", "127.0.0.1:0"]);
-        let line = s.wait_for_log("metrics and live page at http://", Duration::from_secs(30));
-        let http = line
-            .split("http://")
-            .nth(1)
-            .unwrap()
-            .trim()
-            .trim_end_matches('/')
-            .to_string();
-        consume(&broker.addr(), "out", good(&rows), Duration::from_secs(90));
+        let (_broker, addr) = broker_fed(2, &rows);
+        let mut s = scorer(&addr, "gm", &["--http", "127.0.0.1:0"]);
+        let http = s.http_addr(Duration::from_secs(30));
+        consume(&addr, "out", good(&rows), Duration::from_secs(90));
         let bad = rows.len() - good(&rows);
         // Counters, and the lag gauge once librdkafka's statistics (every 5 s) came in.
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
@@ -631,7 +630,6 @@ fn serve_kafka_with_http_reports_rows_errors_keys_and_consumer_lag() {
                 ),
             }
         }
-        s.signal("TERM");
-        assert!(s.wait(Duration::from_secs(60)).success(), "{}", s.log());
+        stop(&mut s);
     });
 }

@@ -262,6 +262,35 @@ fn an_unreadable_input_is_named_once() {
     );
 }
 
+/// Runs `predict ARGS` of `model`'s scorer under GNU time and asserts its peak resident
+/// memory stayed under `limit_mib` MiB (`what`: the input); returns its exit status, standard
+/// output and standard error (which ends with GNU time's line).
+fn predict_measured(
+    model: &str,
+    args: &[&str],
+    limit_mib: u64,
+    what: &str,
+) -> (std::process::ExitStatus, String, String) {
+    let out = Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("maxrss_kib=%M")
+        .arg(scorer_bin(model))
+        .arg("predict")
+        .args(args)
+        .output()
+        .expect("/usr/bin/time (Debian's `time` package; scripts/test.sh installs it)");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let rss: u64 = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("maxrss_kib="))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no max RSS in:\n{stderr}"));
+    eprintln!("peak RSS of predict: {} MiB", rss >> 10);
+    assert!(rss < limit_mib << 10, "peak RSS {} MiB {what}", rss >> 10);
+    (out.status, stdout, stderr)
+}
+
 #[test]
 fn a_huge_line_costs_no_more_than_the_line_limit() {
     // One 200 MB line used to take ~900 MB; now it is skipped as it is read.
@@ -277,15 +306,12 @@ fn a_huge_line_costs_no_more_than_the_line_limit() {
     let input = dir.join("huge.csv");
     std::fs::write(&input, text).unwrap();
     drop(rows);
-    let out = Command::new("/usr/bin/time")
-        .arg("-f")
-        .arg("maxrss_kib=%M")
-        .arg(scorer_bin("binary"))
-        .args(["predict", "--input", input.to_str().unwrap()])
-        .output()
-        .expect("/usr/bin/time (Debian's `time` package; scripts/test.sh installs it)");
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    let (_, stdout, stderr) = predict_measured(
+        "binary",
+        &["--input", input.to_str().unwrap()],
+        100,
+        "for a 200 MB line",
+    );
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 3, "{stderr}");
     assert_eq!(
@@ -293,17 +319,6 @@ fn a_huge_line_costs_no_more_than_the_line_limit() {
         "error: line 3: longer than 1048576 bytes (--max-line-bytes)"
     );
     assert_expected(&[lines[0], lines[2]].join("\n"), |i| i);
-    let rss: u64 = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("maxrss_kib="))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no max RSS in:\n{stderr}"));
-    eprintln!("peak RSS of predict: {} MiB", rss >> 10);
-    assert!(
-        rss < 100 << 10,
-        "peak RSS {} MiB for a 200 MB line",
-        rss >> 10
-    );
     let _ = std::fs::remove_file(&input);
 }
 
@@ -342,17 +357,20 @@ fn a_wide_model_scores_in_batches_bounded_by_decoded_bytes() {
     let dir = scratch("wide");
     let input = dir.join("empty.jsonl");
     std::fs::write(&input, "{}\n".repeat(20_000)).unwrap();
-    let out = Command::new("/usr/bin/time")
-        .arg("-f")
-        .arg("maxrss_kib=%M")
-        .arg(scorer_bin("wide"))
-        .args(["predict", "--format", "json", "--threads", "4"])
-        .args(["--input", input.to_str().unwrap()])
-        .output()
-        .expect("/usr/bin/time (Debian's `time` package; scripts/test.sh installs it)");
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(out.status.success(), "{stderr}");
+    let (status, stdout, stderr) = predict_measured(
+        "wide",
+        &[
+            "--format",
+            "json",
+            "--threads",
+            "4",
+            "--input",
+            input.to_str().unwrap(),
+        ],
+        600,
+        "for 20,000 rows of a 20,000-feature model",
+    );
+    assert!(status.success(), "{stderr}");
     // The wide model is the binary classifier: every `{}` is its all-missing row.
     let mut want = [0.0f32];
     timber_runtime::Model::predict(
@@ -365,16 +383,5 @@ fn a_wide_model_scores_in_batches_bounded_by_decoded_bytes() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         assert_bits(line, &json_floats(&v, "prediction"), &want);
     }
-    let rss: u64 = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("maxrss_kib="))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no max RSS in:\n{stderr}"));
-    eprintln!("peak RSS of predict: {} MiB", rss >> 10);
-    assert!(
-        rss < 600 << 10,
-        "peak RSS {} MiB for 20,000 rows of a 20,000-feature model",
-        rss >> 10
-    );
     let _ = std::fs::remove_file(&input);
 }

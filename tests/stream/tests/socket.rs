@@ -19,11 +19,11 @@ use timber_runtime::Model;
 const T: Duration = Duration::from_secs(60);
 
 fn server(model: &str, extra: &[&str]) -> (Scorer, String) {
-    let mut args = vec!["serve", "socket", "--listen", "127.0.0.1:0"];
-    args.extend_from_slice(extra);
-    let mut scorer = Scorer::start(scorer_bin(model), &args);
-    let addr = scorer.listening_addr();
-    (scorer, addr)
+    start_listening(
+        model,
+        &["serve", "socket", "--listen", "127.0.0.1:0"],
+        extra,
+    )
 }
 
 fn connect(addr: &str) -> TcpStream {
@@ -62,6 +62,44 @@ fn exchange(addr: &str, lines: &[String]) -> Vec<String> {
     assert_eq!(rest, "", "more responses than lines");
     sender.join().unwrap();
     out
+}
+
+/// Starts `n` clients at once, each sending `lines` on a connection of its own and reading
+/// every answer ([`exchange`]).
+fn start_clients(
+    addr: &str,
+    lines: &[String],
+    n: usize,
+) -> Vec<std::thread::JoinHandle<Vec<String>>> {
+    (0..n)
+        .map(|_| {
+            let (addr, lines) = (addr.to_string(), lines.to_vec());
+            std::thread::spawn(move || exchange(&addr, &lines))
+        })
+        .collect()
+}
+
+/// Joins `clients` and asserts each got `lines` answers, every one the prediction of the
+/// all-missing row: what each `{}` line gets from the wide model, which is the binary
+/// classifier.
+fn assert_all_missing_answers(clients: Vec<std::thread::JoinHandle<Vec<String>>>, lines: usize) {
+    let mut want = [0.0f32];
+    timber_stream_tests::BinaryLogistic.predict(&[f32::NAN; 8], &mut want);
+    for client in clients {
+        let got = client.join().unwrap();
+        assert_eq!(got.len(), lines);
+        for line in &got {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_bits(line, &json_floats(&v, "prediction"), &want);
+        }
+    }
+}
+
+/// Asserts the scorer's peak resident memory is under `limit_mib` MiB (`what`: the load).
+fn assert_peak_rss(scorer: &Scorer, limit_mib: u64, what: &str) {
+    let peak = scorer.peak_rss();
+    eprintln!("peak RSS of the scorer: {} MiB", peak >> 20);
+    assert!(peak < limit_mib << 20, "peak RSS {} MiB {what}", peak >> 20);
 }
 
 fn assert_predictions(fixture: &str, expected_file: &str, got: &[String], offset: usize) {
@@ -331,22 +369,14 @@ fn json_ignore_unknown_skips_unknown_fields() {
 fn many_clients_at_once_each_get_their_own_answers() {
     let (_s, addr) = server("binary", &[]);
     let rows = rows("binary_logistic", "input.csv");
-    let handles: Vec<_> = (0..16)
-        .map(|c| {
-            let (addr, rows) = (addr.clone(), rows.clone());
-            std::thread::spawn(move || {
-                // Each client starts at a different row, so answers cannot be mixed up.
-                let mine: Vec<String> = (0..2000)
-                    .map(|i| rows[(i + c * 7) % rows.len()].clone())
-                    .collect();
-                let got = exchange(&addr, &mine);
-                assert_predictions("binary_logistic", "expected.csv", &got, c * 7);
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
+    on_threads(16, |c| {
+        // Each client starts at a different row, so answers cannot be mixed up.
+        let mine: Vec<String> = (0..2000)
+            .map(|i| rows[(i + c * 7) % rows.len()].clone())
+            .collect();
+        let got = exchange(&addr, &mine);
+        assert_predictions("binary_logistic", "expected.csv", &got, c * 7);
+    });
 }
 
 #[test]
@@ -731,12 +761,10 @@ fn partial_lines_across_many_connections_stay_within_the_buffer_budget() {
             &want[(i + 1) % want.len()],
         );
     }
-    let peak = scorer.peak_rss();
-    eprintln!("peak RSS of the scorer: {} MiB", peak >> 20);
-    assert!(
-        peak < 100 << 20,
-        "peak RSS {} MiB for 150 partial lines of 1 MB under an 8 MiB budget",
-        peak >> 20
+    assert_peak_rss(
+        &scorer,
+        100,
+        "for 150 partial lines of 1 MB under an 8 MiB budget",
     );
     assert!(dropped > 0, "the budget never bit ({kept} lines kept)");
 }
@@ -747,29 +775,12 @@ fn a_burst_of_empty_json_rows_on_a_wide_model_is_answered_in_bounded_memory() {
     // 8,000 such lines at once used to be decoded as three batches of 640 MB each.
     let (scorer, addr) = server("wide", &["--format", "json", "--stats-interval", "0"]);
     let lines: Vec<String> = vec!["{}".to_string(); 8_000];
-    // The wide model is the binary classifier: every `{}` is its all-missing row.
-    let mut want = [0.0f32];
-    timber_stream_tests::BinaryLogistic.predict(&[f32::NAN; 8], &mut want);
-    let clients: Vec<_> = (0..3)
-        .map(|_| {
-            let (addr, lines) = (addr.clone(), lines.clone());
-            std::thread::spawn(move || exchange(&addr, &lines))
-        })
-        .collect();
-    for client in clients {
-        let got = client.join().unwrap();
-        assert_eq!(got.len(), lines.len());
-        for line in &got {
-            let v: serde_json::Value = serde_json::from_str(line).unwrap();
-            assert_bits(line, &json_floats(&v, "prediction"), &want);
-        }
-    }
-    let peak = scorer.peak_rss();
-    eprintln!("peak RSS of the scorer: {} MiB", peak >> 20);
-    assert!(
-        peak < 400 << 20,
-        "peak RSS {} MiB answering 24,000 rows of a 20,000-feature model",
-        peak >> 20
+    let clients = start_clients(&addr, &lines, 3);
+    assert_all_missing_answers(clients, lines.len());
+    assert_peak_rss(
+        &scorer,
+        400,
+        "answering 24,000 rows of a 20,000-feature model",
     );
 }
 
@@ -810,33 +821,17 @@ fn connections_waiting_for_the_scoring_budget_hold_no_decoded_rows() {
     std::thread::sleep(Duration::from_secs(3));
     // Meanwhile 60 connections send 200 rows each and wait for room.
     let lines: Vec<String> = vec!["{}".to_string(); 200];
-    let clients: Vec<_> = (0..60)
-        .map(|_| {
-            let (addr, lines) = (addr.clone(), lines.clone());
-            std::thread::spawn(move || exchange(&addr, &lines))
-        })
-        .collect();
+    let clients = start_clients(&addr, &lines, 60);
     std::thread::sleep(Duration::from_secs(3));
     // Closing the stuck peer gives its room back: every waiting connection is answered.
     stop.store(true, Ordering::SeqCst);
     stuck.shutdown(Shutdown::Both).unwrap();
     sender.join().unwrap();
     drop(stuck);
-    let mut want = [0.0f32];
-    timber_stream_tests::BinaryLogistic.predict(&[f32::NAN; 8], &mut want);
-    for client in clients {
-        let got = client.join().unwrap();
-        assert_eq!(got.len(), lines.len());
-        for line in &got {
-            let v: serde_json::Value = serde_json::from_str(line).unwrap();
-            assert_bits(line, &json_floats(&v, "prediction"), &want);
-        }
-    }
-    let peak = scorer.peak_rss();
-    eprintln!("peak RSS of the scorer: {} MiB", peak >> 20);
-    assert!(
-        peak < 200 << 20,
-        "peak RSS {} MiB with 60 connections waiting for a 100 kB scoring budget",
-        peak >> 20
+    assert_all_missing_answers(clients, lines.len());
+    assert_peak_rss(
+        &scorer,
+        200,
+        "with 60 connections waiting for a 100 kB scoring budget",
     );
 }

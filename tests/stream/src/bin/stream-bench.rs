@@ -34,7 +34,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 use timber_runtime::Model;
-use timber_stream_tests::harness::{rows, serve_kafka_args, Scorer};
+use timber_stream_tests::harness::{json_row, rows, serve_kafka_args, Scorer};
 use timber_stream_tests::kafka::{batching_producer, consume, produce, Broker};
 use timber_stream_tests::BinaryLogistic;
 
@@ -283,23 +283,31 @@ fn quantile(v: &[Duration], q: f64) -> Duration {
     v[((v.len() - 1) as f64 * q).round() as usize]
 }
 
+/// Starts `serve socket` (no periodic stats) on a free port with `extra` arguments; returns
+/// it and its address.
+fn socket_server(scorer: &str, extra: &[String]) -> (Scorer, String) {
+    let mut args: Vec<String> = [
+        "serve",
+        "socket",
+        "--listen",
+        "127.0.0.1:0",
+        "--stats-interval",
+        "0",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend_from_slice(extra);
+    let mut server = Scorer::start(scorer, &args);
+    let addr = server.listening_addr();
+    (server, addr)
+}
+
 fn socket_rr(scorer: &str, batch: usize, connections: usize, seconds: f64) -> Result<()> {
     let payload: Vec<u8> = lines(batch)
         .iter()
         .flat_map(|l| format!("{l}\n").into_bytes())
         .collect();
-    let mut server = Scorer::start(
-        scorer,
-        &[
-            "serve",
-            "socket",
-            "--listen",
-            "127.0.0.1:0",
-            "--stats-interval",
-            "0",
-        ],
-    );
-    let addr = server.listening_addr();
+    let (mut server, addr) = socket_server(scorer, &[]);
     let run_for = Duration::from_secs_f64(seconds);
     let start = Instant::now();
     let handles: Vec<_> = (0..connections)
@@ -372,12 +380,8 @@ fn feed(addr: &str, seconds: f64, rate: f64) -> Result<()> {
                 out.push_str(&format!("{{\"id\":\"order-{i}\",\"f0\":\"n/a\"}}\n"));
             } else {
                 let line = &base[i % base.len()];
-                let fields: Vec<String> = names
-                    .iter()
-                    .zip(line.split(','))
-                    .map(|(n, v)| format!("\"{n}\":{}", if v.is_empty() { "null" } else { v }))
-                    .collect();
-                out.push_str(&format!("{{\"id\":\"order-{i}\",{}}}\n", fields.join(",")));
+                out.push_str(&json_row(&format!("order-{i}"), &names, line));
+                out.push('\n');
             }
             sent += 1;
         }
@@ -454,21 +458,20 @@ fn report_sinks(sinks: &[String], rows: usize, seconds: f64) {
     }
 }
 
+/// Stops a scorer with SIGTERM; fails unless it exits cleanly within 60 s.
+fn stop(scorer: &mut Scorer) -> Result<()> {
+    scorer.signal("TERM");
+    ensure!(
+        scorer.wait(Duration::from_secs(60)).success(),
+        "the scorer failed: {}",
+        scorer.log()
+    );
+    Ok(())
+}
+
 fn socket(scorer: &str, n: usize, connections: usize, sinks: &[String]) -> Result<()> {
     let all = lines(n);
-    let mut args: Vec<String> = [
-        "serve",
-        "socket",
-        "--listen",
-        "127.0.0.1:0",
-        "--stats-interval",
-        "0",
-    ]
-    .map(String::from)
-    .to_vec();
-    args.extend(sink_args(sinks));
-    let mut server = Scorer::start(scorer, &args);
-    let addr = server.listening_addr();
+    let (mut server, addr) = socket_server(scorer, &sink_args(sinks));
     let per = n.div_ceil(connections);
     let start = Instant::now();
     let handles: Vec<_> = all
@@ -506,12 +509,7 @@ fn socket(scorer: &str, n: usize, connections: usize, sinks: &[String]) -> Resul
         answered += h.join().map_err(|_| anyhow::anyhow!("client panicked"))??;
     }
     let seconds = start.elapsed().as_secs_f64();
-    server.signal("TERM");
-    ensure!(
-        server.wait(Duration::from_secs(60)).success(),
-        "the scorer failed: {}",
-        server.log()
-    );
+    stop(&mut server)?;
     let stopped = start.elapsed().as_secs_f64();
     let what = format!("socket ({connections} pipelined connection(s))");
     report(&what, answered, seconds, scoring_seconds(&all));
@@ -550,12 +548,7 @@ fn kafka(scorer: &str, n: usize, partitions: u32, sinks: &[String]) -> Result<()
     feeder
         .join()
         .map_err(|_| anyhow::anyhow!("producer panicked"))?;
-    member.signal("TERM");
-    ensure!(
-        member.wait(Duration::from_secs(60)).success(),
-        "the scorer failed: {}",
-        member.log()
-    );
+    stop(&mut member)?;
     let stopped = start.elapsed().as_secs_f64();
     if out.len() < n {
         bail!("only {} of {n} predictions arrived", out.len());
