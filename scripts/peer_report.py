@@ -22,7 +22,7 @@ SHAPES = {
     "bench500": "XGBoost, 500 trees, depth 6 (depth-wise)",
     "xgb_lossguide": "XGBoost `lossguide`, 500 trees × 63 leaves",
     "lgb_leafwise": "LightGBM, 500 trees × 63 leaves (leaf-wise)",
-    "sk_rf_full": "scikit-learn random forest, 100 fully grown trees (880k nodes)",
+    "sk_rf_full": "scikit-learn random forest, 100 fully grown trees (1.0M nodes)",
     "sk_rf_huge": "scikit-learn random forest, 300 fully grown trees (19M nodes)",
 }
 
