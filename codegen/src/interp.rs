@@ -233,11 +233,7 @@ fn leaf<'t, I: Float>(tree: &'t Tree, row: &[I]) -> &'t Leaf {
             Node::Leaf(l) => return l,
             Node::Split(s) => {
                 let x = row[s.feature].to_f64();
-                let default = if s.default_left {
-                    Side::Left
-                } else {
-                    Side::Right
-                };
+                let default = left_if(s.default_left);
                 let side = if x.is_nan() {
                     default
                 } else {
@@ -245,32 +241,16 @@ fn leaf<'t, I: Float>(tree: &'t Tree, row: &[I]) -> &'t Leaf {
                         Test::Numerical {
                             threshold,
                             comparison,
-                        } => {
-                            let go_left = match comparison {
-                                Comparison::Less => x < *threshold,
-                                Comparison::LessOrEqual => x <= *threshold,
-                            };
-                            if go_left {
-                                Side::Left
-                            } else {
-                                Side::Right
-                            }
-                        }
+                        } => left_if(holds(*comparison, x, *threshold)),
                         Test::Capped {
                             threshold,
                             comparison,
                             cap,
                         } => {
-                            let go_left = match comparison {
-                                Comparison::Less => x < *threshold,
-                                Comparison::LessOrEqual => x <= *threshold,
-                            };
                             if x >= *cap {
                                 default
-                            } else if go_left {
-                                Side::Left
                             } else {
-                                Side::Right
+                                left_if(holds(*comparison, x, *threshold))
                             }
                         }
                         Test::ZeroAsMissing {
@@ -279,10 +259,8 @@ fn leaf<'t, I: Float>(tree: &'t Tree, row: &[I]) -> &'t Leaf {
                         } => {
                             if x.abs() <= *zero_band {
                                 default
-                            } else if x <= *threshold {
-                                Side::Left
                             } else {
-                                Side::Right
+                                left_if(x <= *threshold)
                             }
                         }
                         Test::Categorical {
@@ -308,6 +286,23 @@ fn leaf<'t, I: Float>(tree: &'t Tree, row: &[I]) -> &'t Leaf {
                 n = s.child(side);
             }
         }
+    }
+}
+
+/// Whether `x comparison threshold` holds (a split's test sending `x` left).
+fn holds(comparison: Comparison, x: f64, threshold: f64) -> bool {
+    match comparison {
+        Comparison::Less => x < threshold,
+        Comparison::LessOrEqual => x <= threshold,
+    }
+}
+
+/// The left child when `left`, else the right.
+fn left_if(left: bool) -> Side {
+    if left {
+        Side::Left
+    } else {
+        Side::Right
     }
 }
 

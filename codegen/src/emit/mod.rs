@@ -48,6 +48,7 @@ use crate::ir::{Forest, Precision, Tree};
 use plan::Segment;
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
+use std::ops::Range;
 
 /// Which layout trees get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -241,6 +242,21 @@ struct Trees {
     counts: metadata::LayoutCounts,
 }
 
+impl Trees {
+    /// Adds the statements that score `run`, trees of `layout`'s blob.
+    fn push_run(&mut self, layout: BlobLayout, module: &Ident, run: Range<usize>) {
+        self.row_steps.push(layout.row_step(module, run.clone()));
+        self.block_steps.push(layout.block_step(module, run));
+    }
+}
+
+/// Appends the IR trees `range` to a blob's trees; returns where they stand in it.
+fn append<'f>(blob: &mut Vec<&'f Tree>, forest: &'f Forest, range: &Range<usize>) -> Range<usize> {
+    let first = blob.len();
+    blob.extend(range.clone().map(|t| &forest.trees[t]));
+    first..blob.len()
+}
+
 /// Generates the code for a forest.
 pub fn emit(forest: &Forest, options: &EmitOptions) -> Result<Emitted, EmitError> {
     // 1. Names and paths, checked as Rust.
@@ -313,32 +329,19 @@ fn emit_trees(ctx: &Ctx, forest: &Forest, plan: &plan::Plan, module: &Ident) -> 
     for segment in &plan.segments {
         match segment {
             Segment::Tables(range) => {
-                let first = table_trees.len();
-                table_trees.extend(range.clone().map(|t| &forest.trees[t]));
-                let run = first..table_trees.len();
-                out.row_steps
-                    .push(BlobLayout::Tables.row_step(module, run.clone()));
-                out.block_steps
-                    .push(BlobLayout::Tables.block_step(module, run));
+                let run = append(&mut table_trees, forest, range);
+                out.push_run(BlobLayout::Tables, module, run);
             }
             Segment::Quick(range) => {
                 let run: Vec<&Tree> = range.clone().map(|t| &forest.trees[t]).collect();
                 let trees = quick_trees..quick_trees + run.len();
                 quick_trees += run.len();
                 quick_runs.push(run);
-                out.row_steps
-                    .push(BlobLayout::Quick.row_step(module, trees.clone()));
-                out.block_steps
-                    .push(BlobLayout::Quick.block_step(module, trees));
+                out.push_run(BlobLayout::Quick, module, trees);
             }
             Segment::Nodes(range) => {
-                let first = node_trees.len();
-                node_trees.extend(range.clone().map(|t| &forest.trees[t]));
-                let run = first..node_trees.len();
-                out.row_steps
-                    .push(BlobLayout::Nodes.row_step(module, run.clone()));
-                out.block_steps
-                    .push(BlobLayout::Nodes.block_step(module, run));
+                let run = append(&mut node_trees, forest, range);
+                out.push_run(BlobLayout::Nodes, module, run);
             }
             Segment::Nested(chunks) => {
                 let first = out.chunks.len();

@@ -345,6 +345,21 @@ pub fn check_declared_sizes(forest: &Forest, path: &str) -> Result<(), LoadError
     Ok(())
 }
 
+/// Entry `name` of a zip archive of `archive_len` bytes held in memory; the error is zip's
+/// reason, which each frontend words with the entry's name.
+pub(crate) fn zip_entry(
+    zip: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>,
+    name: &str,
+    archive_len: usize,
+) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut entry = zip.by_name(name).map_err(|e| e.to_string())?;
+    // The size the archive claims is checked against the archive itself.
+    let mut out = Vec::with_capacity((entry.size() as usize).min(archive_len));
+    entry.read_to_end(&mut out).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

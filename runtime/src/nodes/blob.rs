@@ -156,6 +156,23 @@ fn err<T>(what: impl Into<String>) -> Result<T, NodesError> {
     Err(NodesError(what.into()))
 }
 
+/// The `count` records of `stride` bytes from byte `start`, each read and checked by
+/// `read(index, byte offset)`.
+fn records<T>(
+    count: usize,
+    start: usize,
+    stride: usize,
+    mut read: impl FnMut(usize, usize) -> Result<T, NodesError>,
+) -> Result<Vec<T>, NodesError> {
+    (0..count).map(|i| read(i, start + stride * i)).collect()
+}
+
+/// Whether `len` items from `offset` lie inside an array of `count` (in `u64`, so the sum
+/// cannot overflow).
+fn within(offset: u32, len: u32, count: usize) -> bool {
+    u64::from(offset) + u64::from(len) <= count as u64
+}
+
 /// Bytes of one node record with keys of `key_bytes`.
 const fn node_bytes(key_bytes: usize) -> usize {
     if key_bytes == 4 {
@@ -511,70 +528,60 @@ impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
             &blob[s.at.values..s.at.values + c.values * O::BYTES],
             O::value_from_le,
         );
-        let specials = (0..c.specials)
-            .map(|i| {
-                let at = s.at.specials + 32 * i;
-                let kind = match u32_at(blob, at) {
-                    0 => SpecialKind::Category,
-                    1 => SpecialKind::CategoryTruncated,
-                    2 => SpecialKind::ZeroBand,
-                    3 => SpecialKind::Capped,
-                    k => return err(format!("special {i}: unknown kind {k}")),
-                };
-                let flags = u32_at(blob, at + 4);
-                let sp = Special {
-                    kind,
-                    default_a: flags & 1 != 0,
-                    set_a: flags & 2 != 0,
-                    bits_offset: u32_at(blob, at + 8),
-                    bits_words: u32_at(blob, at + 12),
-                    threshold: f64_at(blob, at + 16),
-                    band: f64_at(blob, at + 24),
-                    or_equal: flags & 4 != 0,
-                };
-                let end = sp.bits_offset as u64 + u64::from(sp.bits_words);
-                let has_bits = matches!(
-                    sp.kind,
-                    SpecialKind::Category | SpecialKind::CategoryTruncated
-                );
-                if has_bits && end > c.bits as u64 {
-                    return err(format!("special {i}: bitset out of range"));
-                }
-                Ok(sp)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let specials = records(c.specials, s.at.specials, 32, |i, at| {
+            let kind = match u32_at(blob, at) {
+                0 => SpecialKind::Category,
+                1 => SpecialKind::CategoryTruncated,
+                2 => SpecialKind::ZeroBand,
+                3 => SpecialKind::Capped,
+                k => return err(format!("special {i}: unknown kind {k}")),
+            };
+            let flags = u32_at(blob, at + 4);
+            let sp = Special {
+                kind,
+                default_a: flags & 1 != 0,
+                set_a: flags & 2 != 0,
+                bits_offset: u32_at(blob, at + 8),
+                bits_words: u32_at(blob, at + 12),
+                threshold: f64_at(blob, at + 16),
+                band: f64_at(blob, at + 24),
+                or_equal: flags & 4 != 0,
+            };
+            let has_bits = matches!(
+                sp.kind,
+                SpecialKind::Category | SpecialKind::CategoryTruncated
+            );
+            if has_bits && !within(sp.bits_offset, sp.bits_words, c.bits) {
+                return err(format!("special {i}: bitset out of range"));
+            }
+            Ok(sp)
+        })?;
         let bits = (0..c.bits)
             .map(|i| u32_at(blob, s.at.bits + 4 * i))
             .collect();
-        let linear = (0..c.linear)
-            .map(|i| {
-                let at = s.at.linear + 32 * i;
-                let l = LinearRec {
-                    constant: f64_at(blob, at),
-                    fallback: f64_at(blob, at + 8),
-                    zero_band: f64_at(blob, at + 16),
-                    terms_offset: u32_at(blob, at + 24),
-                    terms_len: u32_at(blob, at + 28),
-                };
-                if l.terms_offset as u64 + u64::from(l.terms_len) > c.terms as u64 {
-                    return err(format!("linear leaf {i}: terms out of range"));
-                }
-                Ok(l)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let terms = (0..c.terms)
-            .map(|i| {
-                let at = s.at.terms + 16 * i;
-                let t = Term {
-                    feature: u32_at(blob, at),
-                    coefficient: f64_at(blob, at + 8),
-                };
-                if t.feature as usize >= nf {
-                    return err(format!("term {i}: feature out of range"));
-                }
-                Ok(t)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let linear = records(c.linear, s.at.linear, 32, |i, at| {
+            let l = LinearRec {
+                constant: f64_at(blob, at),
+                fallback: f64_at(blob, at + 8),
+                zero_band: f64_at(blob, at + 16),
+                terms_offset: u32_at(blob, at + 24),
+                terms_len: u32_at(blob, at + 28),
+            };
+            if !within(l.terms_offset, l.terms_len, c.terms) {
+                return err(format!("linear leaf {i}: terms out of range"));
+            }
+            Ok(l)
+        })?;
+        let terms = records(c.terms, s.at.terms, 16, |i, at| {
+            let t = Term {
+                feature: u32_at(blob, at),
+                coefficient: f64_at(blob, at + 8),
+            };
+            if t.feature as usize >= nf {
+                return err(format!("term {i}: feature out of range"));
+            }
+            Ok(t)
+        })?;
         let mut seen = vec![false; c.nodes];
         let mut trees = Vec::with_capacity(c.trees);
         for t in 0..c.trees {

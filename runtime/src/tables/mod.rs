@@ -41,6 +41,7 @@ mod simd;
 
 pub use blob::{encode, Aligned, TablesError, TreeTable, MAGIC, VERSION};
 
+use crate::batch::BLOCK_ROWS;
 use crate::float::{KeyFloat, SumFloat};
 use alloc::borrow::Cow;
 use alloc::vec::Vec;
@@ -115,6 +116,26 @@ pub struct Tables<F: TableFloat> {
 
 impl<F: TableFloat> Tables<F> {
     crate::blob::shape_accessors!();
+
+    /// The keys and the sums one block of rows takes in a block kernel's buffers, checked
+    /// against `keys_len` and `acc_len` for `blocks` blocks: the kernels index them
+    /// unchecked.
+    ///
+    /// # Panics
+    ///
+    /// When the buffers do not hold `blocks` blocks.
+    #[inline(always)]
+    fn block_strides(&self, keys_len: usize, acc_len: usize, blocks: usize) -> (usize, usize) {
+        let (key_block, acc_block) = (
+            2 * self.num_features * BLOCK_ROWS,
+            self.num_groups * BLOCK_ROWS,
+        );
+        assert!(
+            keys_len == blocks * key_block && acc_len == blocks * acc_block,
+            "block buffer sizes"
+        );
+        (key_block, acc_block)
+    }
 
     /// Adds trees `trees` (table indices, in order) to one row's `margins`; `keys` come from
     /// [`row_keys`]. The walks of several trees are interleaved; the additions happen in

@@ -52,11 +52,7 @@ pub(super) fn add_block<F: TableFloat>(
 ) {
     let (len, blocks) = (block.len(), block.blocks());
     let (keys, acc) = block.keys_and_acc();
-    let (key_block, acc_block) = (2 * t.num_features * BLOCK_ROWS, t.num_groups * BLOCK_ROWS);
-    assert!(
-        keys.len() == blocks * key_block && acc.len() == blocks * acc_block,
-        "block buffer sizes"
-    );
+    let (key_block, acc_block) = t.block_strides(keys.len(), acc.len(), blocks);
     for chunk in super::batch::tree_chunks(trees) {
         for b in 0..blocks {
             let kp = keys[b * key_block..].as_ptr();

@@ -39,7 +39,7 @@ use crate::ir::{
     TextRule, Transform, Tree,
 };
 use std::collections::{HashMap, HashSet};
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 use tree::Version;
 use zip::ZipArchive;
 
@@ -74,6 +74,8 @@ fn malformed(path: &str, detail: impl Into<String>) -> LoadError {
 struct Archive<'a> {
     zip: ZipArchive<Cursor<&'a [u8]>>,
     path: &'a str,
+    /// The archive's size: no entry is bigger.
+    len: usize,
 }
 
 impl Archive<'_> {
@@ -82,16 +84,12 @@ impl Archive<'_> {
     }
 
     fn read(&mut self, name: &str) -> Result<Vec<u8>, LoadError> {
-        let path = self.path;
-        let mut entry = self
-            .zip
-            .by_name(name)
-            .map_err(|e| malformed(path, format!("{name}: cannot read the archive entry: {e}")))?;
-        let mut out = Vec::new();
-        entry
-            .read_to_end(&mut out)
-            .map_err(|e| malformed(path, format!("{name}: cannot read the archive entry: {e}")))?;
-        Ok(out)
+        super::zip_entry(&mut self.zip, name, self.len).map_err(|e| {
+            malformed(
+                self.path,
+                format!("{name}: cannot read the archive entry: {e}"),
+            )
+        })
     }
 
     fn read_text(&mut self, name: &str) -> Result<String, LoadError> {
@@ -181,7 +179,11 @@ pub fn load(bytes: &[u8], path: &str, options: &LoadOptions) -> Result<Forest, L
             format!("not a readable zip archive ({e}); a truncated or damaged MOJO?"),
         )
     })?;
-    let mut archive = Archive { zip, path };
+    let mut archive = Archive {
+        zip,
+        path,
+        len: bytes.len(),
+    };
     if !archive.has("model.ini") {
         return Err(malformed(
             path,

@@ -12,7 +12,7 @@ use crate::ir::{Forest, Tree};
 use crate::load::json::malformed;
 use crate::load::{Frontend, LoadError, LoadOptions, Probe};
 use serde::Deserialize;
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 
 /// The schema version this reader understands.
 pub const SCHEMA_VERSION: u64 = 1;
@@ -92,16 +92,8 @@ struct Npz<'a> {
 impl Npz<'_> {
     /// Member `name`'s bytes.
     fn member(&mut self, name: &str) -> Result<Vec<u8>, LoadError> {
-        let path = self.path;
-        let mut file = self
-            .zip
-            .by_name(name)
-            .map_err(|e| malformed(path, format!("`{name}`: {e}")))?;
-        // The size the archive claims is checked against the archive itself.
-        let mut out = Vec::with_capacity((file.size() as usize).min(self.len));
-        file.read_to_end(&mut out)
-            .map_err(|e| malformed(path, format!("`{name}`: {e}")))?;
-        Ok(out)
+        crate::load::zip_entry(&mut self.zip, name, self.len)
+            .map_err(|e| malformed(self.path, format!("`{name}`: {e}")))
     }
 
     /// Array `name` of `shape` (checked), as values of `T`.

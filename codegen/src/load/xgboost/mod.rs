@@ -465,23 +465,17 @@ fn features(
     cats: Option<&Value>,
     path: &str,
 ) -> Result<Vec<Feature>, LoadError> {
-    if !names.is_empty() && names.len() != num_features {
-        return Err(malformed(
-            path,
-            format!(
-                "`learner.feature_names` has {} names for {num_features} features",
-                names.len()
-            ),
-        ));
-    }
-    if !types.is_empty() && types.len() != num_features {
-        return Err(malformed(
-            path,
-            format!(
-                "`learner.feature_types` has {} types for {num_features} features",
-                types.len()
-            ),
-        ));
+    // Either list may be absent (empty); present, it has an entry per feature.
+    for (len, field, items) in [
+        (names.len(), "feature_names", "names"),
+        (types.len(), "feature_types", "types"),
+    ] {
+        if len != 0 && len != num_features {
+            return Err(malformed(
+                path,
+                format!("`learner.{field}` has {len} {items} for {num_features} features"),
+            ));
+        }
     }
     let labels = category_labels(cats, num_features);
     Ok((0..num_features)

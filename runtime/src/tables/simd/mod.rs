@@ -153,11 +153,7 @@ pub(super) unsafe fn add_block<V: Lanes>(
     acc: &mut [f32],
     blocks: usize,
 ) {
-    let (key_block, acc_block) = (2 * t.num_features * BLOCK_ROWS, t.num_groups * BLOCK_ROWS);
-    assert!(
-        keys.len() == blocks * key_block && acc.len() == blocks * acc_block,
-        "block buffer sizes"
-    );
+    let (key_block, acc_block) = t.block_strides(keys.len(), acc.len(), blocks);
     for chunk in super::batch::tree_chunks(trees) {
         for b in 0..blocks {
             for tree in chunk {
