@@ -29,7 +29,7 @@
 
 use crate::codec::Codec;
 use crate::metrics::Sample;
-use crate::sink::{SinkArgs, SinkRow, Sinks};
+use crate::sink::{SinkRow, Sinks};
 use crate::stream::{Shutdown, Stats, StreamArgs};
 use anyhow::{bail, Context, Result};
 use rdkafka::config::ClientConfig;
@@ -102,9 +102,6 @@ pub struct KafkaArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub stream: StreamArgs,
-    #[command(flatten)]
-    #[allow(missing_docs)]
-    pub sink: SinkArgs,
 }
 
 fn parse_setting(s: &str) -> Result<(String, String), String> {

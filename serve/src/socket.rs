@@ -29,7 +29,7 @@
 
 use crate::codec::{Batch, Codec, RowFailure};
 use crate::predict::DEFAULT_MAX_LINE_BYTES;
-use crate::sink::{SinkArgs, SinkRow, SinkSender};
+use crate::sink::{SinkRow, SinkSender};
 use crate::stream::{Shutdown, Stats, StreamArgs};
 use anyhow::{Context, Result};
 use std::future::Future;
@@ -104,9 +104,6 @@ pub struct SocketArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub stream: StreamArgs,
-    #[command(flatten)]
-    #[allow(missing_docs)]
-    pub sink: SinkArgs,
 }
 
 /// A duration in seconds from the command line; `None` for 0 (never) or nonsense.

@@ -75,6 +75,9 @@ pub struct StreamArgs {
     /// (e.g. `127.0.0.1:9100`; port 0 picks a free port, logged at start-up).
     #[arg(long, value_name = "ADDR")]
     pub http: Option<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub sink: SinkArgs,
 }
 
 impl StreamArgs {
@@ -101,24 +104,16 @@ pub fn serve<M: Model + 'static>(model: M, args: ServeArgs) -> Result<()> {
         let shutdown = Shutdown::on_signals()?;
         match args.mode {
             ServeMode::Socket(a) => {
-                let codec = Arc::new(Codec::new(model, a.stream.codec_options()));
-                let sinks = start_sinks(sink_model(&codec), &a.sink)?;
-                let stats = Stats::start(a.stream.stats_interval, &shutdown);
-                if let Some(addr) = &a.stream.http {
-                    http::observe(model, addr, "socket", stats.clone(), &shutdown).await?;
-                }
+                let (codec, sinks, stats) =
+                    start_stream(model, &a.stream, "socket", &shutdown).await?;
                 let served = socket::run(codec, &a, shutdown, stats, sinks.sender()).await;
                 let finished = finish_sinks(sinks).await;
                 served.and(finished)
             }
             #[cfg(feature = "kafka")]
             ServeMode::Kafka(a) => {
-                let codec = Arc::new(Codec::new(model, a.stream.codec_options()));
-                let sinks = start_sinks(sink_model(&codec), &a.sink)?;
-                let stats = Stats::start(a.stream.stats_interval, &shutdown);
-                if let Some(addr) = &a.stream.http {
-                    http::observe(model, addr, "kafka", stats.clone(), &shutdown).await?;
-                }
+                let (codec, sinks, stats) =
+                    start_stream(model, &a.stream, "kafka", &shutdown).await?;
                 kafka::run(codec, a, shutdown, stats, sinks).await
             }
             ServeMode::Http(a) => {
@@ -138,6 +133,23 @@ pub fn serve<M: Model + 'static>(model: M, args: ServeArgs) -> Result<()> {
             ),
         }
     })
+}
+
+/// What the socket and Kafka modes start before reading: the codec, the `--sink`s, the
+/// periodic stats and, with `--http`, the metrics and live page (`mode` names the mode there).
+async fn start_stream<M: Model + 'static>(
+    model: &'static M,
+    args: &StreamArgs,
+    mode: &'static str,
+    shutdown: &Shutdown,
+) -> Result<(Arc<Codec<'static, M>>, Sinks, Arc<Stats>)> {
+    let codec = Arc::new(Codec::new(model, args.codec_options()));
+    let sinks = start_sinks(sink_model(&codec), &args.sink)?;
+    let stats = Stats::start(args.stats_interval, shutdown);
+    if let Some(addr) = &args.http {
+        http::observe(model, addr, mode, stats.clone(), shutdown).await?;
+    }
+    Ok((codec, sinks, stats))
 }
 
 /// How long a stopping scorer keeps trying to write the rows its sinks still wait for.

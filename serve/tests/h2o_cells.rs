@@ -14,35 +14,27 @@ const LEVELS: &[Cow<'static, str>] = &[
     Cow::Borrowed("color.x"),
 ];
 
-const H2O: &[FeatureInfo] = &[
-    FeatureInfo {
-        name: Cow::Borrowed("x"),
-        kind: FeatureKind::Numerical,
-        categories: Cow::Borrowed(&[]),
-        text: TextRule::H2o,
-    },
-    FeatureInfo {
-        name: Cow::Borrowed("color"),
-        kind: FeatureKind::Categorical,
-        categories: Cow::Borrowed(LEVELS),
-        text: TextRule::H2o,
-    },
-];
+/// A numerical `x` and a categorical `color` (of [`LEVELS`]) whose cells are read by `text`.
+const fn features(text: TextRule) -> [FeatureInfo; 2] {
+    [
+        FeatureInfo {
+            name: Cow::Borrowed("x"),
+            kind: FeatureKind::Numerical,
+            categories: Cow::Borrowed(&[]),
+            text,
+        },
+        FeatureInfo {
+            name: Cow::Borrowed("color"),
+            kind: FeatureKind::Categorical,
+            categories: Cow::Borrowed(LEVELS),
+            text,
+        },
+    ]
+}
 
-const STANDARD: &[FeatureInfo] = &[
-    FeatureInfo {
-        name: Cow::Borrowed("x"),
-        kind: FeatureKind::Numerical,
-        categories: Cow::Borrowed(&[]),
-        text: TextRule::Standard,
-    },
-    FeatureInfo {
-        name: Cow::Borrowed("color"),
-        kind: FeatureKind::Categorical,
-        categories: Cow::Borrowed(LEVELS),
-        text: TextRule::Standard,
-    },
-];
+const H2O: &[FeatureInfo] = &features(TextRule::H2o);
+
+const STANDARD: &[FeatureInfo] = &features(TextRule::Standard);
 
 fn info(features: &'static [FeatureInfo]) -> ModelInfo {
     ModelInfo {

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -93,6 +93,12 @@ impl Scorer {
         self.log.lock().unwrap().clone()
     }
 
+    /// Fails, showing the log, unless the log contains `needle` now.
+    pub fn assert_logged(&self, needle: &str) {
+        let log = self.log();
+        assert!(log.contains(needle), "no `{needle}` in the log:\n{log}");
+    }
+
     /// Waits until the log contains `needle`; returns the first line containing it.
     pub fn wait_for_log(&mut self, needle: &str, timeout: Duration) -> String {
         self.poll(timeout, &format!("no `{needle}` in the log"), |s| {
@@ -117,18 +123,8 @@ impl Scorer {
         what: &str,
         mut f: impl FnMut(&mut Self) -> Option<T>,
     ) -> T {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(v) = f(self) {
-                return v;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{what} after {timeout:?}:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        poll(timeout, Duration::from_millis(20), || f(self))
+            .unwrap_or_else(|| panic!("{what} after {timeout:?}:\n{}", self.log()))
     }
 
     /// The address a `--listen ...:0` server logged.
@@ -222,6 +218,38 @@ pub fn json_row(id: &str, names: &[String], line: &str) -> String {
         .map(|(name, v)| format!("\"{name}\":{}", if v.is_empty() { "null" } else { v }))
         .collect();
     format!("{{\"id\":\"{id}\",{}}}", fields.join(","))
+}
+
+/// The output of a program that must succeed: fails with `what`, its standard output and
+/// its standard error when it could not run or exited with an error.
+pub fn check(what: &str, out: std::io::Result<Output>) -> Output {
+    let out = out.unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Calls `attempt` every `every` until it returns something; `None` when `timeout` has
+/// passed without (after one last attempt).
+pub fn poll<T>(
+    timeout: Duration,
+    every: Duration,
+    mut attempt: impl FnMut() -> Option<T>,
+) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = attempt() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(every);
+    }
 }
 
 /// Kills the process, if there is one, and reaps it.

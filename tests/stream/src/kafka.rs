@@ -2,7 +2,8 @@
 //! a free port (optionally behind a relay that can cut it off the network), and plain
 //! rdkafka producer and consumer helpers.
 
-use crate::harness::kill;
+use crate::harness::{check, kill};
+use crate::sql::{PgOptions, PgServer};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Headers, OwnedHeaders};
@@ -225,138 +226,38 @@ pub fn tansu_postgres() -> PathBuf {
     )
 }
 
-/// A PostgreSQL server of our own (Debian's `postgresql` package), in a fresh data directory
-/// on a free loopback port, holding Tansu's schema (`$TIMBER_TANSU_PG_SCHEMA`, written by
-/// `scripts/kafka-broker.sh install-postgres`). Stopped and deleted on drop.
+/// A PostgreSQL server of our own ([`PgServer`], run with `fsync` off: the broker restart
+/// test's deadline leaves no room for a slow disk) holding Tansu's schema
+/// (`$TIMBER_TANSU_PG_SCHEMA`, written by `scripts/kafka-broker.sh install-postgres`) in
+/// database `postgres`. Stopped and deleted on drop.
 pub struct Postgres {
-    dir: PathBuf,
-    bin: PathBuf,
-    /// Where it listens.
-    pub port: u16,
+    server: PgServer,
 }
 
 impl Postgres {
     /// Starts a server and loads Tansu's schema.
     pub fn start() -> Postgres {
-        let bin = std::fs::read_dir("/usr/lib/postgresql")
-            .expect(
-                "PostgreSQL is not installed (Debian's postgresql; scripts/test.sh installs it)",
-            )
-            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-            .find(|b| b.join("initdb").is_file())
-            .expect("no /usr/lib/postgresql/*/bin/initdb");
-        let port = free_port();
-        let dir = std::env::temp_dir().join(format!("timber-pg-{}-{port}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let pg = Postgres { dir, bin, port };
-        // PostgreSQL refuses to run as root: as root, run it as the `postgres` user.
-        if pg.as_root() {
-            let ok = Command::new("chown")
-                .args(["-R", "postgres:postgres", pg.dir.to_str().unwrap()])
-                .status()
-                .unwrap()
-                .success();
-            assert!(ok, "chown of the PostgreSQL directory failed");
-        }
-        let data = pg.dir.join("data");
-        pg.run(
-            "initdb",
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-            ],
-        );
-        let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            pg.dir.display()
-        );
-        let log = pg.dir.join("postgres.log");
-        pg.run(
-            "pg_ctl",
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-o",
-                &options,
-                "-l",
-                log.to_str().unwrap(),
-                "-w",
-                "start",
-            ],
-        );
+        let server = PgServer::start_with(PgOptions { fsync: false });
         let schema = std::env::var("TIMBER_TANSU_PG_SCHEMA").expect(
             "TIMBER_TANSU_PG_SCHEMA is not set: the path of Tansu's PostgreSQL schema \
              (`scripts/kafka-broker.sh install-postgres` writes it; scripts/test.sh sets it)",
         );
-        let url = format!("postgresql://postgres@127.0.0.1:{port}/postgres");
-        let out = Command::new(pg.bin.join("psql"))
-            .args(["-q", "-v", "ON_ERROR_STOP=1", &url, "-f", &schema])
-            .output()
-            .expect("psql");
-        assert!(
-            out.status.success(),
-            "loading {schema} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+        let url = format!("postgresql://postgres@127.0.0.1:{}/postgres", server.port);
+        check(
+            &format!("loading {schema}"),
+            Command::new(server.program("psql"))
+                .args(["-q", "-v", "ON_ERROR_STOP=1", &url, "-f", &schema])
+                .output(),
         );
-        pg
-    }
-
-    fn as_root(&self) -> bool {
-        std::env::var("USER").is_ok_and(|u| u == "root")
-            || Command::new("id")
-                .arg("-u")
-                .output()
-                .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
-    }
-
-    /// Runs a PostgreSQL program (as `postgres` when we are root), failing on error.
-    fn run(&self, program: &str, args: &[&str]) {
-        let path = self.bin.join(program);
-        let mut cmd = if self.as_root() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&path);
-            c
-        } else {
-            Command::new(&path)
-        };
-        let out = cmd.args(args).output().expect(program);
-        assert!(
-            out.status.success(),
-            "{program} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        Postgres { server }
     }
 
     /// The storage URL Tansu takes.
     pub fn url(&self) -> String {
         format!(
             "postgres://postgres:postgres@127.0.0.1:{}/postgres",
-            self.port
+            self.server.port
         )
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let data = self.dir.join("data");
-        let path = self.bin.join("pg_ctl");
-        let mut cmd = if self.as_root() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&path);
-            c
-        } else {
-            Command::new(&path)
-        };
-        let _ = cmd
-            .args(["-D", data.to_str().unwrap(), "-m", "immediate", "stop"])
-            .output();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

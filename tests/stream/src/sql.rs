@@ -3,7 +3,7 @@
 //! port, run as the server's own user when we are root. A server can be stopped and started
 //! again on the same data and port (a database outage); it is stopped and deleted on drop.
 
-use crate::harness::kill;
+use crate::harness::{check, kill};
 use crate::kafka::free_port;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -27,16 +27,6 @@ fn command_as(user: &str, program: &str) -> Command {
     }
 }
 
-fn check(what: &str, out: std::io::Result<std::process::Output>) {
-    let out = out.unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn scratch_dir(kind: &str, port: u16, user: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("timber-{kind}-{}-{port}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -58,11 +48,32 @@ pub struct PgServer {
     bin: PathBuf,
     /// Where it listens.
     pub port: u16,
+    options: PgOptions,
+}
+
+/// How a [`PgServer`] runs.
+#[derive(Clone, Copy, Debug)]
+pub struct PgOptions {
+    /// Write to disk with `fsync` (PostgreSQL's default). Off, commits and restarts are
+    /// much faster, for tests whose deadline leaves no room for a slow disk (data survives
+    /// a restart of the server, not of the machine).
+    pub fsync: bool,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        PgOptions { fsync: true }
+    }
 }
 
 impl PgServer {
-    /// Creates and starts a server.
+    /// Creates and starts a server with PostgreSQL's defaults.
     pub fn start() -> PgServer {
+        Self::start_with(PgOptions::default())
+    }
+
+    /// Creates and starts a server run as `options` say.
+    pub fn start_with(options: PgOptions) -> PgServer {
         let bin = std::fs::read_dir("/usr/lib/postgresql")
             .expect("PostgreSQL is not installed (scripts/sql-servers.sh install)")
             .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
@@ -70,7 +81,12 @@ impl PgServer {
             .expect("no /usr/lib/postgresql/*/bin/initdb");
         let port = free_port();
         let dir = scratch_dir("pg", port, "postgres");
-        let pg = PgServer { dir, bin, port };
+        let pg = PgServer {
+            dir,
+            bin,
+            port,
+            options,
+        };
         let data = pg.dir.join("data");
         check(
             "initdb",
@@ -108,6 +124,11 @@ impl PgServer {
         command_as("postgres", self.bin.join(program).to_str().unwrap())
     }
 
+    /// The path of one of the server's programs (`psql`, …), to run as ourselves.
+    pub fn program(&self, name: &str) -> PathBuf {
+        self.bin.join(name)
+    }
+
     /// The sink URL of database `timber`.
     pub fn url(&self) -> String {
         format!("postgres://postgres:timber@127.0.0.1:{}/timber", self.port)
@@ -116,11 +137,14 @@ impl PgServer {
     /// Starts the (stopped) server again, on the same data and port.
     pub fn resume(&self) {
         let data = self.dir.join("data");
-        let options = format!(
+        let mut options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1",
             self.port,
             self.dir.display()
         );
+        if !self.options.fsync {
+            options.push_str(" -c fsync=off");
+        }
         let log = self.dir.join("postgres.log");
         check(
             "pg_ctl start",

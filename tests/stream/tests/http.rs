@@ -102,6 +102,19 @@ fn assert_f32_output(response: &Response, output: usize, want: &[Vec<f32>], what
     }
 }
 
+/// The model metadata declares one input tensor `input` of `features` columns and one output
+/// `prediction` of `outputs` columns, both of `datatype`, over any number of rows.
+fn assert_tensors(meta: &Value, datatype: &str, features: i64, outputs: i64) {
+    assert_eq!(
+        meta["inputs"],
+        json!([{"name": "input", "datatype": datatype, "shape": [-1, features]}])
+    );
+    assert_eq!(
+        meta["outputs"],
+        json!([{"name": "prediction", "datatype": datatype, "shape": [-1, outputs]}])
+    );
+}
+
 fn assert_error(response: &Response, status: u16, needle: &str) {
     assert_eq!(response.status, status, "{}", response.text());
     assert_eq!(response.header("content-type"), Some(JSON));
@@ -125,14 +138,7 @@ fn health_and_metadata_follow_the_protocol() {
     assert_eq!(meta.status, 200);
     let meta = meta.json();
     assert_eq!(meta["name"], "churn");
-    assert_eq!(
-        meta["inputs"],
-        json!([{"name": "input", "datatype": "FP32", "shape": [-1, 8]}])
-    );
-    assert_eq!(
-        meta["outputs"],
-        json!([{"name": "prediction", "datatype": "FP32", "shape": [-1, 1]}])
-    );
+    assert_tensors(&meta, "FP32", 8, 1);
     assert_error(&get(&addr, "/v2/models/other"), 404, "serves `churn`");
     assert_error(&get(&addr, "/v2/nothing"), 404, "no such endpoint");
     assert_error(
@@ -143,14 +149,7 @@ fn health_and_metadata_follow_the_protocol() {
 
     let (_s, addr) = server("lgb-multi", &[]);
     let meta = get(&addr, "/v2/models/churn").json();
-    assert_eq!(
-        meta["inputs"],
-        json!([{"name": "input", "datatype": "FP64", "shape": [-1, 6]}])
-    );
-    assert_eq!(
-        meta["outputs"],
-        json!([{"name": "prediction", "datatype": "FP64", "shape": [-1, 5]}])
-    );
+    assert_tensors(&meta, "FP64", 6, 5);
 }
 
 #[test]
@@ -783,11 +782,7 @@ fn sigterm_stops_serve_http_cleanly() {
     );
     scorer.signal("TERM");
     assert!(scorer.wait(T).success(), "{}", scorer.log());
-    assert!(
-        scorer.log().contains("done: 5 rows scored, 0 errors"),
-        "{}",
-        scorer.log()
-    );
+    scorer.assert_logged("done: 5 rows scored, 0 errors");
 }
 
 #[test]

@@ -136,6 +136,16 @@ fn good(rows: &[Row]) -> usize {
     rows.iter().filter(|r| r.expected.is_some()).count()
 }
 
+/// For a test whose broker goes away: [`topics`] on `broker`, and a scorer in `group` that
+/// retries the broker at least every 0.5 s, once it has its partitions; and the address.
+fn outage_scorer(broker: &Broker, group: &str) -> (String, Scorer) {
+    topics(broker, 3);
+    let addr = broker.addr();
+    let mut s = scorer(&addr, group, &["-X", "reconnect.backoff.max.ms=500"]);
+    s.wait_for_log("partitions assigned: in[", Duration::from_secs(60));
+    (addr, s)
+}
+
 /// A broker of the test's own with [`topics`]; and its address.
 fn broker_with_topics(input_partitions: u32) -> (Broker, String) {
     let broker = Broker::start();
@@ -217,7 +227,7 @@ fn every_row_scored_under_its_key_and_bad_rows_dead_lettered() {
         let (out, dead) = results(&addr, &rows, &s, Duration::from_secs(90));
         check_results(&rows, &out, &dead);
         stop(&mut s);
-        assert!(s.log().contains("leaving the group"), "{}", s.log());
+        s.assert_logged("leaving the group");
     });
 }
 
@@ -334,11 +344,7 @@ fn a_broker_outage_mid_stream_loses_nothing() {
         // made on the network: every connection to the broker is reset and refused for a
         // while, exactly what the scorer sees while a real broker restarts.
         let broker = Broker::start_cuttable();
-        topics(&broker, 3);
-        let addr = broker.addr();
-        let reconnect = ["-X", "reconnect.backoff.max.ms=500"];
-        let mut s = scorer(&addr, "outage", &reconnect);
-        s.wait_for_log("partitions assigned: in[", Duration::from_secs(60));
+        let (addr, mut s) = outage_scorer(&broker, "outage");
         let rows = input_rows(6, 40);
         let (early, late) = rows.split_at(rows.len() / 2);
         produce(&producer(&addr), "in", early);
@@ -531,11 +537,7 @@ fn a_broker_restarted_mid_stream_loses_nothing() {
         // can be stopped and started again as a real broker's is.
         let postgres = Postgres::start();
         let mut broker = Broker::start_on(&postgres);
-        topics(&broker, 3);
-        let addr = broker.addr();
-        let reconnect = ["-X", "reconnect.backoff.max.ms=500"];
-        let mut s = scorer(&addr, "restart", &reconnect);
-        s.wait_for_log("partitions assigned: in[", Duration::from_secs(60));
+        let (addr, mut s) = outage_scorer(&broker, "restart");
         let rows = input_rows(6, 40);
         // Rows keep arriving, a few at a time, while the broker process is stopped and
         // started again: the scorer is mid-stream whenever the restart comes.

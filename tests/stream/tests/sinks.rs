@@ -151,13 +151,9 @@ fn assert_all_rows(what: &str, printed: &BTreeMap<String, Vec<f32>>, stored: &[(
 /// Reads every file of a lake directory with pyarrow; returns (key, values) per row, the
 /// values as pyarrow read them (float32 columns for an f32 model).
 fn read_lake(dir: &Path, format: &str, width: usize) -> Vec<(String, Vec<f32>)> {
-    let python = Command::new(models_dir().join("../scripts/sinks-venv.sh"))
-        .output()
-        .expect("scripts/sinks-venv.sh");
-    assert!(
-        python.status.success(),
-        "{}",
-        String::from_utf8_lossy(&python.stderr)
+    let python = check(
+        "scripts/sinks-venv.sh",
+        Command::new(models_dir().join("../scripts/sinks-venv.sh")).output(),
     );
     let python = String::from_utf8(python.stdout).unwrap().trim().to_string();
     let script = r#"
@@ -497,20 +493,14 @@ fn produce(addr: &str, records: &[(String, String)]) {
 
 /// Waits until `table` holds `want` distinct keys; returns its rows.
 fn wait_for_rows(url: &str, want: usize, timeout: Duration) -> Vec<(String, Stored)> {
-    let deadline = Instant::now() + timeout;
-    loop {
+    let mut stored = 0;
+    poll(timeout, Duration::from_millis(200), || {
         let rows = try_read_table(url, "predictions", 1).unwrap_or_default();
         let keys: std::collections::BTreeSet<&String> = rows.iter().map(|(k, _)| k).collect();
-        if keys.len() >= want {
-            return rows;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} of {want} rows in the table after {timeout:?}",
-            keys.len()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+        stored = keys.len();
+        (stored >= want).then_some(rows)
+    })
+    .unwrap_or_else(|| panic!("{stored} of {want} rows in the table after {timeout:?}"))
 }
 
 /// Every expected key is stored at least once, every copy with the expected bits.
@@ -584,19 +574,15 @@ fn a_scorer_killed_mid_stream_and_restarted_leaves_every_row_at_least_once() {
     );
     let scorer = Scorer::start(scorer_bin("binary"), &args);
     // Kill it once some, not all, rows are in.
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
+    poll(Duration::from_secs(90), Duration::from_millis(20), || {
         let n = try_read_table(&db, "predictions", 1).map_or(0, |r| r.len());
-        if n > 0 && n < records.len() {
-            break;
-        }
         assert!(
             n < records.len(),
             "every row scored before the kill; make the input larger"
         );
-        assert!(Instant::now() < deadline, "no rows in the table");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        (n > 0).then_some(())
+    })
+    .expect("no rows in the table");
     scorer.signal("KILL");
     drop(scorer);
     let mut again = Scorer::start(scorer_bin("binary"), &args);
@@ -885,17 +871,10 @@ fn serve_http_with_its_database_down_holds_requests_then_answers_503_and_loses_n
     pg.resume();
     // A client retries a 503 (Retry-After): once the database is back, the queue drains and
     // requests are taken again.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if send(chunk).0 == 200 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still 503 a minute after the database came back"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    poll(Duration::from_secs(60), Duration::from_millis(500), || {
+        (send(chunk).0 == 200).then_some(())
+    })
+    .expect("still 503 a minute after the database came back");
     for more in 1..4 {
         assert_eq!(send(chunk + more).0, 200);
     }

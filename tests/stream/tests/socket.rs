@@ -143,11 +143,7 @@ fn a_pipelined_100k_rows_are_all_answered_in_order() {
     assert_predictions("binary_logistic", "expected.csv", &got, 0);
     // The periodic log line reports what was scored.
     std::thread::sleep(Duration::from_millis(500));
-    assert!(
-        scorer.log().contains("rows scored: 100000, errors: 0"),
-        "{}",
-        scorer.log()
-    );
+    scorer.assert_logged("rows scored: 100000, errors: 0");
 }
 
 #[test]
