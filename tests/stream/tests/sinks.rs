@@ -519,6 +519,30 @@ fn assert_at_least_once(want: &BTreeMap<String, Vec<f32>>, stored: &[(String, St
 
 #[test]
 fn serve_kafka_with_its_database_down_mid_stream_loses_nothing_and_commits_nothing_early() {
+    kafka_with_database_down("sql", &[], Duration::from_secs(3));
+}
+
+/// The database stays down for twice the consumer's `max.poll.interval.ms` while the scorer,
+/// its sink behind, polls nothing: whether librdkafka drops the consumer from its group or
+/// not, every row lands at least once and nothing is committed before it is written.
+#[test]
+fn serve_kafka_stalled_past_max_poll_interval_loses_nothing() {
+    kafka_with_database_down(
+        "stalled",
+        &[
+            "-X",
+            "session.timeout.ms=6000",
+            "-X",
+            "max.poll.interval.ms=6000",
+        ],
+        Duration::from_secs(12),
+    );
+}
+
+/// Scores half the rows into PostgreSQL, stops the database, produces the rest and keeps it
+/// down for `down` after the scorer's first failed write; what is committed meanwhile must be
+/// in the table, and once the database is back every row lands and a clean stop commits all.
+fn kafka_with_database_down(group: &str, settings: &[&str], down: Duration) {
     let pg = PgServer::start();
     let kafka = Broker::start();
     kafka.create_topic("in", 2);
@@ -527,27 +551,25 @@ fn serve_kafka_with_its_database_down_mid_stream_loses_nothing_and_commits_nothi
     let (first, second) = records.split_at(records.len() / 2);
     produce(&kafka.addr(), first);
     let sink = format!("{}?batch=100&age=0.1", pg.url());
+    let mut extra = vec!["--batch-size", "50", "--sink", &sink];
+    extra.extend_from_slice(settings);
     let mut scorer = Scorer::start(
         scorer_bin("binary"),
-        &serve_kafka_args(
-            &kafka.addr(),
-            "sql",
-            &["--batch-size", "50", "--sink", &sink],
-        ),
+        &serve_kafka_args(&kafka.addr(), group, &extra),
     );
     wait_for_rows(&pg.url(), first.len(), Duration::from_secs(90));
     pg.stop();
     produce(&kafka.addr(), second);
     // The scorer keeps trying; meanwhile nothing it commits may be missing from the table.
     scorer.wait_for_log("rows not written, trying again", Duration::from_secs(60));
-    std::thread::sleep(Duration::from_secs(3));
-    let during = committed(&kafka.addr(), "sql", 2);
+    std::thread::sleep(down);
+    let during = committed(&kafka.addr(), group, 2);
     pg.resume();
     let stored = wait_for_rows(&pg.url(), records.len(), Duration::from_secs(90));
     assert_nothing_committed_early(&during, &stored);
     assert_at_least_once(&want, &stored);
     stop_cleanly(&mut scorer, 60);
-    let after = committed(&kafka.addr(), "sql", 2);
+    let after = committed(&kafka.addr(), group, 2);
     let stored = read_table(&pg.url(), "predictions", 1);
     assert_nothing_committed_early(&after, &stored);
     assert_eq!(
