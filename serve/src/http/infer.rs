@@ -179,12 +179,7 @@ async fn infer<M: Model + 'static>(
         app.clone().score_request(slot, body, true, score).await
     }
     .await;
-    let response = match answer {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    };
-    app.count("infer", response.status());
-    response
+    app.answer("infer", answer)
 }
 
 #[derive(Deserialize)]

@@ -248,11 +248,13 @@ impl<M: Model + 'static> App<M> {
         })
     }
 
-    /// Counts a scoring request's answer for `timber_http_requests_total`.
-    fn count(&self, route: &'static str, status: StatusCode) {
+    /// A scoring request's response, counted for `timber_http_requests_total`.
+    fn answer(&self, route: &'static str, answer: Result<Response, impl IntoResponse>) -> Response {
+        let response = answer.unwrap_or_else(IntoResponse::into_response);
         if let Ok(mut r) = self.requests.lock() {
-            *r.entry((route, status.as_u16())).or_default() += 1;
+            *r.entry((route, response.status().as_u16())).or_default() += 1;
         }
+        response
     }
 
     /// Takes a scoring slot, or says why not (429 when all are busy, 503 when stopping).

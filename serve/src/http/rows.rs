@@ -135,12 +135,7 @@ async fn predict<M: Model + 'static>(
         app.clone().score_request(slot, body, json, score).await
     }
     .await;
-    let response = match answer {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    };
-    app.count("predict", response.status());
-    response
+    app.answer("predict", answer)
 }
 
 fn too_many_rows(limit: usize, json: bool) -> ApiError {
