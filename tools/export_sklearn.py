@@ -25,7 +25,11 @@ The output schema ("timber_sklearn": 1) is documented in Timber's README. In sho
      "transform": "identity" | "logistic" | "softmax", "logistic_scale": s,
      "trees": [{"output": k (boosting only), "children_left": [...], "children_right": [...],
                 "feature": [...], "threshold": [...], "missing_go_to_left": [...],
-                "value": [[...], ...]}]}
+                "value": [[...], ...], "cover": [...]}]}
+
+"cover" is each node's weighted_n_node_samples (the training weight that reached it): Timber
+lays the child most rows take next to its parent in memory; predictions do not depend on it,
+and a file without it (an older export) still loads.
 
 Floats are written with Python's repr, which reads back to the same float64.
 
@@ -49,6 +53,7 @@ numpy.load. Entries (little-endian, C order; N nodes, L leaves, T trees, V value
     leaf_value          float64[L,V] the leaves' values in node order (leaf k of tree t is its
                                      k-th node with children_left == -1): class fractions or
                                      regression outputs (mean), or the raw leaf (boosting)
+    cover               float64[N]   weighted_n_node_samples (optional, as in the JSON form)
 """
 import json
 import os
@@ -130,6 +135,7 @@ def tree_arrays(t, values, missing_left):
                       for i, v in enumerate(t.threshold)],
         "missing_go_to_left": [int(bool(v)) for v in missing_left],
         "value": [[float(v) for v in values[i]] for i in range(n)],
+        "cover": [float(v) for v in t.weighted_n_node_samples],
     }
 
 
@@ -292,6 +298,7 @@ def write_npz(model, dst):
          lambda: (np.asarray(s.missing_left) != 0 for s in specs)),
         ("leaf_value", "<f8", (total_leaves, width),
          lambda: (s.values[m] for s, m in zip(specs, leaf_masks))),
+        ("cover", "<f8", (total_nodes,), lambda: (s.tree.weighted_n_node_samples for s in specs)),
     ]
     tmp = dst + ".tmp"
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:

@@ -32,6 +32,7 @@ fn chain(depth: usize) -> Tree {
         nodes,
         group: 0,
         weight: None,
+        cover: None,
     }
 }
 

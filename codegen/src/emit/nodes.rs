@@ -4,8 +4,10 @@
 //!
 //! Numerical splits become key comparisons ([`super::keys`]); categorical, zero-as-missing
 //! and capped splits become the runtime's special splits with `a` the IR's left child.
-//! Nodes are laid out in depth-first order, child `a` first, so a walk that takes `a` reads
-//! the next record.
+//! Nodes are laid out in depth-first order, the child with more cover (training data that
+//! reached it) first, `a` when the tree has no cover: the path most rows take runs through
+//! consecutive records, so a walk's next record is mostly in the cache line it just read
+//! (a fully grown forest's deep nodes are cold, and each miss costs a walk ~L3 latency).
 
 use super::blob::{encode_in, BlobLayout, Encode, LayoutBlob};
 use super::keys::{key_split, EmitFloat};
@@ -24,7 +26,7 @@ pub(crate) fn node_tree<I: EmitFloat, O: EmitFloat>(tree: &Tree, nf: usize) -> N
     let mut scalar = Vec::new();
     let mut vector = Vec::new();
     let mut linear = Vec::new();
-    // Depth first, `a` before `b`, iteratively: (IR node, where its parent's link goes).
+    // Depth first, likelier child first, iteratively: (IR node, where its parent's link goes).
     enum Link {
         Root,
         A(usize),
@@ -72,9 +74,14 @@ pub(crate) fn node_tree<I: EmitFloat, O: EmitFloat>(tree: &Tree, nf: usize) -> N
                     a: Child::Leaf(0),
                     b: Child::Leaf(0),
                 });
-                // `a` is popped (and so laid out) first.
-                stack.push((b, Link::B(i)));
-                stack.push((a, Link::A(i)));
+                // The child pushed last is popped (and so laid out) first.
+                if tree.likelier(a, b) {
+                    stack.push((a, Link::A(i)));
+                    stack.push((b, Link::B(i)));
+                } else {
+                    stack.push((b, Link::B(i)));
+                    stack.push((a, Link::A(i)));
+                }
                 Child::Node(i as u32)
             }
         };
@@ -170,4 +177,59 @@ pub(crate) fn blob(ctx: &Ctx, trees: &[&Tree]) -> LayoutBlob {
     let bytes = encode_in(ctx, &NodeTrees(trees));
     let (i, o) = (&ctx.ity, &ctx.fty);
     LayoutBlob::new(BlobLayout::Nodes, bytes, quote!(#i, #o))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::Comparison;
+
+    fn split(feature: usize, left: usize, right: usize) -> Node {
+        Node::Split(Split {
+            feature,
+            test: Test::Numerical {
+                threshold: 0.5,
+                comparison: Comparison::LessOrEqual,
+            },
+            left,
+            right,
+            default_left: true,
+        })
+    }
+
+    /// The raw feature each record tests, in layout order (key features past `nf` are the
+    /// negated ones).
+    fn features(t: &NodeTree<u32, f32>, nf: u32) -> Vec<u32> {
+        let feature = |n: &NodeSpec<u32>| match n.test {
+            NodeTest::Key { feature, .. } => feature % nf,
+            _ => unreachable!("numerical splits only"),
+        };
+        t.nodes.iter().map(feature).collect()
+    }
+
+    #[test]
+    fn the_child_with_more_cover_is_laid_out_next_to_its_parent() {
+        // Node 0 tests feature 0; its left child (node 1) feature 1, its right (node 2)
+        // feature 2; leaves 3 to 6.
+        let leaf = |v| Node::Leaf(Leaf::Scalar(v));
+        let nodes = vec![
+            split(0, 1, 2),
+            split(1, 3, 4),
+            split(2, 5, 6),
+            leaf(1.0),
+            leaf(2.0),
+            leaf(3.0),
+            leaf(4.0),
+        ];
+        let tree = Tree::new(nodes, 0);
+        let plain = node_tree::<f32, f32>(&tree, 3);
+        let right_heavy = Some(vec![10.0, 2.0, 8.0, 1.0, 1.0, 4.0, 4.0]);
+        let by_cover = node_tree::<f32, f32>(&tree.clone().with_cover(right_heavy), 3);
+        assert_eq!(features(&plain, 3), [0, 1, 2]);
+        assert_eq!(features(&by_cover, 3), [0, 2, 1]);
+        // The same tree either way: the root's children only swap places in memory.
+        let children = |t: &NodeTree<u32, f32>| (t.nodes[0].a, t.nodes[0].b);
+        assert_eq!(children(&plain), (Child::Node(1), Child::Node(2)));
+        assert_eq!(children(&by_cover), (Child::Node(2), Child::Node(1)));
+    }
 }

@@ -183,6 +183,7 @@ mod tests {
             ],
             group: 0,
             weight: w,
+            cover: None,
         }
     }
 
@@ -363,6 +364,7 @@ mod tests {
             ],
             group: 0,
             weight: None,
+            cover: None,
         };
         assert!(!eligible(&cat));
         // LightGBM's coding (truncate first) is no more a table split than XGBoost's.
@@ -408,6 +410,7 @@ mod tests {
             nodes: vec![Node::Leaf(Leaf::Vector(vec![1.0, 2.0]))],
             group: 0,
             weight: None,
+            cover: None,
         };
         assert!(!eligible(&vector));
         // A 20-level chain: 41 nodes, far too sparse to pad to 2^20 slots.
@@ -430,6 +433,7 @@ mod tests {
             nodes,
             group: 0,
             weight: None,
+            cover: None,
         };
         assert!(!eligible(&chain));
     }

@@ -16,6 +16,7 @@ pub fn forest(f: &Forest) -> Result<(), IrError> {
     for (t, tree) in f.trees.iter().enumerate() {
         tree_group(t, tree, f.num_groups())?;
         tree_weight(t, tree, numbers)?;
+        tree_cover(t, tree)?;
         structure(t, tree)?;
         for (n, node) in tree.nodes.iter().enumerate() {
             let at = At { tree: t, node: n };
@@ -211,6 +212,27 @@ fn tree_weight(t: usize, tree: &Tree, numbers: Numbers) -> Result<(), IrError> {
         )));
     }
     Ok(())
+}
+
+/// A cover, when a tree has one, is one finite, non-negative amount per node.
+fn tree_cover(t: usize, tree: &Tree) -> Result<(), IrError> {
+    let Some(cover) = &tree.cover else {
+        return Ok(());
+    };
+    if cover.len() != tree.nodes.len() {
+        return Err(invalid(format!(
+            "tree {t}: {} cover values for {} nodes",
+            cover.len(),
+            tree.nodes.len()
+        )));
+    }
+    match cover.iter().position(|c| !(c.is_finite() && *c >= 0.0)) {
+        Some(n) => Err(invalid(format!(
+            "tree {t}, node {n}: cover {} is not a finite, non-negative amount",
+            cover[n]
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The nodes form one tree rooted at node 0: children in range, every node reached exactly

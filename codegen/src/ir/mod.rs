@@ -224,6 +224,11 @@ pub struct Tree {
     /// rounded once in the sum precision. Only trees whose leaves are all scalar may have
     /// one.
     pub weight: Option<f64>,
+    /// How much training data reached each node (scikit-learn's `weighted_n_node_samples`,
+    /// XGBoost's `sum_hessian`, LightGBM's `internal_count` / `leaf_count`), one per node,
+    /// when the format records it. No prediction depends on it: layouts use it to place the
+    /// child a row most likely takes next to its parent in memory.
+    pub cover: Option<Vec<f64>>,
 }
 
 /// The transform from margins to predictions. Each is defined for the models whose sum
@@ -494,6 +499,37 @@ impl Forest {
 }
 
 impl Tree {
+    /// A tree of `nodes` adding to output `group`, without a weight or cover.
+    pub fn new(nodes: Vec<Node>, group: usize) -> Tree {
+        Tree {
+            nodes,
+            group,
+            weight: None,
+            cover: None,
+        }
+    }
+
+    /// This tree with `cover` as its cover when it fits (one finite, non-negative amount
+    /// per node), else with none: a cover only orders nodes in memory, so a model whose
+    /// recorded cover is off still loads and scores the same.
+    pub fn with_cover(self, cover: Option<Vec<f64>>) -> Tree {
+        let fits = |c: &Vec<f64>| {
+            c.len() == self.nodes.len() && c.iter().all(|v| v.is_finite() && *v >= 0.0)
+        };
+        Tree {
+            cover: cover.filter(fits),
+            ..self
+        }
+    }
+
+    /// Whether node `b` has more cover than node `a` (two children of one split: a row more
+    /// likely goes to `b`); `false` when the tree has no cover.
+    pub fn likelier(&self, a: usize, b: usize) -> bool {
+        self.cover
+            .as_ref()
+            .is_some_and(|c| c.get(b).copied().unwrap_or(0.0) > c.get(a).copied().unwrap_or(0.0))
+    }
+
     /// Depth of the tree: the longest root-to-leaf path counted in edges.
     pub fn depth(&self) -> usize {
         let mut max = 0;

@@ -41,6 +41,7 @@ fn stump(threshold: f64, left: f64, right: f64) -> Tree {
         ],
         group: 0,
         weight: None,
+        cover: None,
     }
 }
 
@@ -159,6 +160,7 @@ fn ir_rejects_empty_trees_bad_groups_and_vector_leaf_lengths() {
         nodes: vec![],
         group: 0,
         weight: None,
+        cover: None,
     };
     assert_contains(
         &ir_invalid(forest(vec![empty], 0.0, Precision::F32)),
@@ -300,6 +302,7 @@ fn depth_counts_edges_on_the_longest_path() {
         nodes: vec![Node::Leaf(Leaf::Scalar(1.0))],
         group: 0,
         weight: None,
+        cover: None,
     };
     assert_eq!(leaf.depth(), 0);
 }
@@ -377,4 +380,38 @@ fn capped_tests_need_a_threshold_and_a_cap() {
         &ir_invalid(capped(f64::NAN, 3.0)),
         &["tree 0, node 0: threshold is not a number"],
     );
+}
+
+#[test]
+fn a_cover_is_one_finite_non_negative_amount_per_node() {
+    let with = |cover: Vec<f64>| Tree {
+        cover: Some(cover),
+        ..stump(0.5, 0.5, 1.0)
+    };
+    assert!(forest(vec![with(vec![10.0, 3.0, 7.0])], 0.0, Precision::F64).is_ok());
+    let m = ir_invalid(forest(vec![with(vec![10.0, 3.0])], 0.0, Precision::F64));
+    assert_contains(&m, &["tree 0: 2 cover values for 3 nodes"]);
+    for bad in [-1.0, f64::NAN, f64::INFINITY] {
+        let m = ir_invalid(forest(
+            vec![with(vec![10.0, bad, 7.0])],
+            0.0,
+            Precision::F64,
+        ));
+        assert_contains(
+            &m,
+            &["tree 0, node 1: cover", "not a finite, non-negative amount"],
+        );
+    }
+    // Loaders keep a recorded cover only where it fits: it orders nodes, nothing else.
+    let kept = stump(0.5, 0.5, 1.0).with_cover(Some(vec![10.0, 3.0, 7.0]));
+    assert!(kept.likelier(1, 2) && !kept.likelier(2, 1));
+    for misfit in [
+        vec![10.0, 3.0],
+        vec![10.0, -3.0, 7.0],
+        vec![f64::NAN, 1.0, 1.0],
+    ] {
+        let dropped = stump(0.5, 0.5, 1.0).with_cover(Some(misfit));
+        assert_eq!(dropped.cover, None);
+        assert!(!dropped.likelier(1, 2) && !dropped.likelier(2, 1));
+    }
 }

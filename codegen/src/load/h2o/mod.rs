@@ -797,22 +797,14 @@ fn probabilities(
 fn plain_trees(trees: Vec<(usize, Vec<Node>)>, init: Option<f64>) -> Vec<Tree> {
     let mut out: Vec<Tree> = trees
         .into_iter()
-        .map(|(group, nodes)| Tree {
-            nodes,
-            group,
-            weight: None,
-        })
+        .map(|(group, nodes)| Tree::new(nodes, group))
         .collect();
     // Adding 0.0 to a sum that is never -0.0 changes nothing: leave the tree out.
     if let Some(v) = init.filter(|&v| v != 0.0) {
         let last_of_group_0 = out.iter().rposition(|t| t.group == 0).map_or(0, |i| i + 1);
         out.insert(
             last_of_group_0,
-            Tree {
-                nodes: vec![Node::Leaf(Leaf::Scalar(v))],
-                group: 0,
-                weight: None,
-            },
+            Tree::new(vec![Node::Leaf(Leaf::Scalar(v))], 0),
         );
     }
     out
@@ -831,6 +823,7 @@ fn negated(tree: &Tree) -> Tree {
             .collect(),
         group: 1,
         weight: None,
+        cover: tree.cover.clone(),
     }
 }
 
@@ -881,6 +874,7 @@ mod tests {
             ],
             group: 0,
             weight: None,
+            cover: None,
         };
         let n = negated(&t);
         assert_eq!(n.group, 1);

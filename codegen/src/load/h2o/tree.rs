@@ -429,6 +429,7 @@ mod tests {
                 nodes,
                 group: 0,
                 weight: None,
+                cover: None,
             }],
             base_margin: vec![0.0],
             transform: Transform::Identity,

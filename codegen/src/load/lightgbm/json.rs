@@ -10,7 +10,7 @@ use super::{
     leaf_node, malformed, parse_pandas_categorical, split_node, Decision, Header, LeafSpec,
     MissingType, Model,
 };
-use crate::ir::{Forest, Node};
+use crate::ir::{Forest, Node, Tree};
 use crate::load::json::f64_of as number;
 use crate::load::{LoadError, LoadOptions};
 use serde::Deserialize;
@@ -112,7 +112,7 @@ fn model(dump: Dump, path: &str) -> Result<Model, LoadError> {
         .tree_info
         .iter()
         .enumerate()
-        .map(|(t, info)| tree(&info.tree_structure, t, path))
+        .map(|(t, info)| tree(&info.tree_structure, t, path).map(|nodes| Tree::new(nodes, 0)))
         .collect::<Result<_, _>>()?;
     Ok(Model { header, trees })
 }

@@ -89,8 +89,8 @@ pub(crate) struct Header {
 /// A LightGBM model read from either format.
 pub(crate) struct Model {
     pub header: Header,
-    /// Each tree's nodes, root first.
-    pub trees: Vec<Vec<Node>>,
+    /// The trees (node 0 the root), their output groups not yet set.
+    pub trees: Vec<Tree>,
 }
 
 impl Header {
@@ -411,8 +411,8 @@ impl Model {
         // Features used by categorical splits are categorical whatever their recorded range.
         let mut categorical = h.categorical.clone();
         categorical.resize(num_features, false);
-        for nodes in &self.trees {
-            for node in nodes {
+        for tree in &self.trees {
+            for node in &tree.nodes {
                 if let Node::Split(Split {
                     feature,
                     test: Test::Categorical { .. },
@@ -446,10 +446,9 @@ impl Model {
             .trees
             .into_iter()
             .enumerate()
-            .map(|(t, nodes)| Tree {
-                nodes,
+            .map(|(t, tree)| Tree {
                 group: t % groups,
-                weight: None,
+                ..tree
             })
             .collect();
         let average_over = if h.average_output {

@@ -7,7 +7,7 @@ use super::{
     split_node, Header, LeafSpec, LinearModel, Model,
 };
 use crate::ir::Forest;
-use crate::ir::Node;
+use crate::ir::Tree;
 use crate::load::{LoadError, LoadOptions};
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -186,8 +186,9 @@ fn parse(text: &str, path: &str) -> Result<Model, LoadError> {
     Ok(Model { header, trees })
 }
 
-/// One tree's nodes: internal nodes first (node 0 is the root), then leaves.
-fn tree(t: &Section<'_>, path: &str) -> Result<Vec<Node>, LoadError> {
+/// One tree: internal nodes first (node 0 is the root), then leaves; its cover the rows of
+/// the training data that reached each node (`internal_count`, `leaf_count`), when written.
+fn tree(t: &Section<'_>, path: &str) -> Result<Tree, LoadError> {
     let num_leaves: usize = t.scalar("num_leaves", path)?;
     let (leaves_line, _) = t.require("num_leaves", path)?;
     if num_leaves == 0 || num_leaves > 1 << 24 {
@@ -286,7 +287,14 @@ fn tree(t: &Section<'_>, path: &str) -> Result<Vec<Node>, LoadError> {
             linear: linear.as_ref().map(|leaves| leaves[l].clone()),
         }));
     }
-    Ok(nodes)
+    let counts = |key, len| t.array::<f64>(key, len, path).ok();
+    let cover = counts("internal_count", internal)
+        .zip(counts("leaf_count", num_leaves))
+        .map(|(mut internal, leaves)| {
+            internal.extend(leaves);
+            internal
+        });
+    Ok(Tree::new(nodes, 0).with_cover(cover))
 }
 
 /// `leaf_const`, and each leaf's `num_features` entries of the flat `leaf_features` and

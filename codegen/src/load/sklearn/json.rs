@@ -51,6 +51,10 @@ struct TreeExport {
     threshold: Vec<Number>,
     missing_go_to_left: Vec<u8>,
     value: Vec<Vec<Number>>,
+    /// `weighted_n_node_samples`: written since the exporter orders nodes by it; older
+    /// exports lack it.
+    #[serde(default)]
+    cover: Option<Vec<f64>>,
 }
 
 /// Loads a `tools/export_sklearn.py` JSON file.
@@ -166,9 +170,5 @@ fn build_tree(
             &at,
         )?);
     }
-    Ok(Tree {
-        nodes,
-        group,
-        weight: None,
-    })
+    Ok(Tree::new(nodes, group).with_cover(tree.cover.clone()))
 }

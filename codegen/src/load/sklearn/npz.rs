@@ -96,6 +96,18 @@ impl Npz<'_> {
             .map_err(|e| malformed(self.path, format!("`{name}`: {e}")))
     }
 
+    /// Array `name` of `shape` (checked) when the archive holds it.
+    fn optional_array<T: Element>(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+    ) -> Result<Option<Vec<T>>, LoadError> {
+        if self.zip.index_for_name(&format!("{name}.npy")).is_none() {
+            return Ok(None);
+        }
+        self.array(name, shape).map(Some)
+    }
+
     /// Array `name` of `shape` (checked), as values of `T`.
     fn array<T: Element>(&mut self, name: &str, shape: &[usize]) -> Result<Vec<T>, LoadError> {
         let path = self.path;
@@ -172,6 +184,9 @@ pub fn load(bytes: &[u8], path: &str, _options: &LoadOptions) -> Result<Forest, 
     let threshold: Vec<f64> = npz.array("threshold", &[n])?;
     let missing: Vec<u8> = npz.array("missing_go_to_left", &[n])?;
     let values: Vec<f64> = npz.array("leaf_value", &[l, v])?;
+    // Exports before the cover was written lack it, and one of another shape is dropped: it
+    // orders nodes, predictions do not use it.
+    let cover: Option<Vec<f64>> = npz.optional_array("cover", &[n]).ok().flatten();
     let header = Header {
         estimator: h.estimator,
         n_features: h.n_features,
@@ -210,6 +225,7 @@ pub fn load(bytes: &[u8], path: &str, _options: &LoadOptions) -> Result<Forest, 
         let mut leaves = range(&leaf_offset, i, l, "leaf_offset")?;
         let group = header.group(i, usize::try_from(output).ok(), path)?;
         let mut out = Vec::with_capacity(nodes.len());
+        let tree_cover = cover.as_ref().map(|c| c[nodes.clone()].to_vec());
         for g in nodes {
             let at =
                 |what: String| malformed(path, format!("tree {i}, node {}: {what}", out.len()));
@@ -235,11 +251,7 @@ pub fn load(bytes: &[u8], path: &str, _options: &LoadOptions) -> Result<Forest, 
                 format!("tree {i}: fewer leaves than `leaf_offset` gives it"),
             ));
         }
-        trees.push(Tree {
-            nodes: out,
-            group,
-            weight: None,
-        });
+        trees.push(Tree::new(out, group).with_cover(tree_cover));
     }
     header.forest(trees, path)
 }

@@ -169,6 +169,7 @@ pub fn load(bytes: &[u8], path: &str, options: &LoadOptions) -> Result<Forest, L
                 .collect(),
             group: t % groups,
             weight: None,
+            cover: None,
         })
         .collect();
     let (features, has_names) = names.features(positions.as_deref());

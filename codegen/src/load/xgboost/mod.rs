@@ -108,6 +108,9 @@ struct TreeJson {
     categories_sizes: Vec<i64>,
     #[serde(default)]
     tree_param: Option<TreeParam>,
+    /// Each node's sum of the training rows' hessians: its cover.
+    #[serde(default)]
+    sum_hessian: Option<Vec<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -373,11 +376,15 @@ fn build(learner: Learner, path: &str, options: &LoadOptions) -> Result<Forest, 
             )
         })?;
         let nodes = tree_nodes(tj, t, path)?;
-        trees.push(Tree {
-            nodes,
-            group,
-            weight: weights.as_ref().map(|w| f64::from(w[t])),
-        });
+        trees.push(
+            Tree {
+                nodes,
+                group,
+                weight: weights.as_ref().map(|w| f64::from(w[t])),
+                cover: None,
+            }
+            .with_cover(tj.sum_hessian.clone()),
+        );
     }
 
     Ok(forest(
