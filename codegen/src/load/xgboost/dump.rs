@@ -28,17 +28,11 @@ use std::collections::HashMap;
 #[derive(Deserialize)]
 struct DumpNode {
     nodeid: i64,
-    #[serde(default)]
     split: Option<String>,
-    #[serde(default)]
     split_condition: Option<Condition>,
-    #[serde(default)]
     yes: Option<i64>,
-    #[serde(default)]
     no: Option<i64>,
-    #[serde(default)]
     missing: Option<i64>,
-    #[serde(default)]
     leaf: Option<Number>,
     #[serde(default)]
     children: Vec<DumpNode>,
