@@ -1,6 +1,10 @@
 //! The `timber` CLI on bad input: damaged model files and CSV rows give one clean error
 //! (`error: ...`, non-zero exit, no panic) naming the file, line, column or flag.
 
+#[path = "../../tests/support/run.rs"]
+mod run;
+
+use run::Run;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -42,31 +46,16 @@ fn status(args: &[&str]) -> (bool, String) {
 
 /// A fresh scratch directory for one test.
 fn scratch(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("bad_input")
-        .join(test);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    run::scratch("bad_input", test)
 }
 
-struct Run {
-    success: bool,
-    stdout: String,
-    stderr: String,
-}
-
+/// `timber ARGS...`, run from the repository root.
 fn timber(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_timber"))
-        .args(args)
-        .current_dir(workspace())
-        .output()
-        .expect("run timber");
-    Run {
-        success: out.status.success(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::of(
+        Command::new(env!("CARGO_BIN_EXE_timber"))
+            .args(args)
+            .current_dir(workspace()),
+    )
 }
 
 /// The run failed cleanly: non-zero exit, `error:` first, no panic, and every needle named.
