@@ -22,6 +22,15 @@
 #[path = "../tests/support/xgboost.rs"]
 mod xgboost;
 
+/// Declares `$name`, a model of `$path` in the default layout, and `$other`, the same model
+/// in `layout = $layout`.
+macro_rules! model_in_two_layouts {
+    ($name:ident, $other:ident = $layout:tt, $path:tt) => {
+        timber::model!($name, $path);
+        timber::model!($other, $path, layout = $layout);
+    };
+}
+
 #[cfg(feature = "bench-shapes")]
 #[path = "scoring/shapes.rs"]
 mod shapes;
@@ -37,16 +46,13 @@ use timber::{parallel, Model};
 use timber_codegen::interp::Interpreter;
 use xgboost::{Booster, Output, XgbLib};
 
-timber::model!(Small, "models/small/model.json");
-timber::model!(SmallNested, "models/small/model.json", layout = "nested");
-timber::model!(Bench500, "models/bench500/model.json");
-timber::model!(
-    Bench500Nested,
-    "models/bench500/model.json",
-    layout = "nested"
+model_in_two_layouts!(Small, SmallNested = "nested", "models/small/model.json");
+model_in_two_layouts!(
+    Bench500,
+    Bench500Nested = "nested",
+    "models/bench500/model.json"
 );
-timber::model!(Multi, "models/multi/model.json");
-timber::model!(MultiNested, "models/multi/model.json", layout = "nested");
+model_in_two_layouts!(Multi, MultiNested = "nested", "models/multi/model.json");
 #[cfg(feature = "bench-large")]
 timber::model!(Large, "target/bench-data/large/model.json");
 
@@ -84,10 +90,14 @@ fn models() -> Vec<BenchModel> {
     ];
     #[cfg(feature = "bench-large")]
     all.push(m("large", &Large, None, "target/bench-data/large"));
-    if let Ok(only) = std::env::var("TIMBER_BENCH_MODELS") {
-        all.retain(|b| only.split(',').any(|o| o.trim() == b.name));
-    }
+    all.retain(|b| wanted(b.name));
     all
+}
+
+/// Whether `TIMBER_BENCH_MODELS` (when set) names the model `name`.
+fn wanted(name: &str) -> bool {
+    std::env::var("TIMBER_BENCH_MODELS")
+        .map_or(true, |only| only.split(',').any(|o| o.trim() == name))
 }
 
 /// A group for batches of `n` rows: a few slow samples, each one flat call.

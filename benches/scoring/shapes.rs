@@ -17,7 +17,7 @@
 //! the bench stops otherwise. Then the same three call shapes as the other models are timed.
 
 use super::xgboost::{Booster, Output, XgbLib};
-use super::{batch_group, root};
+use super::{batch_group, root, wanted};
 use criterion::{Criterion, Throughput};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -26,17 +26,15 @@ use timber::{parallel, Float, Model};
 use timber_codegen::emit::{emit, EmitOptions};
 use timber_codegen::interp::{Interpreter, Scalar, Sum};
 
-timber::model!(LgbLeafwise, "target/bench-data/lgb_leafwise/model.txt");
-timber::model!(
-    LgbLeafwiseNodes,
-    "target/bench-data/lgb_leafwise/model.txt",
-    layout = "nodes"
+model_in_two_layouts!(
+    LgbLeafwise,
+    LgbLeafwiseNodes = "nodes",
+    "target/bench-data/lgb_leafwise/model.txt"
 );
-timber::model!(XgbLossguide, "target/bench-data/xgb_lossguide/model.json");
-timber::model!(
-    XgbLossguideNodes,
-    "target/bench-data/xgb_lossguide/model.json",
-    layout = "nodes"
+model_in_two_layouts!(
+    XgbLossguide,
+    XgbLossguideNodes = "nodes",
+    "target/bench-data/xgb_lossguide/model.json"
 );
 // The npz, not the JSON export: the same forest, half the bytes, read several times faster
 // by the macro. `auto` puts every one of its trees (thousands of leaves each) in node
@@ -47,74 +45,49 @@ type Dyn<I, O> = &'static dyn Model<Input = I, Output = O>;
 
 /// One bench model of this family.
 struct Shape<I: 'static, O: 'static> {
-    name: &'static str,
+    /// The directory name in `target/bench-data/`.
+    name: String,
     /// The default layout.
     auto: Dyn<I, O>,
     /// All trees as node arrays, when that is not what `auto` chose.
     nodes: Option<Dyn<I, O>>,
-    /// The model file in `target/bench-data/NAME/`, for the interpreter (and XGBoost).
-    model_file: &'static str,
+    /// The model file (in `target/bench-data/NAME/`), for the interpreter (and XGBoost).
+    model_file: PathBuf,
     /// Whether XGBoost's in-place predict is a scorer of this model.
     xgboost: bool,
 }
 
 impl<I, O> Shape<I, O> {
-    fn dir(&self) -> PathBuf {
-        root().join("target/bench-data").join(self.name)
+    /// The shape of `auto`, named after the directory of the model file it was compiled from.
+    fn new<M: Model<Input = I, Output = O>>(
+        auto: &'static M,
+        nodes: Option<Dyn<I, O>>,
+        xgboost: bool,
+    ) -> Self {
+        let model_file = root().join(&*auto.info().source);
+        let name = model_file
+            .parent()
+            .and_then(|d| d.file_name())
+            .and_then(|d| d.to_str())
+            .expect("target/bench-data/NAME/model")
+            .to_string();
+        Shape {
+            name,
+            auto,
+            nodes,
+            model_file,
+            xgboost,
+        }
     }
 }
 
 /// Benches every shape model that `TIMBER_BENCH_MODELS` (when set) names.
 pub fn bench(c: &mut Criterion, lib: Option<&'static XgbLib>, n: usize, threads: usize) {
-    let wanted = |name: &str| {
-        std::env::var("TIMBER_BENCH_MODELS")
-            .map_or(true, |only| only.split(',').any(|o| o.trim() == name))
-    };
-    if wanted("lgb_leafwise") {
-        bench_shape::<f64, f64>(
-            c,
-            &Shape {
-                name: "lgb_leafwise",
-                auto: &LgbLeafwise,
-                nodes: Some(&LgbLeafwiseNodes),
-                model_file: "model.txt",
-                xgboost: false,
-            },
-            None,
-            n,
-            threads,
-        );
-    }
-    if wanted("xgb_lossguide") {
-        bench_shape::<f32, f32>(
-            c,
-            &Shape {
-                name: "xgb_lossguide",
-                auto: &XgbLossguide,
-                nodes: Some(&XgbLossguideNodes),
-                model_file: "model.json",
-                xgboost: true,
-            },
-            lib,
-            n,
-            threads,
-        );
-    }
-    if wanted("sk_rf_full") {
-        bench_shape::<f32, f64>(
-            c,
-            &Shape {
-                name: "sk_rf_full",
-                auto: &SkRfFull,
-                nodes: None,
-                model_file: "model.npz",
-                xgboost: false,
-            },
-            None,
-            n,
-            threads,
-        );
-    }
+    let lgb_leafwise = Shape::new(&LgbLeafwise, Some(&LgbLeafwiseNodes), false);
+    bench_shape(c, &lgb_leafwise, lib, n, threads);
+    let xgb_lossguide = Shape::new(&XgbLossguide, Some(&XgbLossguideNodes), true);
+    bench_shape(c, &xgb_lossguide, lib, n, threads);
+    bench_shape(c, &Shape::new(&SkRfFull, None, false), lib, n, threads);
 }
 
 /// A `.npy` file: its dtype (`<f4`, `<f8`, ...), shape and little-endian data.
@@ -234,7 +207,8 @@ fn check<O: Float>(name: &str, what: &str, got: &[O], want: &[O], per_row: usize
     }
 }
 
-/// Checks every scorer against the library's predictions, then times them.
+/// Checks every scorer against the library's predictions, then times them (when
+/// `TIMBER_BENCH_MODELS` names the model). XGBoost (`lib`) is a scorer of `xgboost` shapes.
 fn bench_shape<I: Scalar, O: Sum>(
     c: &mut Criterion,
     s: &Shape<I, O>,
@@ -242,11 +216,13 @@ fn bench_shape<I: Scalar, O: Sum>(
     n: usize,
     threads: usize,
 ) {
-    let dir = s.dir();
+    if !wanted(&s.name) {
+        return;
+    }
+    let dir = s.model_file.parent().expect("the model's directory");
     let info = s.auto.info();
     let (nf, no) = (info.num_features(), info.num_outputs);
-    let forest =
-        timber_codegen::load_file(dir.join(s.model_file), &Default::default()).expect("load model");
+    let forest = timber_codegen::load_file(&s.model_file, &Default::default()).expect("load model");
     // What `auto` chose, for the log (emitting again costs about a second on sk_rf_full).
     if let Ok(e) = emit(&forest, &EmitOptions::default()) {
         if let Some(line) = e.header.iter().find(|l| l.starts_with(" - layout:")) {
@@ -289,7 +265,7 @@ fn bench_shape<I: Scalar, O: Sum>(
         .then(|| rows.iter().map(|&x| x.to_f64() as f32).collect());
     let load = |t: usize| {
         lib.filter(|_| xgb_rows.is_some()).map(|lib| {
-            let mut x = Booster::load(lib, &dir.join(s.model_file), nf).expect("XGBoost load");
+            let mut x = Booster::load(lib, &s.model_file, nf).expect("XGBoost load");
             x.set_threads(t).expect("nthread");
             x
         })

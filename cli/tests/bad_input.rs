@@ -1,6 +1,10 @@
 //! The `timber` CLI on bad input: damaged model files and CSV rows give one clean error
 //! (`error: ...`, non-zero exit, no panic) naming the file, line, column or flag.
 
+#[path = "../../tests/support/run.rs"]
+mod run;
+
+use run::Run;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -42,31 +46,16 @@ fn status(args: &[&str]) -> (bool, String) {
 
 /// A fresh scratch directory for one test.
 fn scratch(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("bad_input")
-        .join(test);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    run::scratch("bad_input", test)
 }
 
-struct Run {
-    success: bool,
-    stdout: String,
-    stderr: String,
-}
-
+/// `timber ARGS...`, run from the repository root.
 fn timber(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_timber"))
-        .args(args)
-        .current_dir(workspace())
-        .output()
-        .expect("run timber");
-    Run {
-        success: out.status.success(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::of(
+        Command::new(env!("CARGO_BIN_EXE_timber"))
+            .args(args)
+            .current_dir(workspace()),
+    )
 }
 
 /// The run failed cleanly: non-zero exit, `error:` first, no panic, and every needle named.
@@ -89,6 +78,14 @@ fn write(dir: &Path, name: &str, contents: &[u8]) -> String {
     let path = dir.join(name);
     std::fs::write(&path, contents).unwrap();
     path.to_str().unwrap().to_string()
+}
+
+/// The model of fixture `name` changed by `edit`, written as `file` in the scratch directory
+/// of `test`: its path.
+fn edited(test: &str, name: &str, file: &str, edit: impl FnOnce(&mut Value)) -> String {
+    let mut v = fixture(name);
+    edit(&mut v);
+    write(&scratch(test), file, &serde_json::to_vec(&v).unwrap())
 }
 
 const TINY: &str = "models/tiny_reg/model.json";
@@ -121,10 +118,9 @@ fn cli_compile_on_a_truncated_model_fails_cleanly_and_writes_nothing() {
 
 #[test]
 fn cli_inspect_on_a_structurally_invalid_model_fails_cleanly() {
-    let dir = scratch("cli_inspect_invalid");
-    let mut v = fixture("tiny_reg");
-    tree(&mut v, 1)["left_children"][2] = json!(99);
-    let model = write(&dir, "cyclic.json", &serde_json::to_vec(&v).unwrap());
+    let model = edited("cli_inspect_invalid", "tiny_reg", "cyclic.json", |v| {
+        tree(v, 1)["left_children"][2] = json!(99);
+    });
     let run = timber(&["inspect", &model]);
     assert_clean_failure(&run, &[&model, "tree 1, node 2: child index 99"]);
 }
@@ -139,10 +135,9 @@ fn cli_missing_model_file_names_it() {
 
 #[test]
 fn cli_unknown_objective_suggests_margin_and_margin_works() {
-    let dir = scratch("cli_unknown_objective");
-    let mut v = fixture("tiny_reg");
-    v["learner"]["objective"]["name"] = json!("reg:frobnicate");
-    let model = write(&dir, "frob.json", &serde_json::to_vec(&v).unwrap());
+    let model = edited("cli_unknown_objective", "tiny_reg", "frob.json", |v| {
+        v["learner"]["objective"]["name"] = json!("reg:frobnicate");
+    });
     let run = timber(&["predict", &model, "--input", TINY_INPUT]);
     assert_clean_failure(&run, &[&model, "reg:frobnicate", "--margin"]);
 
@@ -358,10 +353,14 @@ fn cli_errors_about_files_say_their_cause_once() {
 fn cli_inspect_refuses_declared_outputs_the_trees_do_not_have() {
     // `inspect` used to report "outputs: 65536" for this binary model, and scoring 10k rows
     // took minutes and 2.5 GB.
-    let dir = scratch("cli_inspect_outputs");
-    let mut v = fixture("binary_logistic");
-    v["learner"]["learner_model_param"]["num_target"] = json!("65536");
-    let model = write(&dir, "wide_target.json", &serde_json::to_vec(&v).unwrap());
+    let model = edited(
+        "cli_inspect_outputs",
+        "binary_logistic",
+        "wide_target.json",
+        |v| {
+            v["learner"]["learner_model_param"]["num_target"] = json!("65536");
+        },
+    );
     let run = timber(&["inspect", &model]);
     assert_clean_failure(
         &run,

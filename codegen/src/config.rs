@@ -75,6 +75,20 @@ impl Default for Config {
     }
 }
 
+/// Builder methods of [`Config`]: each stores its argument (converted by the expression
+/// after `=`) in a field and returns `self`, for chaining.
+macro_rules! setters {
+    ($($(#[doc = $doc:expr])* $name:ident($arg:ident: $ty:ty) => $($field:ident).+ = $value:expr;)*) => {
+        $(
+            $(#[doc = $doc])*
+            pub fn $name(&mut self, $arg: $ty) -> &mut Self {
+                self.$($field).+ = $value;
+                self
+            }
+        )*
+    };
+}
+
 impl Config {
     /// Defaults: output into `OUT_DIR`, the type named after the file stem (`churn.json`
     /// -> `Churn`), the runtime reached through whichever Timber crate the package depends on
@@ -83,69 +97,32 @@ impl Config {
         Self::default()
     }
 
-    /// Writes into `dir` instead of `OUT_DIR`.
-    pub fn out_dir(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
-        self.out_dir = Some(dir.into());
-        self
-    }
-
-    /// Names the generated model type (default: from the file stem).
-    pub fn type_name(&mut self, name: impl Into<String>) -> &mut Self {
-        self.type_name = Some(name.into());
-        self
-    }
-
-    /// Names the output files `<name>.rs` and `<name>/` (default: the file stem in
-    /// snake case), for several models whose files share a stem.
-    pub fn output_name(&mut self, name: impl Into<String>) -> &mut Self {
-        self.output_name = Some(name.into());
-        self
-    }
-
-    /// The path generated code uses for the runtime crate. By default it is read from the
-    /// building package's `Cargo.toml` (`CARGO_MANIFEST_DIR`): `::timber_runtime` when it
-    /// depends on `timber-runtime`, `::timber::runtime` when on `timber` (renamed
-    /// dependencies followed), and `::timber_runtime` outside a build script.
-    pub fn runtime_path(&mut self, path: impl Into<String>) -> &mut Self {
-        self.runtime_path = Some(path.into());
-        self
-    }
-
-    /// The visibility of the generated type (default `pub`).
-    pub fn visibility(&mut self, vis: impl Into<String>) -> &mut Self {
-        self.visibility = vis.into();
-        self
-    }
-
-    /// The code layout (default [`Layout::Auto`]: branch-free tables wherever they apply).
-    pub fn layout(&mut self, layout: Layout) -> &mut Self {
-        self.layout = layout;
-        self
-    }
-
-    /// Which trees of an early-stopped XGBoost model to use (default: up to `best_iteration`).
-    pub fn iterations(&mut self, iterations: Iterations) -> &mut Self {
-        self.load.iterations = iterations;
-        self
-    }
-
-    /// For an XGBoost JSON dump, which does not record it: the objective (`--objective`).
-    pub fn objective(&mut self, name: impl Into<String>) -> &mut Self {
-        self.load.dump.objective = Some(name.into());
-        self
-    }
-
-    /// For an XGBoost JSON dump: the model's `base_score` as XGBoost stores it, one value or
-    /// one per class separated by commas (`--base-score`).
-    pub fn base_score(&mut self, values: impl Into<String>) -> &mut Self {
-        self.load.dump.base_score = Some(values.into());
-        self
-    }
-
-    /// For an XGBoost JSON dump: the number of classes or targets (`--num-class`).
-    pub fn num_class(&mut self, n: usize) -> &mut Self {
-        self.load.dump.num_class = Some(n);
-        self
+    setters! {
+        /// Writes into `dir` instead of `OUT_DIR`.
+        out_dir(dir: impl Into<PathBuf>) => out_dir = Some(dir.into());
+        /// Names the generated model type (default: from the file stem).
+        type_name(name: impl Into<String>) => type_name = Some(name.into());
+        /// Names the output files `<name>.rs` and `<name>/` (default: the file stem in
+        /// snake case), for several models whose files share a stem.
+        output_name(name: impl Into<String>) => output_name = Some(name.into());
+        /// The path generated code uses for the runtime crate. By default it is read from the
+        /// building package's `Cargo.toml` (`CARGO_MANIFEST_DIR`): `::timber_runtime` when it
+        /// depends on `timber-runtime`, `::timber::runtime` when on `timber` (renamed
+        /// dependencies followed), and `::timber_runtime` outside a build script.
+        runtime_path(path: impl Into<String>) => runtime_path = Some(path.into());
+        /// The visibility of the generated type (default `pub`).
+        visibility(vis: impl Into<String>) => visibility = vis.into();
+        /// The code layout (default [`Layout::Auto`]: branch-free tables wherever they apply).
+        layout(layout: Layout) => layout = layout;
+        /// Which trees of an early-stopped XGBoost model to use (default: up to `best_iteration`).
+        iterations(iterations: Iterations) => load.iterations = iterations;
+        /// For an XGBoost JSON dump, which does not record it: the objective (`--objective`).
+        objective(name: impl Into<String>) => load.dump.objective = Some(name.into());
+        /// For an XGBoost JSON dump: the model's `base_score` as XGBoost stores it, one value or
+        /// one per class separated by commas (`--base-score`).
+        base_score(values: impl Into<String>) => load.dump.base_score = Some(values.into());
+        /// For an XGBoost JSON dump: the number of classes or targets (`--num-class`).
+        num_class(n: usize) => load.dump.num_class = Some(n);
     }
 
     /// Compiles one model file. Writes `OUT_DIR/<stem>.rs` (include it with

@@ -37,24 +37,40 @@ fn rezip(
     out.finish().unwrap().into_inner()
 }
 
-/// The fixture with `model.ini` rewritten by `f`.
-fn with_ini(fixture: &str, f: impl Fn(&str) -> String) -> Vec<u8> {
+/// The fixture with the bytes of its entry `entry` changed by `f`.
+fn with_entry(fixture: &str, entry: &str, f: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
     rezip(
         fixture,
-        |name, content| {
-            Some(if name == "model.ini" {
-                f(std::str::from_utf8(&content).unwrap()).into_bytes()
-            } else {
-                content
-            })
+        |name, mut content| {
+            if name == entry {
+                f(&mut content);
+            }
+            Some(content)
         },
         &[],
     )
 }
 
+/// The fixture without its entry `entry`.
+fn without_entry(fixture: &str, entry: &str) -> Vec<u8> {
+    rezip(fixture, |name, c| (name != entry).then_some(c), &[])
+}
+
+/// The fixture with `model.ini` rewritten by `f`.
+fn with_ini(fixture: &str, f: impl Fn(&str) -> String) -> Vec<u8> {
+    with_entry(fixture, "model.ini", |content| {
+        *content = f(std::str::from_utf8(content).unwrap()).into_bytes();
+    })
+}
+
+/// The fixture with `model.ini`'s `key = ...` line replaced by `key = value`.
+fn with_value(fixture: &str, key: &str, value: &str) -> Vec<u8> {
+    with_key_line(fixture, key, &format!("{key} = {value}"))
+}
+
 /// The fixture with `model.ini`'s `key = ...` line replaced by `line` (or removed when
 /// `line` is empty).
-fn with_key(fixture: &str, key: &str, line: &str) -> Vec<u8> {
+fn with_key_line(fixture: &str, key: &str, line: &str) -> Vec<u8> {
     let prefix = format!("{key} = ");
     with_ini(fixture, |ini| {
         assert!(
@@ -73,20 +89,6 @@ fn with_extra_key(fixture: &str, line: &str) -> Vec<u8> {
     with_ini(fixture, |ini| {
         ini.replacen("[info]\n", &format!("[info]\n{line}\n"), 1)
     })
-}
-
-/// The fixture with one tree file's bytes changed by `f`.
-fn with_tree(fixture: &str, tree: &str, f: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
-    rezip(
-        fixture,
-        |name, mut content| {
-            if name == tree {
-                f(&mut content);
-            }
-            Some(content)
-        },
-        &[],
-    )
 }
 
 #[test]
@@ -119,26 +121,14 @@ fn truncated_archives_are_errors() {
 
 #[test]
 fn a_zip_without_model_ini_is_not_an_h2o_model() {
-    let bytes = rezip(
-        "h2o_gbm_gaussian",
-        |name, c| (name != "model.ini").then_some(c),
-        &[],
-    );
-    match load(&bytes) {
-        Err(e @ LoadError::UnknownFormat { .. }) => {
-            assert_contains(&e.to_string(), &["a zip archive with a `model.ini` entry"])
-        }
-        other => panic!("expected UnknownFormat, got {other:?}"),
-    }
+    let bytes = without_entry("h2o_gbm_gaussian", "model.ini");
+    let message = unknown_format(load(&bytes));
+    assert_contains(&message, &["a zip archive with a `model.ini` entry"]);
 }
 
 #[test]
 fn a_missing_tree_file_is_an_error_when_its_companion_is_there() {
-    let bytes = rezip(
-        "h2o_gbm_bernoulli",
-        |name, c| (name != "trees/t00_003.bin").then_some(c),
-        &[],
-    );
+    let bytes = without_entry("h2o_gbm_bernoulli", "trees/t00_003.bin");
     assert_contains(
         &malformed(load(&bytes)),
         &[
@@ -243,7 +233,7 @@ fn corrupt_tree_bytes_name_the_file_and_byte() {
         ),
     ];
     for (damage, needles) in cases {
-        let message = malformed(load(&with_tree("h2o_gbm_bernoulli", tree, damage)));
+        let message = malformed(load(&with_entry("h2o_gbm_bernoulli", tree, damage)));
         assert_contains(&message, &[&format!("{tree}: ")]);
         assert_contains(&message, needles);
     }
@@ -258,7 +248,7 @@ fn corrupt_tree_bytes_name_the_file_and_byte() {
         .read_to_end(&mut content)
         .unwrap();
     assert_eq!(content[0] & 0x0c, 0x0c, "the root is a big bitset split");
-    let message = malformed(load(&with_tree("h2o_gbm_categorical", tree, |t| {
+    let message = malformed(load(&with_entry("h2o_gbm_categorical", tree, |t| {
         t[6..10].copy_from_slice(&0i32.to_le_bytes())
     })));
     assert_contains(&message, &[tree, "byte 0: bitset of 0 bits"]);
@@ -291,32 +281,25 @@ fn other_algorithms_are_named() {
             ],
         );
     }
-    let bytes = with_key("h2o_gbm_gaussian", "algorithm", "");
+    let bytes = with_key_line("h2o_gbm_gaussian", "algorithm", "");
     assert_contains(&malformed(load(&bytes)), &["model.ini: no `algorithm`"]);
 }
 
 #[test]
 fn unsupported_distributions_and_links_are_refused_unless_margins_are_asked_for() {
-    for (key, line, name) in [
+    for (key, value, name) in [
+        ("distribution", "ordinal", "distribution ordinal"),
+        ("distribution", "custom", "distribution custom"),
         (
             "distribution",
-            "distribution = ordinal",
-            "distribution ordinal",
-        ),
-        (
-            "distribution",
-            "distribution = custom",
-            "distribution custom",
-        ),
-        (
-            "distribution",
-            "distribution = negativebinomial",
+            "negativebinomial",
             "distribution negativebinomial",
         ),
-        ("link_function", "link_function = inverse", "link inverse"),
-        ("link_function", "link_function = logit", "link logit"),
+        ("link_function", "inverse", "link inverse"),
+        ("link_function", "logit", "link logit"),
     ] {
-        let bytes = with_key("h2o_gbm_gaussian", key, line);
+        let bytes = with_value("h2o_gbm_gaussian", key, value);
+        let line = format!("{key} = {value}");
         match load(&bytes) {
             Err(e @ LoadError::UnknownObjective { .. }) => assert_contains(
                 &e.to_string(),
@@ -334,11 +317,7 @@ fn unsupported_distributions_and_links_are_refused_unless_margins_are_asked_for(
         assert_eq!(margins.trees, plain.trees, "{line}");
     }
     // A binomial model with a regression distribution.
-    let bytes = with_key(
-        "h2o_gbm_bernoulli",
-        "distribution",
-        "distribution = gaussian",
-    );
+    let bytes = with_value("h2o_gbm_bernoulli", "distribution", "gaussian");
     assert!(matches!(
         load(&bytes),
         Err(LoadError::UnknownObjective { .. })
@@ -357,71 +336,59 @@ fn keys_that_change_h2o_scores_are_refused_by_name() {
             &["model.ini: `offset_column` = `off`: models trained with an offset column"],
         ),
         (
-            with_key(
+            with_value(
                 "h2o_gbm_categorical",
                 "_genmodel_encoding",
-                "_genmodel_encoding = OneHotExplicit",
+                "OneHotExplicit",
             ),
             &["`_genmodel_encoding` = `OneHotExplicit`"],
         ),
         (
-            with_key("h2o_gbm_gaussian", "mojo_version", "mojo_version = 1.50"),
+            with_value("h2o_gbm_gaussian", "mojo_version", "1.50"),
             &["`mojo_version` = `1.50` is not a MOJO version Timber reads (1.00 to 1.40"],
         ),
         (
-            with_key("h2o_gbm_gaussian", "mojo_version", "mojo_version = 1.25"),
+            with_value("h2o_gbm_gaussian", "mojo_version", "1.25"),
             &["`mojo_version` = `1.25`"],
         ),
         (
-            with_key("h2o_gbm_gaussian", "endianness", "endianness = BIG_ENDIAN"),
+            with_value("h2o_gbm_gaussian", "endianness", "BIG_ENDIAN"),
             &["`endianness` = `BIG_ENDIAN`: only little-endian"],
         ),
         (
-            with_key("h2o_gbm_gaussian", "supervised", "supervised = false"),
+            with_value("h2o_gbm_gaussian", "supervised", "false"),
             &["`supervised` is not true"],
         ),
         (
-            with_key(
-                "h2o_gbm_gaussian",
-                "category",
-                "category = AnomalyDetection",
-            ),
+            with_value("h2o_gbm_gaussian", "category", "AnomalyDetection"),
             &["`category` = `AnomalyDetection`: only Binomial, Multinomial and Regression"],
         ),
         (
-            with_key(
-                "h2o_gbm_multinomial",
-                "n_trees_per_class",
-                "n_trees_per_class = 1",
-            ),
+            with_value("h2o_gbm_multinomial", "n_trees_per_class", "1"),
             &["`n_trees_per_class` = 1, but a Multinomial Gbm model with 3 classes has 3"],
         ),
         (
-            with_key("h2o_drf_binomial", "n_trees", "n_trees = 0"),
+            with_value("h2o_drf_binomial", "n_trees", "0"),
             &["`n_trees` = 0: the model has no trees"],
         ),
         (
-            with_key("h2o_gbm_gaussian", "n_features", "n_features = 400"),
+            with_value("h2o_gbm_gaussian", "n_features", "400"),
             &["`n_features` = 400 does not fit the 11 columns"],
         ),
         (
-            with_key("h2o_gbm_gaussian", "init_f", "init_f = NaN"),
+            with_value("h2o_gbm_gaussian", "init_f", "NaN"),
             &["`init_f` = `NaN` is not a finite number"],
         ),
         (
-            with_key(
-                "h2o_gbm_balance_classes",
-                "prior_class_distrib",
-                "prior_class_distrib = [0.5]",
-            ),
+            with_value("h2o_gbm_balance_classes", "prior_class_distrib", "[0.5]"),
             &["need 2 values (one per class)"],
         ),
         (
-            with_key("h2o_gbm_multinomial", "n_classes", "n_classes = 4"),
+            with_value("h2o_gbm_multinomial", "n_classes", "4"),
             &["`n_classes` = 4, but the response has 3 levels"],
         ),
         (
-            with_key("h2o_gbm_gaussian", "n_columns", "n_columns = 3"),
+            with_value("h2o_gbm_gaussian", "n_columns", "3"),
             &["model.ini: line ", "more columns than `n_columns` = 3"],
         ),
     ];
@@ -432,41 +399,21 @@ fn keys_that_change_h2o_scores_are_refused_by_name() {
 
 #[test]
 fn domain_files_must_be_there_and_have_their_levels() {
-    let missing = rezip(
-        "h2o_gbm_categorical",
-        |name, c| (name != "domains/d001.txt").then_some(c),
-        &[],
-    );
+    let missing = without_entry("h2o_gbm_categorical", "domains/d001.txt");
     assert_contains(
         &malformed(load(&missing)),
         &["domains/d001.txt: missing (model.ini lists it for column 3)"],
     );
-    let short = rezip(
-        "h2o_gbm_categorical",
-        |name, c| {
-            Some(if name == "domains/d000.txt" {
-                b"blue\nred\n".to_vec()
-            } else {
-                c
-            })
-        },
-        &[],
-    );
+    let short = with_entry("h2o_gbm_categorical", "domains/d000.txt", |c| {
+        *c = b"blue\nred\n".to_vec()
+    });
     assert_contains(
         &malformed(load(&short)),
         &["domains/d000.txt: 2 levels, but model.ini says 6"],
     );
-    let not_utf8 = rezip(
-        "h2o_gbm_categorical",
-        |name, c| {
-            Some(if name == "domains/d000.txt" {
-                vec![0xff, b'\n']
-            } else {
-                c
-            })
-        },
-        &[],
-    );
+    let not_utf8 = with_entry("h2o_gbm_categorical", "domains/d000.txt", |c| {
+        *c = vec![0xff, b'\n']
+    });
     assert_contains(
         &malformed(load(&not_utf8)),
         &["domains/d000.txt: not UTF-8"],

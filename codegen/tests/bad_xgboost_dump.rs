@@ -147,12 +147,12 @@ fn damaged_dump_nodes_name_tree_and_node() {
         &error(load_dump(&v)),
         &["tree 0: node id 1000 is out of range"],
     );
-    let mut v = binary_dump();
-    v[1].as_object_mut().unwrap().remove("split");
-    assert_contains(
-        &error(load_dump(&v)),
-        &["tree 1, node 0", "without `split`"],
-    );
+    for field in ["split", "split_condition", "yes", "no", "missing"] {
+        let mut v = binary_dump();
+        v[1].as_object_mut().unwrap().remove(field);
+        let without = format!("a split without `{field}`");
+        assert_contains(&error(load_dump(&v)), &["tree 1, node 0: ", &without]);
+    }
     let mut v = binary_dump();
     v[0]["children"][0]["children"][0]["children"][0]["leaf"] = json!("x");
     assert_contains(

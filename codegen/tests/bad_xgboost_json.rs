@@ -116,12 +116,7 @@ fn syntax_error_in_the_middle_names_its_line() {
 #[test]
 fn empty_and_blank_files_are_unknown_format() {
     for bytes in [&b""[..], b"   \n\t\r\n"] {
-        match load(bytes) {
-            Err(e @ LoadError::UnknownFormat { .. }) => {
-                assert_contains(&e.to_string(), &[NAME, "empty"]);
-            }
-            other => panic!("expected UnknownFormat for {bytes:?}, got {other:?}"),
-        }
+        assert_contains(&unknown_format(load(bytes)), &[NAME, "empty"]);
     }
 }
 
@@ -133,36 +128,29 @@ fn non_json_files_are_unknown_format() {
         b"\x00\x01\x02binary",
         b"\xef\xbb\xbf{}", // a UTF-8 byte-order mark before the object
     ] {
-        match load(bytes) {
-            Err(e @ LoadError::UnknownFormat { .. }) => {
-                assert_contains(&e.to_string(), &[NAME, "not a supported model file"]);
-            }
-            other => panic!("expected UnknownFormat for {bytes:?}, got {other:?}"),
-        }
+        let message = unknown_format(load(bytes));
+        assert_contains(&message, &[NAME, "not a supported model file"]);
     }
 }
 
 #[test]
 fn json_object_of_no_known_model_is_unknown_format_listing_the_formats() {
-    match load(br#"{"hello": "world"}"#) {
-        Err(e @ LoadError::UnknownFormat { .. }) => assert_contains(
-            &e.to_string(),
-            &[
-                NAME,
-                "without the keys of any model format",
-                "`learner`",
-                "`tree_info`",
-                "`timber_sklearn`",
-                "XGBoost JSON (`save_model`)",
-                "XGBoost UBJSON",
-                "XGBoost JSON dump",
-                "LightGBM text",
-                "LightGBM JSON",
-                "scikit-learn JSON",
-            ],
-        ),
-        other => panic!("expected UnknownFormat, got {other:?}"),
-    }
+    assert_contains(
+        &unknown_format(load(br#"{"hello": "world"}"#)),
+        &[
+            NAME,
+            "without the keys of any model format",
+            "`learner`",
+            "`tree_info`",
+            "`timber_sklearn`",
+            "XGBoost JSON (`save_model`)",
+            "XGBoost UBJSON",
+            "XGBoost JSON dump",
+            "LightGBM text",
+            "LightGBM JSON",
+            "scikit-learn JSON",
+        ],
+    );
 }
 
 #[test]

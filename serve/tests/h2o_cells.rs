@@ -2,8 +2,11 @@
 //! reads them, in CSV files, CSV stream lines and JSON rows alike, while features of other
 //! models keep Timber's rule.
 
+mod common;
+
+use common::FnModel;
 use std::borrow::Cow;
-use timber_runtime::{FeatureInfo, FeatureKind, Model, ModelInfo, TextRule};
+use timber_runtime::{FeatureInfo, FeatureKind, ModelInfo, TextRule};
 use timber_serve::codec::{Codec, CodecOptions, Format};
 use timber_serve::row::ColumnMap;
 
@@ -37,38 +40,14 @@ const H2O: &[FeatureInfo] = &features(TextRule::H2o);
 const STANDARD: &[FeatureInfo] = &features(TextRule::Standard);
 
 fn info(features: &'static [FeatureInfo]) -> ModelInfo {
-    ModelInfo {
-        name: Cow::Borrowed("Echo"),
-        format: Cow::Borrowed("test"),
-        objective: Cow::Borrowed("none"),
-        transform: Cow::Borrowed("identity"),
-        source: Cow::Borrowed(""),
-        source_sha256: Cow::Borrowed(""),
-        num_trees: 0,
-        num_nodes: 0,
-        max_depth: 0,
-        features: Cow::Borrowed(features),
-        num_outputs: 2,
-        num_margins: 2,
-        precision: Cow::Borrowed("f64"),
-        timber_version: Cow::Borrowed("0"),
-    }
+    common::info(features, 2, "f64")
 }
 
 /// Predictions are the row itself.
-struct Echo(ModelInfo);
-
-impl Model for Echo {
-    type Input = f64;
-    type Output = f64;
-    fn info(&self) -> &ModelInfo {
-        &self.0
-    }
-    fn predict_margin(&self, row: &[f64], margins: &mut [f64]) {
-        margins.copy_from_slice(row);
-    }
-    fn predict(&self, row: &[f64], out: &mut [f64]) {
-        out.copy_from_slice(row);
+fn echo(features: &'static [FeatureInfo]) -> FnModel<f64, f64> {
+    FnModel {
+        info: info(features),
+        score: |row, out| out.copy_from_slice(row),
     }
 }
 
@@ -128,7 +107,7 @@ fn categorical_cells_are_level_names_and_unknown_levels_are_missing() {
 
 #[test]
 fn stream_rows_follow_the_same_rules() {
-    let model = Echo(info(H2O));
+    let model = echo(H2O);
     let csv = Codec::new(&model, CodecOptions::default());
     let mut scratch = csv.scratch();
     let mut out = Vec::new();

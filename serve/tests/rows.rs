@@ -1,8 +1,11 @@
 //! `ColumnMap`: mapping CSV headers onto features and decoding cells, including every way a
 //! row can be wrong. Also `predict_csv` end to end with a trivial model, for line numbers.
 
+mod common;
+
+use common::FnModel;
 use std::borrow::Cow;
-use timber_runtime::{FeatureInfo, FeatureKind, Model, ModelInfo, TextRule};
+use timber_runtime::{FeatureInfo, FeatureKind, ModelInfo, TextRule};
 use timber_serve::predict::{predict_reader, PredictArgs};
 use timber_serve::row::{ColumnMap, RowError};
 
@@ -45,22 +48,7 @@ const FEATURES: &[FeatureInfo] = &[
 ];
 
 fn info(features: &'static [FeatureInfo]) -> ModelInfo {
-    ModelInfo {
-        name: Cow::Borrowed("Test"),
-        format: Cow::Borrowed("test"),
-        objective: Cow::Borrowed("reg:squarederror"),
-        transform: Cow::Borrowed("identity"),
-        source: Cow::Borrowed("test.json"),
-        source_sha256: Cow::Borrowed(""),
-        num_trees: 0,
-        num_nodes: 0,
-        max_depth: 0,
-        features: Cow::Borrowed(features),
-        num_outputs: 1,
-        num_margins: 1,
-        precision: Cow::Borrowed("f32"),
-        timber_version: Cow::Borrowed("0"),
-    }
+    common::info(features, 1, "f32")
 }
 
 fn map(header: &[&str]) -> ColumnMap {
@@ -412,29 +400,17 @@ fn label_for_a_numerical_feature_is_not_a_number() {
 // ---------------------------------------------------------------------------------------
 
 /// Predicts the sum of the row (NaN counted as 0).
-struct Sum(ModelInfo);
-
-impl Model for Sum {
-    type Input = f32;
-    type Output = f32;
-
-    fn info(&self) -> &ModelInfo {
-        &self.0
-    }
-
-    fn predict_margin(&self, row: &[f32], margins: &mut [f32]) {
-        margins[0] = row.iter().filter(|v| !v.is_nan()).fold(0.0, |a, v| a + v);
-    }
-
-    fn predict(&self, row: &[f32], out: &mut [f32]) {
-        self.predict_margin(row, out);
+fn sum(features: &'static [FeatureInfo]) -> FnModel<f32, f32> {
+    FnModel {
+        info: info(features),
+        score: |row, out| out[0] = row.iter().filter(|v| !v.is_nan()).fold(0.0, |a, v| a + v),
     }
 }
 
 /// Runs `predict` (one thread, so failures are reported in row order) over `csv`:
 /// the output text and the failures, or the error that stopped the run.
 fn score_with(csv: &[u8], threads: usize) -> Result<(String, Vec<String>), String> {
-    let model = Sum(info(FEATURES));
+    let model = sum(FEATURES);
     let mut out = Vec::new();
     let mut args = PredictArgs::new("-");
     args.threads = threads;
@@ -526,7 +502,7 @@ fn predict_reads_a_first_line_of_numbers_as_a_row() {
     assert!(failures.is_empty(), "{failures:?}");
     // With --header the same line is a header (naming no feature: columns by position),
     // and with --no-header every line is a row.
-    let model = Sum(info(FEATURES));
+    let model = sum(FEATURES);
     let mut args = PredictArgs::new("-");
     args.threads = 1;
     args.header = true;
@@ -565,7 +541,7 @@ fn predict_first_line_naming_features_is_a_header_even_when_numeric() {
         numerical("2"),
         numerical("3"),
     ];
-    let model = Sum(info(NUMERIC));
+    let model = sum(NUMERIC);
     let mut args = PredictArgs::new("-");
     args.threads = 1;
     let mut out = Vec::new();
@@ -575,7 +551,7 @@ fn predict_first_line_naming_features_is_a_header_even_when_numeric() {
 
 #[test]
 fn predict_answers_an_overlong_line_with_an_error_and_goes_on() {
-    let model = Sum(info(FEATURES));
+    let model = sum(FEATURES);
     let mut args = PredictArgs::new("-");
     args.threads = 1;
     args.max_line_bytes = 64;

@@ -79,6 +79,14 @@ pub fn malformed(result: Result<Forest, LoadError>) -> String {
     }
 }
 
+/// The message of an `UnknownFormat` error.
+pub fn unknown_format(result: Result<Forest, LoadError>) -> String {
+    match result {
+        Err(e @ LoadError::UnknownFormat { .. }) => e.to_string(),
+        other => panic!("expected LoadError::UnknownFormat, got {other:?}"),
+    }
+}
+
 /// The structural error of an `Invalid` error, after checking its message names the file.
 pub fn invalid(result: Result<Forest, LoadError>) -> IrError {
     match result {

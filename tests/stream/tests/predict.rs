@@ -3,37 +3,21 @@
 //! XGBoost's predictions, with an error line in place of each bad row.
 
 mod common;
+#[path = "../../support/run.rs"]
+mod run;
 
 use common::*;
+use run::Run;
 use std::path::PathBuf;
 use std::process::Command;
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("predict")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    run::scratch("predict", name)
 }
 
-struct Run {
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
-
+/// `scorer-binary predict ARGS...`.
 fn predict(args: &[&str]) -> Run {
-    let out = Command::new(scorer_bin("binary"))
-        .arg("predict")
-        .args(args)
-        .output()
-        .unwrap();
-    Run {
-        ok: out.status.success(),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    Run::of(Command::new(scorer_bin("binary")).arg("predict").args(args))
 }
 
 fn assert_expected(got: &str, offset_of: impl Fn(usize) -> usize) {
@@ -61,7 +45,7 @@ fn csv_on_several_threads_keeps_input_order() {
     std::fs::write(&input, text).unwrap();
     for threads in ["1", "3"] {
         let run = predict(&["--input", input.to_str().unwrap(), "--threads", threads]);
-        assert!(run.ok, "{}", run.stderr);
+        assert!(run.success, "{}", run.stderr);
         assert_eq!(run.stdout.lines().count(), n);
         assert_expected(&run.stdout, |i| (i * 7) % rows.len());
     }
@@ -74,7 +58,7 @@ fn csv_without_a_header() {
     let input = dir.join("rows.csv");
     std::fs::write(&input, rows.join("\n") + "\n").unwrap();
     let run = predict(&["--input", input.to_str().unwrap(), "--no-header"]);
-    assert!(run.ok, "{}", run.stderr);
+    assert!(run.success, "{}", run.stderr);
     assert_eq!(run.stdout.lines().count(), rows.len());
     assert_expected(&run.stdout, |i| i);
 }
@@ -103,7 +87,7 @@ fn json_lines_with_a_bad_line_in_the_middle() {
     let input = dir.join("rows.jsonl");
     std::fs::write(&input, text).unwrap();
     let run = predict(&["--input", input.to_str().unwrap(), "--format", "json"]);
-    assert!(!run.ok, "a bad row makes the run fail");
+    assert!(!run.success, "a bad row makes the run fail");
     assert!(
         run.stderr
             .contains("line 12: field `f0`: `zero` is not a number"),
@@ -151,13 +135,13 @@ fn raw_f32_rows() {
     std::fs::write(&input, &bytes).unwrap();
     let path = input.to_str().unwrap();
     let run = predict(&["--input", path, "--format", "f32le", "--features", "8"]);
-    assert!(run.ok, "{}", run.stderr);
+    assert!(run.success, "{}", run.stderr);
     assert_eq!(run.stdout.lines().count(), rows.len());
     assert_expected(&run.stdout, |i| i);
 
     let run = predict(&["--input", path, "--format", "f32le", "--features", "7"]);
     assert!(
-        !run.ok
+        !run.success
             && run
                 .stderr
                 .contains("--features 7 does not match the model, which has 8 features"),
@@ -166,7 +150,7 @@ fn raw_f32_rows() {
     );
     let run = predict(&["--input", path, "--format", "f32le"]);
     assert!(
-        !run.ok && run.stderr.contains("needs --features"),
+        !run.success && run.stderr.contains("needs --features"),
         "{}",
         run.stderr
     );
@@ -181,7 +165,7 @@ fn raw_f32_rows() {
         "--features",
         "8",
     ]);
-    assert!(!run.ok, "a truncated file fails");
+    assert!(!run.success, "a truncated file fails");
     assert_eq!(
         run.stdout.lines().count(),
         rows.len() - 1,
@@ -207,7 +191,7 @@ fn a_headerless_csv_keeps_its_first_row() {
     let input = dir.join("rows.csv");
     std::fs::write(&input, rows[..3].join("\n") + "\n").unwrap();
     let run = predict(&["--input", input.to_str().unwrap()]);
-    assert!(run.ok, "{}", run.stderr);
+    assert!(run.success, "{}", run.stderr);
     assert_eq!(run.stdout.lines().count(), 3, "{}", run.stdout);
     assert_expected(&run.stdout, |i| i);
     assert!(
@@ -217,7 +201,7 @@ fn a_headerless_csv_keeps_its_first_row() {
     );
     // --header takes it for a header (naming no feature: columns by position).
     let run = predict(&["--input", input.to_str().unwrap(), "--header"]);
-    assert!(run.ok, "{}", run.stderr);
+    assert!(run.success, "{}", run.stderr);
     assert_eq!(run.stdout.lines().count(), 2);
     assert_expected(&run.stdout, |i| i + 1);
 }
@@ -236,7 +220,7 @@ fn every_input_line_gets_one_output_line_blank_ones_included() {
     let input = dir.join("rows.csv");
     std::fs::write(&input, text).unwrap();
     let run = predict(&["--input", input.to_str().unwrap()]);
-    assert!(!run.ok);
+    assert!(!run.success);
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(lines.len(), 5, "{}", run.stdout);
     assert_eq!(lines[1], "error: line 3: empty line");
@@ -255,7 +239,7 @@ fn every_input_line_gets_one_output_line_blank_ones_included() {
 #[test]
 fn an_unreadable_input_is_named_once() {
     let run = predict(&["--input", "/nonexistent/rows.csv"]);
-    assert!(!run.ok);
+    assert!(!run.success);
     assert_eq!(
         run.stderr,
         "error: cannot open /nonexistent/rows.csv: No such file or directory (os error 2)\n"
@@ -335,7 +319,7 @@ fn a_huge_bad_cell_is_not_echoed_whole() {
     let input = dir.join("cell.csv");
     std::fs::write(&input, text).unwrap();
     let run = predict(&["--input", input.to_str().unwrap()]);
-    assert!(!run.ok);
+    assert!(!run.success);
     assert_eq!(
         run.stdout,
         format!(

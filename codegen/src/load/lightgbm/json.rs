@@ -20,10 +20,8 @@ use std::collections::BTreeMap;
 #[derive(Deserialize)]
 struct Dump {
     num_class: usize,
-    #[serde(default)]
     num_tree_per_iteration: Option<usize>,
     max_feature_idx: usize,
-    #[serde(default)]
     objective: Option<String>,
     #[serde(default)]
     average_output: bool,
@@ -50,28 +48,17 @@ struct TreeInfo {
 #[derive(Deserialize)]
 struct JsonNode {
     // Split fields.
-    #[serde(default)]
     split_feature: Option<i64>,
-    #[serde(default)]
     threshold: Option<Threshold>,
-    #[serde(default)]
     decision_type: Option<String>,
-    #[serde(default)]
     default_left: Option<bool>,
-    #[serde(default)]
     missing_type: Option<String>,
-    #[serde(default)]
     left_child: Option<Box<JsonNode>>,
-    #[serde(default)]
     right_child: Option<Box<JsonNode>>,
     // Leaf fields.
-    #[serde(default)]
     leaf_value: Option<Number>,
-    #[serde(default)]
     leaf_const: Option<Number>,
-    #[serde(default)]
     leaf_features: Option<Vec<i64>>,
-    #[serde(default)]
     leaf_coeff: Option<Vec<Number>>,
 }
 

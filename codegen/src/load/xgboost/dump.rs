@@ -28,17 +28,11 @@ use std::collections::HashMap;
 #[derive(Deserialize)]
 struct DumpNode {
     nodeid: i64,
-    #[serde(default)]
     split: Option<String>,
-    #[serde(default)]
     split_condition: Option<Condition>,
-    #[serde(default)]
     yes: Option<i64>,
-    #[serde(default)]
     no: Option<i64>,
-    #[serde(default)]
     missing: Option<i64>,
-    #[serde(default)]
     leaf: Option<Number>,
     #[serde(default)]
     children: Vec<DumpNode>,
@@ -330,12 +324,11 @@ fn dump_node(
         let v = f32_of(leaf, path, &|| format!("tree {t}, node {id}: `leaf`"))?;
         return Ok(Pending::Leaf(f64::from(v)));
     }
-    let field =
-        |v: Option<i64>, name: &str| v.ok_or_else(|| at(&format!("a split without `{name}`")));
+    let need = |name: &str| at(&format!("a split without `{name}`"));
     let (yes, no, missing) = (
-        field(node.yes, "yes")?,
-        field(node.no, "no")?,
-        field(node.missing, "missing")?,
+        node.yes.ok_or_else(|| need("yes"))?,
+        node.no.ok_or_else(|| need("no"))?,
+        node.missing.ok_or_else(|| need("missing"))?,
     );
     let mut children: Vec<i64> = node.children.iter().map(|c| c.nodeid).collect();
     children.sort_unstable();
@@ -351,14 +344,11 @@ fn dump_node(
             "`missing` ({missing}) is neither `yes` ({yes}) nor `no` ({no})"
         )));
     }
-    let name = node
-        .split
-        .as_deref()
-        .ok_or_else(|| at("a split without `split`"))?;
+    let name = node.split.as_deref().ok_or_else(|| need("split"))?;
     let condition = node
         .split_condition
         .as_ref()
-        .ok_or_else(|| at("a split without `split_condition`"))?;
+        .ok_or_else(|| need("split_condition"))?;
     // Ids were checked to be in range and distinct; children are among them.
     let (yes, no) = (yes as usize, no as usize);
     let (left, right, test, categorical) = match condition {

@@ -47,12 +47,9 @@ struct Learner {
 #[derive(Deserialize)]
 struct GradientBooster {
     name: String,
-    #[serde(default)]
     model: Option<GbTreeModel>,
     /// Dart wraps a whole gbtree booster.
-    #[serde(default)]
     gbtree: Option<Box<GradientBooster>>,
-    #[serde(default)]
     weight_drop: Option<Vec<Number>>,
 }
 
@@ -61,26 +58,21 @@ struct GbTreeModel {
     gbtree_model_param: GbTreeModelParam,
     trees: Vec<TreeJson>,
     tree_info: Vec<i64>,
-    #[serde(default)]
     iteration_indptr: Option<Vec<i64>>,
     /// 3.1+: the categories seen in training, per feature.
-    #[serde(default)]
     cats: Option<Value>,
 }
 
 #[derive(Deserialize)]
 struct GbTreeModelParam {
-    #[serde(default)]
     num_parallel_tree: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct LearnerModelParam {
     base_score: String,
-    #[serde(default)]
     num_class: Option<String>,
     num_feature: String,
-    #[serde(default)]
     num_target: Option<String>,
 }
 
@@ -106,7 +98,6 @@ struct TreeJson {
     categories_segments: Vec<i64>,
     #[serde(default)]
     categories_sizes: Vec<i64>,
-    #[serde(default)]
     tree_param: Option<TreeParam>,
     /// Each node's sum of the training rows' hessians: its cover.
     #[serde(default)]
@@ -115,7 +106,6 @@ struct TreeJson {
 
 #[derive(Deserialize)]
 struct TreeParam {
-    #[serde(default)]
     size_leaf_vector: Option<String>,
 }
 
