@@ -28,12 +28,7 @@ fn chain(depth: usize) -> Tree {
         nodes.push(Node::Leaf(Leaf::Scalar(k as f64)));
     }
     nodes.push(Node::Leaf(Leaf::Scalar(-1.0)));
-    Tree {
-        nodes,
-        group: 0,
-        weight: None,
-        cover: None,
-    }
+    Tree::new(nodes, 0)
 }
 
 fn forest(trees: Vec<Tree>) -> Forest {

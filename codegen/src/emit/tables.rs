@@ -429,12 +429,7 @@ mod tests {
             nodes.push(Node::Leaf(Leaf::Scalar(k as f64)));
         }
         nodes.push(Node::Leaf(Leaf::Scalar(-1.0)));
-        let chain = Tree {
-            nodes,
-            group: 0,
-            weight: None,
-            cover: None,
-        };
+        let chain = Tree::new(nodes, 0);
         assert!(!eligible(&chain));
     }
 

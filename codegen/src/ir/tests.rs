@@ -156,12 +156,7 @@ fn ir_structural_errors_name_tree_and_node() {
 
 #[test]
 fn ir_rejects_empty_trees_bad_groups_and_vector_leaf_lengths() {
-    let empty = Tree {
-        nodes: vec![],
-        group: 0,
-        weight: None,
-        cover: None,
-    };
+    let empty = Tree::new(vec![], 0);
     assert_contains(
         &ir_invalid(forest(vec![empty], 0.0, Precision::F32)),
         &["tree 0 has no nodes"],
@@ -298,12 +293,7 @@ fn transforms_fit_their_precision_and_groups() {
 #[test]
 fn depth_counts_edges_on_the_longest_path() {
     assert_eq!(stump(0.5, 0.5, 1.0).depth(), 1);
-    let leaf = Tree {
-        nodes: vec![Node::Leaf(Leaf::Scalar(1.0))],
-        group: 0,
-        weight: None,
-        cover: None,
-    };
+    let leaf = Tree::new(vec![Node::Leaf(Leaf::Scalar(1.0))], 0);
     assert_eq!(leaf.depth(), 0);
 }
 

@@ -425,12 +425,7 @@ mod tests {
                 kind,
                 text: TextRule::H2o,
             }],
-            trees: vec![Tree {
-                nodes,
-                group: 0,
-                weight: None,
-                cover: None,
-            }],
+            trees: vec![Tree::new(nodes, 0)],
             base_margin: vec![0.0],
             transform: Transform::Identity,
             objective: "test".into(),
