@@ -151,3 +151,24 @@ fn scikit_learn_cover_is_read_from_npz_and_json_exports() {
         assert_eq!(tree.cover.as_ref(), Some(&want));
     }
 }
+
+#[test]
+fn lightgbm_json_dump_has_the_text_files_cover_in_pre_order() {
+    let load = |file: &str| {
+        let text = fixture(&format!("lgb_tiny/{file}"));
+        load_bytes(text.as_bytes(), file, &LoadOptions::default()).unwrap()
+    };
+    let (from_text, from_json) = (load("model.txt"), load("model.json"));
+    assert_eq!(from_text.trees.len(), from_json.trees.len());
+    for (t, (a, b)) in from_text.trees.iter().zip(&from_json.trees).enumerate() {
+        let sorted = |tree: &timber_codegen::ir::Tree| {
+            let mut c = tree.cover.clone().expect("a cover");
+            c.sort_by(f64::total_cmp);
+            c
+        };
+        // The same counts, node 0 (the root) first in both; the other nodes in each
+        // format's own order.
+        assert_eq!(sorted(a), sorted(b), "tree {t}");
+        assert_eq!(a.cover.as_ref().unwrap()[0], b.cover.as_ref().unwrap()[0]);
+    }
+}

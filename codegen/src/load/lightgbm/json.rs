@@ -60,6 +60,9 @@ struct JsonNode {
     leaf_const: Option<Number>,
     leaf_features: Option<Vec<i64>>,
     leaf_coeff: Option<Vec<Number>>,
+    // The training rows that reached the node: its cover.
+    internal_count: Option<f64>,
+    leaf_count: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -99,7 +102,7 @@ fn model(dump: Dump, path: &str) -> Result<Model, LoadError> {
         .tree_info
         .iter()
         .enumerate()
-        .map(|(t, info)| tree(&info.tree_structure, t, path).map(|nodes| Tree::new(nodes, 0)))
+        .map(|(t, info)| tree(&info.tree_structure, t, path))
         .collect::<Result<_, _>>()?;
     Ok(Model { header, trees })
 }
@@ -116,12 +119,15 @@ fn unclamped(threshold: f64) -> f64 {
     }
 }
 
-/// One tree's nodes in pre-order (the root first).
-fn tree(root: &JsonNode, t: usize, path: &str) -> Result<Vec<Node>, LoadError> {
+/// One tree, its nodes in pre-order (the root first), with its cover when every node has
+/// its count.
+fn tree(root: &JsonNode, t: usize, path: &str) -> Result<Tree, LoadError> {
     // Each node is placed when popped; its children get the next indices.
     let mut nodes: Vec<Option<Node>> = vec![None];
+    let mut cover: Vec<Option<f64>> = vec![None];
     let mut stack = vec![(root, 0usize, String::from("tree_structure"))];
     while let Some((node, index, at)) = stack.pop() {
+        cover[index] = node.internal_count.or(node.leaf_count);
         let bad = |what: String| malformed(path, format!("tree {t}, `{at}`: {what}"));
         if let Some(value) = &node.leaf_value {
             let value = number(value, path, &|| format!("tree {t}, `{at}.leaf_value`"))?;
@@ -212,12 +218,13 @@ fn tree(root: &JsonNode, t: usize, path: &str) -> Result<Vec<Node>, LoadError> {
             .as_deref()
             .ok_or_else(|| need("right_child"))?;
         let (l, r) = (nodes.len(), nodes.len() + 1);
-        nodes.push(None);
-        nodes.push(None);
+        nodes.extend([None, None]);
+        cover.extend([None, None]);
         nodes[index] = Some(split_node(feature, decision, l, r));
         stack.push((right, r, format!("{at}.right_child")));
         stack.push((left, l, format!("{at}.left_child")));
     }
     // Every pushed slot is filled when its entry is popped.
-    Ok(nodes.into_iter().flatten().collect())
+    let nodes = nodes.into_iter().flatten().collect();
+    Ok(Tree::new(nodes, 0).with_cover(cover.into_iter().collect()))
 }
