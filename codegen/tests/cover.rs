@@ -172,3 +172,18 @@ fn lightgbm_json_dump_has_the_text_files_cover_in_pre_order() {
         assert_eq!(a.cover.as_ref().unwrap()[0], b.cover.as_ref().unwrap()[0]);
     }
 }
+
+#[test]
+fn xgboost_ubjson_has_the_json_files_cover() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/multi_softprob");
+    let load = |file: &str| {
+        let bytes = std::fs::read(root.join(file)).unwrap();
+        load_bytes(&bytes, file, &LoadOptions::default()).unwrap()
+    };
+    let (json, ubj) = (load("model.json"), load("model.ubj"));
+    assert!(json.trees.iter().all(|t| t.cover.is_some()));
+    let covers = |f: &timber_codegen::ir::Forest| {
+        f.trees.iter().map(|t| t.cover.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(covers(&json), covers(&ubj));
+}
