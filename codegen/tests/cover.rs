@@ -187,3 +187,36 @@ fn xgboost_ubjson_has_the_json_files_cover() {
     };
     assert_eq!(covers(&json), covers(&ubj));
 }
+
+#[test]
+fn xgboost_dump_cover_is_read_when_dumped_with_stats() {
+    let text = fixture("binary_logistic/model_dump.json");
+    let mut options = LoadOptions::default();
+    options.dump.objective = Some("binary:logistic".into());
+    options.dump.base_score = Some("4.335E-1".into());
+    let plain = load_bytes(text.as_bytes(), "model_dump.json", &options).unwrap();
+    // This fixture was dumped without stats: no cover.
+    assert!(plain.trees.iter().all(|t| t.cover.is_none()));
+    // `with_stats=True` adds `"cover"` to every node: give node `i` of tree `t` the cover
+    // `1000 t + i`.
+    let mut dump: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for (t, root) in dump.as_array_mut().unwrap().iter_mut().enumerate() {
+        let mut stack = vec![root];
+        while let Some(node) = stack.pop() {
+            let id = node["nodeid"].as_u64().unwrap() as f64;
+            node["cover"] = serde_json::json!(1000.0 * t as f64 + id);
+            if let Some(children) = node.get_mut("children").and_then(|c| c.as_array_mut()) {
+                stack.extend(children.iter_mut());
+            }
+        }
+    }
+    let text = serde_json::to_vec(&dump).unwrap();
+    let with = load_bytes(&text, "model_dump.json", &options).unwrap();
+    for (t, tree) in with.trees.iter().enumerate() {
+        let want: Vec<f64> = (0..tree.nodes.len())
+            .map(|i| 1000.0 * t as f64 + i as f64)
+            .collect();
+        assert_eq!(tree.cover.as_ref(), Some(&want), "tree {t}");
+        assert_eq!(&tree.clone().with_cover(None), &plain.trees[t]);
+    }
+}

@@ -34,6 +34,8 @@ struct DumpNode {
     no: Option<i64>,
     missing: Option<i64>,
     leaf: Option<Number>,
+    /// The node's sum of hessians, in dumps made `with_stats=True`: its cover.
+    cover: Option<f64>,
     #[serde(default)]
     children: Vec<DumpNode>,
 }
@@ -150,20 +152,21 @@ pub fn load(bytes: &[u8], path: &str, options: &LoadOptions) -> Result<Forest, L
     let trees = pending
         .into_iter()
         .enumerate()
-        .map(|(t, nodes)| Tree {
-            nodes: nodes
-                .into_iter()
-                .map(|p| match p {
-                    Pending::Leaf(v) => Node::Leaf(Leaf::Scalar(v)),
-                    Pending::Split { noted, split } => Node::Split(Split {
-                        feature: resolve(noted),
-                        ..split
-                    }),
-                })
-                .collect(),
-            group: t % groups,
-            weight: None,
-            cover: None,
+        .map(|(t, (nodes, cover))| {
+            Tree::new(
+                nodes
+                    .into_iter()
+                    .map(|p| match p {
+                        Pending::Leaf(v) => Node::Leaf(Leaf::Scalar(v)),
+                        Pending::Split { noted, split } => Node::Split(Split {
+                            feature: resolve(noted),
+                            ..split
+                        }),
+                    })
+                    .collect(),
+                t % groups,
+            )
+            .with_cover(cover)
         })
         .collect();
     let (features, has_names) = names.features(positions.as_deref());
@@ -255,13 +258,14 @@ impl FeatureNames {
     }
 }
 
-/// One tree's nodes, placed at their XGBoost node ids, with features still as note order.
+/// One tree's nodes, placed at their XGBoost node ids, with features still as note order,
+/// and their cover when every node has one.
 fn tree_nodes(
     root: &DumpNode,
     t: usize,
     names: &mut FeatureNames,
     path: &str,
-) -> Result<Vec<Pending>, LoadError> {
+) -> Result<(Vec<Pending>, Option<Vec<f64>>), LoadError> {
     // Collect every node with its id first (iteratively), then check the ids are 0..n.
     let mut all: Vec<&DumpNode> = Vec::new();
     let mut stack = vec![root];
@@ -297,7 +301,8 @@ fn tree_nodes(
             slot.ok_or_else(|| malformed(path, format!("tree {t}: node {id} is missing")))?;
         pending.push(dump_node(node, t, id, names, path)?);
     }
-    Ok(pending)
+    let cover = slots.iter().map(|s| s.and_then(|n| n.cover)).collect();
+    Ok((pending, cover))
 }
 
 enum Pending {
