@@ -18,7 +18,8 @@
 //! Kernels, each adding the trees to each row's margins in model order, in the model's sum
 //! precision, so results are bit-identical to adding tree by tree:
 //!
-//! - [`Nodes::add_row`]: one row, tree after tree;
+//! - [`Nodes::add_row`]: one row, [`LANES`] trees walked at once (a lane taking the next
+//!   tree of a window of 64 when its walk ends), their leaves then added in model order;
 //! - [`Nodes::add_block`]: a batch's blocks of rows, tree after tree, [`LANES`] rows walked
 //!   at once, a lane taking the next row of the superblock soon after its walk ends (walks
 //!   of different lengths waste few steps).
@@ -160,9 +161,13 @@ impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
         assert_eq!(row.len(), self.num_features, "row length");
         assert_eq!(keys.len(), 2 * self.num_features, "key buffer length");
         assert_eq!(margins.len(), self.num_groups, "margin buffer length");
-        for tree in &self.trees[trees] {
-            let leaf = walk::walk_row(self, *tree, row, keys);
-            self.add_leaf(*tree, leaf, row, margins, 0, 1);
+        for window in self.trees[trees].chunks(walk::TREE_WINDOW) {
+            let mut leaves = [0u32; walk::TREE_WINDOW];
+            let leaves = &mut leaves[..window.len()];
+            walk::walk_trees(self, window, row, keys, leaves);
+            for (tree, &leaf) in window.iter().zip(leaves.iter()) {
+                self.add_leaf(*tree, leaf, row, margins, 0, 1);
+            }
         }
     }
 

@@ -259,6 +259,10 @@ fn key_splits_of_every_shape_match_the_reference() {
         check::<f64, f64>(seed + 10, 6, 3, &[Scalar; 10], false);
         check::<f32, f64>(seed + 20, 6, 2, &[Scalar; 10], false);
     }
+    // One row walks its trees in windows of 64: more trees than two windows, some of them
+    // a single leaf, with special splits in some windows.
+    check::<f32, f64>(41, 6, 2, &[LeafKind::Scalar; 150], true);
+    check::<f32, f32>(42, 6, 1, &[LeafKind::Scalar; 150], false);
 }
 
 #[test]

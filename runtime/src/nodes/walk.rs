@@ -1,5 +1,5 @@
-//! The node walks: one row through one tree ([`walk_row`]), and a batch's rows through each
-//! tree with [`LANES`] walks in flight ([`Nodes::add_block`]).
+//! The node walks: one row through a window of trees ([`walk_trees`]), and a batch's rows
+//! through each tree ([`Nodes::add_block`]), [`LANES`] walks in flight either way.
 //!
 //! A step is a node record load, a key load and one comparison choosing a child. On a big
 //! forest those loads miss the caches, so a batch walks [`LANES`] rows at once in lockstep,
@@ -206,26 +206,64 @@ impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
     }
 }
 
-/// Walks one row through `tree`; returns the leaf's index.
-#[inline]
-pub(super) fn walk_row<I: KeyFloat, O: SumFloat>(
+/// Trees a single row walks [`LANES`] at a time before their leaves are added.
+pub(super) const TREE_WINDOW: usize = 64;
+
+/// Walks one row through each tree of `trees` (at most [`TREE_WINDOW`]), writing each tree's
+/// leaf index to `leaves`: [`LANES`] walks in flight, a lane taking the next tree at the
+/// first refill after its walk reached a leaf. One tree after another, a row of a fully
+/// grown forest waits on every step's loads in turn; walks of different trees overlap them.
+pub(super) fn walk_trees<I: KeyFloat, O: SumFloat>(
     nodes: &Nodes<I, O>,
-    tree: TreeRef,
+    trees: &[TreeRef],
     row: &[I],
     keys: &[I::Key],
-) -> u32 {
-    let mut node = tree.root;
-    while node & LEAF == 0 {
-        // SAFETY: `node` is a node of checked arrays, whose key features are below
-        // `2 * num_features == keys.len()` and raw features below `row.len()` (the caller
-        // checked both lengths).
-        node = unsafe {
-            if tree.special {
-                nodes.step::<true>(node, |f| *keys.get_unchecked(f), |f| row[f])
-            } else {
-                nodes.step::<false>(node, |f| *keys.get_unchecked(f), |f| row[f])
+    leaves: &mut [u32],
+) {
+    debug_assert!(trees.len() <= TREE_WINDOW && leaves.len() == trees.len());
+    let special = trees.iter().any(|t| t.special);
+    // Each lane's state (a node, or a leaf once its walk is done) and tree (`NO_ROW` when
+    // it has none left).
+    let mut state = [LEAF; LANES];
+    let mut tree_of = [NO_ROW; LANES];
+    let mut next = 0;
+    loop {
+        let mut busy = false;
+        for k in 0..LANES {
+            if state[k] & LEAF != 0 {
+                if tree_of[k] != NO_ROW {
+                    leaves[tree_of[k]] = state[k] & !LEAF;
+                    tree_of[k] = NO_ROW;
+                }
+                if next < trees.len() {
+                    tree_of[k] = next;
+                    // A tree that is one leaf is done at once.
+                    state[k] = trees[next].root;
+                    next += 1;
+                }
             }
-        };
+            busy |= tree_of[k] != NO_ROW;
+        }
+        if !busy {
+            return;
+        }
+        for _ in 0..ROUNDS {
+            for s in &mut state {
+                if *s & LEAF != 0 {
+                    continue;
+                }
+                let node = *s;
+                // SAFETY: `node` is a node of checked arrays, whose key features are below
+                // `2 * num_features == keys.len()` and raw features below `row.len()` (the
+                // caller checked both lengths).
+                *s = unsafe {
+                    if special {
+                        nodes.step::<true>(node, |f| *keys.get_unchecked(f), |f| row[f])
+                    } else {
+                        nodes.step::<false>(node, |f| *keys.get_unchecked(f), |f| row[f])
+                    }
+                };
+            }
+        }
     }
-    node & !LEAF
 }
