@@ -214,8 +214,9 @@ fn tree_weight(t: usize, tree: &Tree, numbers: Numbers) -> Result<(), IrError> {
     Ok(())
 }
 
-/// A cover, when a tree has one, is one finite, non-negative amount per node.
-fn tree_cover(t: usize, tree: &Tree) -> Result<(), IrError> {
+/// A cover, when a tree has one, is one finite, non-negative amount per node (the rule
+/// [`Tree::with_cover`] keeps a loaded cover by).
+pub(super) fn tree_cover(t: usize, tree: &Tree) -> Result<(), IrError> {
     let Some(cover) = &tree.cover else {
         return Ok(());
     };

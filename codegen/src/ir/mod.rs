@@ -513,12 +513,13 @@ impl Tree {
     /// per node), else with none: a cover only orders nodes in memory, so a model whose
     /// recorded cover is off still loads and scores the same.
     pub fn with_cover(self, cover: Option<Vec<f64>>) -> Tree {
-        let fits = |c: &Vec<f64>| {
-            c.len() == self.nodes.len() && c.iter().all(|v| v.is_finite() && *v >= 0.0)
-        };
-        Tree {
-            cover: cover.filter(fits),
-            ..self
+        let tree = Tree { cover, ..self };
+        match check::tree_cover(0, &tree) {
+            Ok(()) => tree,
+            Err(_) => Tree {
+                cover: None,
+                ..tree
+            },
         }
     }
 
