@@ -23,7 +23,7 @@ pub const LANES: usize = 8;
 /// idle.
 const ROUNDS: usize = 2;
 
-/// A lane without a row.
+/// A lane without an item (a row, or a tree).
 const NO_ROW: usize = usize::MAX;
 
 impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
@@ -146,37 +146,24 @@ impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
         }
         // `leaf[r]`: row `r`'s leaf once its walk is done.
         let mut leaf = [0u32; MAX_ROWS];
-        // Each lane's state (a node, or a leaf once its walk is done), row (`NO_ROW` when
-        // it has none left) and the row's first key.
-        let mut state = [LEAF; LANES];
-        let mut row_of = [NO_ROW; LANES];
+        // Each lane's walk (a row each) and its row's first key.
+        let mut lanes = Lanes::new();
         let mut kp = [keys; LANES];
-        let mut next = 0;
         loop {
-            // Refill: a lane whose walk is done hands in its leaf and takes the next row.
-            let mut busy = false;
-            for k in 0..LANES {
-                if state[k] & LEAF != 0 {
-                    if row_of[k] != NO_ROW {
-                        leaf[row_of[k]] = state[k];
-                        row_of[k] = NO_ROW;
-                    }
-                    if next < len {
-                        row_of[k] = next;
-                        // SAFETY: `next < len <= blocks * BLOCK_ROWS`, so block
-                        // `next / BLOCK_ROWS` exists and its keys start inside the buffer.
-                        kp[k] = unsafe {
-                            keys.add((next / BLOCK_ROWS) * key_block + next % BLOCK_ROWS)
-                        };
-                        state[k] = tree.root;
-                        next += 1;
-                    }
-                }
-                busy |= row_of[k] != NO_ROW;
-            }
+            let busy = lanes.refill(
+                len,
+                |r, l| leaf[r] = l,
+                |k, r| {
+                    // SAFETY: `r < len <= blocks * BLOCK_ROWS`, so block `r / BLOCK_ROWS`
+                    // exists and its keys start inside the buffer.
+                    kp[k] = unsafe { keys.add((r / BLOCK_ROWS) * key_block + r % BLOCK_ROWS) };
+                    tree.root
+                },
+            );
             if !busy {
                 break;
             }
+            let (state, row_of) = (&mut lanes.state, &lanes.item);
             // Lockstep rounds: no branch depends on a walk (a mispredicted exit would throw
             // away every load in flight); a lane whose walk is done re-reads the root and
             // keeps its leaf until the next refill.
@@ -206,6 +193,55 @@ impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
     }
 }
 
+/// [`LANES`] walks in flight, each of one item (a row through a tree, or a tree for a row).
+struct Lanes {
+    /// Each lane's state: a node, or a leaf once its walk is done.
+    state: [u32; LANES],
+    /// Each lane's item (`NO_ROW` when it has none left).
+    item: [usize; LANES],
+    /// The next item no lane has taken.
+    next: usize,
+}
+
+impl Lanes {
+    /// Lanes with no item yet.
+    fn new() -> Lanes {
+        Lanes {
+            state: [LEAF; LANES],
+            item: [NO_ROW; LANES],
+            next: 0,
+        }
+    }
+
+    /// A lane whose walk is done hands in its leaf (`done(item, leaf)`) and takes the next of
+    /// `len` items (`start(lane, item)` sets it up and gives its first state); returns
+    /// whether any lane still has an item.
+    #[inline(always)]
+    fn refill(
+        &mut self,
+        len: usize,
+        mut done: impl FnMut(usize, u32),
+        mut start: impl FnMut(usize, usize) -> u32,
+    ) -> bool {
+        let mut busy = false;
+        for k in 0..LANES {
+            if self.state[k] & LEAF != 0 {
+                if self.item[k] != NO_ROW {
+                    done(self.item[k], self.state[k]);
+                    self.item[k] = NO_ROW;
+                }
+                if self.next < len {
+                    self.item[k] = self.next;
+                    self.state[k] = start(k, self.next);
+                    self.next += 1;
+                }
+            }
+            busy |= self.item[k] != NO_ROW;
+        }
+        busy
+    }
+}
+
 /// Trees a single row walks [`LANES`] at a time before their leaves are added.
 pub(super) const TREE_WINDOW: usize = 64;
 
@@ -222,33 +258,19 @@ pub(super) fn walk_trees<I: KeyFloat, O: SumFloat>(
 ) {
     debug_assert!(trees.len() <= TREE_WINDOW && leaves.len() == trees.len());
     let special = trees.iter().any(|t| t.special);
-    // Each lane's state (a node, or a leaf once its walk is done) and tree (`NO_ROW` when
-    // it has none left).
-    let mut state = [LEAF; LANES];
-    let mut tree_of = [NO_ROW; LANES];
-    let mut next = 0;
+    // Each lane's walk: a tree each (one that is a leaf is done at once).
+    let mut lanes = Lanes::new();
     loop {
-        let mut busy = false;
-        for k in 0..LANES {
-            if state[k] & LEAF != 0 {
-                if tree_of[k] != NO_ROW {
-                    leaves[tree_of[k]] = state[k] & !LEAF;
-                    tree_of[k] = NO_ROW;
-                }
-                if next < trees.len() {
-                    tree_of[k] = next;
-                    // A tree that is one leaf is done at once.
-                    state[k] = trees[next].root;
-                    next += 1;
-                }
-            }
-            busy |= tree_of[k] != NO_ROW;
-        }
+        let busy = lanes.refill(
+            trees.len(),
+            |t, l| leaves[t] = l & !LEAF,
+            |_, t| trees[t].root,
+        );
         if !busy {
             return;
         }
         for _ in 0..ROUNDS {
-            for s in &mut state {
+            for s in &mut lanes.state {
                 if *s & LEAF != 0 {
                     continue;
                 }
