@@ -606,6 +606,7 @@ impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
             };
             // Every node reached from the root once, none shared with another tree.
             let mut special = false;
+            let mut span = (u32::MAX, 0);
             let mut stack = vec![root];
             while let Some(child) = stack.pop() {
                 if child & LEAF != 0 {
@@ -619,6 +620,7 @@ impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
                     return err(format!("tree {t}: node {i} out of range or reached twice"));
                 }
                 seen[i] = true;
+                span = (span.0.min(child), span.1.max(child + 1));
                 let n = nodes[i];
                 if n.feature & SPECIAL == 0 {
                     if n.feature as usize >= 2 * nf {
@@ -639,6 +641,7 @@ impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
                 group,
                 leaves,
                 special,
+                span: (span.0.min(span.1), span.1),
             });
         }
         Ok(Nodes {

@@ -130,6 +130,9 @@ pub struct TreeRef {
     leaves: LeafKind,
     /// Whether it has special splits (else the kernels skip the check).
     special: bool,
+    /// The node records it uses lie in `nodes[span.0..span.1]` (empty for a one-leaf tree),
+    /// which the batch walk of the tree before it prefetches.
+    span: (u32, u32),
 }
 
 /// Checked, ready-to-score node arrays (see the [module docs](self)): inputs of type `I`,

@@ -11,7 +11,7 @@
 //! 2 rounds, 4.7 µs/row (16 lanes: 6.6; 32 lanes: 11.7 — more lanes than the out-of-order
 //! window holds add instructions, not misses in flight).
 
-use super::{Nodes, SpecialKind, TreeRef, LEAF, SPECIAL};
+use super::{NodeRec, Nodes, SpecialKind, TreeRef, LEAF, SPECIAL};
 use crate::batch::{Block, BLOCK_ROWS, MAX_ROWS};
 use crate::float::{KeyFloat, SumFloat};
 use core::ops::Range;
@@ -108,11 +108,18 @@ impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
             block.num_features() == self.num_features && block.num_groups() == self.num_groups,
             "a block of another model"
         );
-        for &tree in &self.trees[trees] {
+        let end = trees.end;
+        for t in trees {
+            let tree = self.trees[t];
+            // The next tree's records, loaded into the cache while this tree is walked.
+            let next = match self.trees.get(t + 1) {
+                Some(n) if t + 1 < end => &self.nodes[n.span.0 as usize..n.span.1 as usize],
+                _ => &[],
+            };
             if tree.special {
-                self.add_tree::<true>(block, tree);
+                self.add_tree::<true>(block, tree, next);
             } else {
-                self.add_tree::<false>(block, tree);
+                self.add_tree::<false>(block, tree, next);
             }
         }
     }
@@ -124,7 +131,12 @@ impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
     /// Fully grown trees have leaves at every depth (5 to 55 on a scikit-learn forest); a
     /// lane that waited for the deepest walk of its group would idle most rounds, and a lane
     /// refilled on every step would branch on every step.
-    fn add_tree<const SPECIALS: bool>(&self, block: &mut Block<'_, I, O>, tree: TreeRef) {
+    fn add_tree<const SPECIALS: bool>(
+        &self,
+        block: &mut Block<'_, I, O>,
+        tree: TreeRef,
+        next: &[NodeRec<I::Key>],
+    ) {
         let (nf, ng, len) = (self.num_features, self.num_groups, block.len());
         let key_block = 2 * nf * BLOCK_ROWS;
         let keys = block.keys();
@@ -149,6 +161,7 @@ impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
         // Each lane's walk (a row each) and its row's first key.
         let mut lanes = Lanes::new();
         let mut kp = [keys; LANES];
+        let mut prefetch = Prefetch::new(next);
         loop {
             let busy = lanes.refill(
                 len,
@@ -163,6 +176,7 @@ impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
             if !busy {
                 break;
             }
+            prefetch.some();
             let (state, row_of) = (&mut lanes.state, &lanes.item);
             // Lockstep rounds: no branch depends on a walk (a mispredicted exit would throw
             // away every load in flight); a lane whose walk is done re-reads the root and
@@ -240,6 +254,58 @@ impl Lanes {
         }
         busy
     }
+}
+
+/// Cache lines of the next tree's records a batch walk prefetches at each refill.
+const PREFETCH_LINES: usize = 4;
+
+/// A batch walk's prefetch of the next tree's node records, a few cache lines at each refill.
+///
+/// A batch walks each tree's nodes for a superblock of rows, then moves on; a forest of fully
+/// grown trees (8 MB of records for 100 trees) does not stay in L2, so each tree's deep
+/// records came from L3 at their first touch in a superblock, each miss stalling a walk. One
+/// tree's walk lasts long enough to bring the next tree's records in at a few lines a refill.
+/// Measured on the fully grown scikit-learn forest (batch, 1 thread): 4.2/5.0 µs/row (min /
+/// median) without, 3.8/3.9 with.
+struct Prefetch {
+    at: *const u8,
+    end: *const u8,
+}
+
+impl Prefetch {
+    /// A prefetch of `records`.
+    fn new<K>(records: &[K]) -> Prefetch {
+        let range = records.as_ptr_range();
+        Prefetch {
+            at: range.start.cast(),
+            end: range.end.cast(),
+        }
+    }
+
+    /// Prefetches the next [`PREFETCH_LINES`] lines, if any are left.
+    #[inline(always)]
+    fn some(&mut self) {
+        for _ in 0..PREFETCH_LINES {
+            if self.at >= self.end {
+                return;
+            }
+            prefetch_line(self.at);
+            self.at = self.at.wrapping_add(64);
+        }
+    }
+}
+
+/// Asks the CPU to bring the cache line at `p` into L2 (a hint: it never faults, whatever `p`
+/// is, and reads nothing into the program).
+#[inline(always)]
+fn prefetch_line(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint that cannot fault or change memory, on any address.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T1 }>(p.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// Trees a single row walks [`LANES`] at a time before their leaves are added.
