@@ -16,7 +16,9 @@ Scorers (those that apply to the model's library):
   library   XGBoost `inplace_predict`, LightGBM `predict`, scikit-learn `predict_proba`
             (classifiers) / `predict`: the reference every output is compared with
   lleaves   LightGBM only: lleaves 1.3 (LLVM), compiled once, cached object file
-  tl2cgen   TL2cgen 1.0 C code from treelite, built with gcc (`parallel_comp` = cores)
+  tl2cgen   TL2cgen 1.0 C code from treelite, built with gcc (`parallel_comp` = cores, or
+            `--tl2cgen-units`: a fully grown forest needs about one unit per tree, gcc's time
+            grows faster than a unit's size)
   onnx      ONNX Runtime, model converted by onnxmltools (XGBoost, LightGBM) / skl2onnx
             (scikit-learn, zipmap off); its tree ensembles read float32 and (by default) write
             float32, so LightGBM / scikit-learn float64 outputs cannot match bit for bit
@@ -124,11 +126,11 @@ def write_csv(path, rows):
 
 # ----------------------------------------------------------------------------- compile workers
 #
-# `peer_bench.py --compile-worker PEER KIND MODEL OUT`: builds one peer's artifact in a child
-# process (time and memory limited by the parent) and prints a JSON line with its cost.
+# `peer_bench.py --compile-worker PEER KIND MODEL OUT UNITS`: builds one peer's artifact in a
+# child process (time and memory limited by the parent) and prints a JSON line with its cost.
 
 
-def compile_worker(peer, kind, model_path, out):
+def compile_worker(peer, kind, model_path, out, units):
     t0 = time.perf_counter()
     info = {}
     if peer == "lleaves":
@@ -146,8 +148,9 @@ def compile_worker(peer, kind, model_path, out):
             tm = treelite.sklearn.import_model(load_sklearn(model_path))
         t1 = time.perf_counter()
         tl2cgen.export_lib(tm, toolchain="gcc", libpath=out,
-                           params={"parallel_comp": ALL}, nthread=ALL)
+                           params={"parallel_comp": int(units)}, nthread=ALL)
         info["import_seconds"] = round(t1 - t0, 2)
+        info["units"] = int(units)
     elif peer == "onnx":
         onx = onnx_convert(kind, model_path)
         with open(out, "wb") as fh:
@@ -187,7 +190,7 @@ def onnx_convert(kind, model_path):
         [None, nf]))])
 
 
-def build_peer(peer, kind, model_path, workdir, timeout, mem_gib):
+def build_peer(peer, kind, model_path, workdir, timeout, mem_gib, units):
     ext = {"lleaves": ".o", "tl2cgen": ".so", "onnx": ".onnx"}[peer]
     out = os.path.join(workdir, peer + ext)
     if os.path.exists(out):  # lleaves would load a cached object file instead of compiling
@@ -203,8 +206,8 @@ def build_peer(peer, kind, model_path, workdir, timeout, mem_gib):
     # A session of its own, so that a timeout ends the compilers the worker started too.
     proc = subprocess.Popen(
         [sys.executable, os.path.abspath(__file__), "--compile-worker", peer, kind, model_path,
-         out], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=limit,
-        start_new_session=True)
+         out, str(units)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=limit, start_new_session=True)
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -436,7 +439,7 @@ def fmt(v, digits=2):
 
 def main():
     if sys.argv[1:2] == ["--compile-worker"]:
-        compile_worker(*sys.argv[2:6])
+        compile_worker(*sys.argv[2:7])
         return
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -453,6 +456,9 @@ def main():
     ap.add_argument("--seconds", type=float, default=2.0, help="Timber bench --seconds")
     ap.add_argument("--compile-timeout", type=float, default=900)
     ap.add_argument("--compile-mem-gib", type=float, default=12)
+    ap.add_argument("--tl2cgen-units", type=int, default=ALL,
+                    help="TL2cgen's parallel_comp: C files the trees are split into "
+                         "(default: the core count)")
     ap.add_argument("--workdir", help="where compiled peers go (default: a temp dir)")
     args = ap.parse_args()
 
@@ -486,7 +492,7 @@ def main():
         if peer not in wanted:
             continue
         artifact, info = build_peer(peer, kind, args.model, workdir, args.compile_timeout,
-                                    args.compile_mem_gib)
+                                    args.compile_mem_gib, args.tl2cgen_units)
         compile_infos[peer] = info
         if artifact is None:
             continue
@@ -623,6 +629,8 @@ def table(doc):
     for key, r in res.items():
         c = r.get("compile") or {}
         comp = c.get("error") or (f"{c['seconds']} s, {c['peak_mib']} MiB" if c else "–")
+        if c and "units" in c and not c.get("error"):
+            comp += f", {c['units']} C files"
         ex = r.get("exact_fraction")
         exs = f"{100 * ex:.2f}%" if ex is not None else (r.get("exact_error") or "–")
         fa = r.get("exact_fraction_all_threads")
