@@ -1,7 +1,7 @@
 //! Batch scoring on several threads.
 //!
 //! The rows are cut into contiguous pieces (whole blocks of
-//! [`BLOCK_ROWS`](crate::batch::BLOCK_ROWS) rows, about 8 pieces per thread), which scoped
+//! [`BLOCK_ROWS`] rows, about 8 pieces per thread), which scoped
 //! threads — the calling thread among them — take one at a time and score with the model's
 //! own batch method ([`Model::predict_batch`] / [`Model::predict_margin_batch`]), so a
 //! thread slowed by other work on its core takes fewer pieces. Rows are independent, so the

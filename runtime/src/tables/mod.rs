@@ -10,7 +10,7 @@
 //! ```
 //!
 //! where `keys` are the row's values mapped to integers whose unsigned order is the float
-//! order ([`key`](self::TableFloat::key)): NaN is below every threshold, so a missing value
+//! order ([`key`](crate::float::KeyFloat::key)): NaN is below every threshold, so a missing value
 //! always takes child `2i + 1`, and the generator puts each split's default side there;
 //! `<`, `<=` and both default sides become this one comparison on `x` or `-x` (see
 //! `timber_codegen::emit` for the rewriting). Leaves that sit above depth `d` are copied
@@ -138,7 +138,7 @@ impl<F: TableFloat> Tables<F> {
     }
 
     /// Adds trees `trees` (table indices, in order) to one row's `margins`; `keys` come from
-    /// [`row_keys`]. The walks of several trees are interleaved; the additions happen in
+    /// [`row_keys`](crate::float::row_keys). The walks of several trees are interleaved; the additions happen in
     /// tree order.
     ///
     /// # Panics
