@@ -4,6 +4,7 @@ scripts/peer-bench.sh sets that up).
 
     peer_bench.py MODEL ROWS [--timber SCORER] [--expected EXPECTED.npy] [--out RESULT.json]
                   [--rounds 5] [--peers NAME,...] [--limit N] [--single N] [--seconds S]
+                  [--compile-timeout S] [--compile-mem-gib G] [--tl2cgen-units N]
 
 MODEL   XGBoost JSON/UBJ (`Booster.save_model`), LightGBM text model (`model.txt`), or a
         pickled / joblib scikit-learn estimator (`.pkl`, `.joblib`)
