@@ -8,10 +8,12 @@
 #    (scripts/xgboost-lib.sh)
 # 1. cargo fmt --all -- --check                              formatting
 # 2. cargo clippy --workspace --all-targets -- -D warnings    lints, warnings are errors
-# 3. cargo test --workspace                                   every test of every crate
-# 4. scripts/http-bench.sh --smoke                            the HTTP load bench, 1 s per run
-# 5. scripts/fuzz.sh --smoke                                  every fuzz target, 40 s each
-# 6. scripts/doc-commands.sh                                  every sh block of README.md and docs/
+# 3. RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+#                                                             API docs, warnings are errors
+# 4. cargo test --workspace                                   every test of every crate
+# 5. scripts/http-bench.sh --smoke                            the HTTP load bench, 1 s per run
+# 6. scripts/fuzz.sh --smoke                                  every fuzz target, 40 s each
+# 7. scripts/doc-commands.sh                                  every sh block of README.md and docs/
 #
 # Runs from any directory, needs no input, and is idempotent: it writes only under target/
 # and fuzz/ (git-ignored) (and installs missing rustup components and targets, Node.js from Debian's packages when
@@ -100,6 +102,10 @@ run cargo fmt --all --manifest-path fuzz/Cargo.toml -- --check
 
 section "lint: cargo clippy"
 run cargo clippy --workspace --all-targets -- -D warnings
+
+# Broken, ambiguous and private-item intra-doc links are only reported by rustdoc.
+section "docs: cargo doc"
+run env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 
 section "test: cargo test"
 run cargo test --workspace

@@ -109,7 +109,7 @@ pub fn for_each_row<F: Float, R: Read>(
     }
 }
 
-/// The outcome of [`bench`].
+/// The outcome of [`fn@bench`].
 #[derive(Debug, Clone, Copy)]
 pub struct BenchReport {
     /// Distinct rows in the input.

@@ -2,8 +2,10 @@
 //! split, walked by the runtime's kernels. It holds everything the IR can express, so it is
 //! the layout for every tree the complete tables cannot hold.
 //!
-//! Numerical splits become key comparisons ([`super::keys`]); categorical, zero-as-missing
-//! and capped splits become the runtime's special splits with `a` the IR's left child.
+//! Numerical splits become key comparisons (the crate-private `emit::keys` module has the
+//! rules: `key(v) < key_t` on `x` or `-x`, true when a value is missing); categorical,
+//! zero-as-missing and capped splits become the runtime's special splits with `a` the IR's
+//! left child.
 //! Nodes are laid out in depth-first order, the child with more cover (training data that
 //! reached it) first, `a` when the tree has no cover: the path most rows take runs through
 //! consecutive records, so a walk's next record is mostly in the cache line it just read

@@ -1,8 +1,8 @@
 //! The QuickScorer bit-vector layout (see `timber_runtime::quick`): trees of at most 64
 //! leaves whose splits are all numerical, scored feature by feature with bit masks instead
 //! of walks. Leaves are numbered depth first with each split's `a` side (its key
-//! comparison's true side, [`super::keys`]) first; a split's mask clears the leaves under
-//! `a`.
+//! comparison's true side, as the crate-private `emit::keys` rewrites it) first; a split's
+//! mask clears the leaves under `a`.
 
 use super::blob::{encode_in, BlobLayout, Encode, LayoutBlob};
 use super::keys::{numerical_key_split, EmitFloat};

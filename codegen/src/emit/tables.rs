@@ -2,8 +2,8 @@
 //! complete tree of its depth, every split rewritten as `key(v) < key(t')` where a true
 //! comparison — and a missing value — takes child `2i + 1`.
 //!
-//! Splits become key comparisons as [`super::keys`] describes: a true comparison, and a
-//! missing value, take child `2i + 1`.
+//! Splits become key comparisons as the crate-private `emit::keys` module describes: a true
+//! comparison, and a missing value, take child `2i + 1`.
 //!
 //! What the tables hold, and what is left to the nested `if`/`else` layout:
 //!

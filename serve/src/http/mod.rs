@@ -3,11 +3,11 @@
 //!
 //! Endpoints of `serve http`:
 //!
-//! - The Open Inference Protocol (KServe v2) in JSON ([`infer`]): `GET /v2`,
+//! - The Open Inference Protocol (KServe v2) in JSON (module `infer`): `GET /v2`,
 //!   `GET /v2/health/live`, `GET /v2/health/ready`, `GET /v2/models/NAME`,
 //!   `GET /v2/models/NAME/ready`, `POST /v2/models/NAME/infer`. Errors are `{"error": …}`.
-//! - Plain rows ([`rows`]): `POST /predict` with a CSV, NDJSON or JSON body, one result per
-//!   row, per-row errors in place, exactly the results `serve socket` sends.
+//! - Plain rows (module `rows`): `POST /predict` with a CSV, NDJSON or JSON body, one result
+//!   per row, per-row errors in place, exactly the results `serve socket` sends.
 //! - `GET /metrics` (Prometheus text format), `GET /` (the live page), `GET /events` (its
 //!   Server-Sent Events feed), `GET /snapshot` (the same data as one JSON document).
 //!

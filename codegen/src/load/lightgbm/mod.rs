@@ -1,6 +1,7 @@
 //! LightGBM models: the text file of `save_model` ([`load_text`]) and the JSON of
 //! `dump_model()` ([`load_json`]). Both describe the same trees; the readers turn each into
-//! a [`Model`] and [`Model::build`] turns that into a forest with LightGBM's semantics:
+//! one crate-private `Model`, and `Model::build` turns that into a [`Forest`] with
+//! LightGBM's semantics:
 //!
 //! - Everything is `f64`: inputs, thresholds (written with 17 digits), leaves, sums.
 //! - LightGBM's predictor drops input values with `|x| <= kZeroThreshold` (`1e-35f`) from the
