@@ -25,7 +25,7 @@ pub const LANES: usize = 8;
 const ROUNDS: usize = 2;
 
 /// A lane without an item (a row, or a tree).
-const NO_ROW: usize = usize::MAX;
+const NO_ITEM: usize = usize::MAX;
 
 impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
     /// Whether a special split sends value `x` to `a`.
@@ -212,7 +212,7 @@ impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
 struct Lanes {
     /// Each lane's state: a node, or a leaf once its walk is done.
     state: [u32; LANES],
-    /// Each lane's item (`NO_ROW` when it has none left).
+    /// Each lane's item (`NO_ITEM` when it has none left).
     item: [usize; LANES],
     /// The next item no lane has taken.
     next: usize,
@@ -223,7 +223,7 @@ impl Lanes {
     fn new() -> Lanes {
         Lanes {
             state: [LEAF; LANES],
-            item: [NO_ROW; LANES],
+            item: [NO_ITEM; LANES],
             next: 0,
         }
     }
@@ -241,9 +241,9 @@ impl Lanes {
         let mut busy = false;
         for k in 0..LANES {
             if self.state[k] & LEAF != 0 {
-                if self.item[k] != NO_ROW {
+                if self.item[k] != NO_ITEM {
                     done(self.item[k], self.state[k]);
-                    self.item[k] = NO_ROW;
+                    self.item[k] = NO_ITEM;
                 }
                 if self.next < len {
                     self.item[k] = self.next;
@@ -251,7 +251,7 @@ impl Lanes {
                     self.next += 1;
                 }
             }
-            busy |= self.item[k] != NO_ROW;
+            busy |= self.item[k] != NO_ITEM;
         }
         busy
     }
