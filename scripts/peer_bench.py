@@ -148,10 +148,10 @@ def compile_worker(peer, kind, model_path, out, units):
         else:
             tm = treelite.sklearn.import_model(load_sklearn(model_path))
         t1 = time.perf_counter()
-        tl2cgen.export_lib(tm, toolchain="gcc", libpath=out,
-                           params={"parallel_comp": int(units)}, nthread=ALL)
-        info["import_seconds"] = round(t1 - t0, 2)
         info["units"] = int(units)
+        tl2cgen.export_lib(tm, toolchain="gcc", libpath=out,
+                           params={"parallel_comp": info["units"]}, nthread=ALL)
+        info["import_seconds"] = round(t1 - t0, 2)
     elif peer == "onnx":
         onx = onnx_convert(kind, model_path)
         with open(out, "wb") as fh:
@@ -630,7 +630,7 @@ def table(doc):
     for key, r in res.items():
         c = r.get("compile") or {}
         comp = c.get("error") or (f"{c['seconds']} s, {c['peak_mib']} MiB" if c else "–")
-        if c and "units" in c and not c.get("error"):
+        if "units" in c and not c.get("error"):
             comp += f", {c['units']} C files"
         ex = r.get("exact_fraction")
         exs = f"{100 * ex:.2f}%" if ex is not None else (r.get("exact_error") or "–")
