@@ -5,6 +5,11 @@ use alloc::borrow::Cow;
 use alloc::format;
 use alloc::string::String;
 
+/// A 64-byte-aligned value: generated code wraps each layout's blob in it
+/// (`&Aligned(*include_bytes!(...))`) so the layout can map its records without copying.
+#[repr(C, align(64))]
+pub struct Aligned<T: ?Sized>(pub T);
+
 /// The little-endian `u32` at byte `at` (the caller has checked the bounds).
 pub(crate) fn u32_at(blob: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([blob[at], blob[at + 1], blob[at + 2], blob[at + 3]])

@@ -4,10 +4,7 @@
 //! ([`crate::tables::LazyTables`], [`crate::nodes::LazyNodes`],
 //! [`crate::quick::LazyQuick`] are aliases of it).
 
-use crate::float::{KeyFloat, SumFloat};
-use crate::nodes::{Nodes, NodesError};
-use crate::quick::{Quick, QuickError};
-use crate::tables::{Aligned, TableFloat, Tables, TablesError};
+use crate::blob::Aligned;
 use alloc::boxed::Box;
 use core::fmt::Display;
 
@@ -58,11 +55,11 @@ impl<T: FromBlob> Lazy<T> {
     }
 }
 
-/// `FromBlob` for the layouts: `Layout<params> where [bounds] => its error, "its name"`,
-/// read by the layout's own `new`.
+/// `FromBlob` for a layout: `Layout<params> where [bounds] => its error, "its name"`, read
+/// by the layout's own `new`. Each layout says it next to its type.
 macro_rules! from_blob {
-    ($($layout:ident<$($p:ident),*> where [$($bounds:tt)*] => $error:ty, $name:literal;)*) => {$(
-        impl<$($bounds)*> FromBlob for $layout<$($p),*> {
+    ($layout:ident<$($p:ident),*> where [$($bounds:tt)*] => $error:ty, $name:literal) => {
+        impl<$($bounds)*> $crate::lazy::FromBlob for $layout<$($p),*> {
             type Error = $error;
             const NAME: &'static str = $name;
 
@@ -70,11 +67,6 @@ macro_rules! from_blob {
                 $layout::new(blob)
             }
         }
-    )*};
+    };
 }
-
-from_blob! {
-    Tables<F> where [F: TableFloat] => TablesError, "tables";
-    Nodes<I, O> where [I: KeyFloat, O: SumFloat] => NodesError, "node arrays";
-    Quick<I, O> where [I: KeyFloat, O: SumFloat] => QuickError, "bit-vector trees";
-}
+pub(crate) use from_blob;

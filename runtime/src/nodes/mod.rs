@@ -222,5 +222,7 @@ impl<I: KeyFloat, O: SumFloat> Nodes<I, O> {
 /// = LazyNodes::new(BLOB);` (see [`crate::lazy`]).
 pub type LazyNodes<I, O> = crate::lazy::Lazy<Nodes<I, O>>;
 
+crate::lazy::from_blob!(Nodes<I, O> where [I: KeyFloat, O: SumFloat] => NodesError, "node arrays");
+
 #[cfg(all(test, feature = "std"))]
 mod tests;

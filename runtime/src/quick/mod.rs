@@ -147,5 +147,7 @@ impl<I: KeyFloat, O: SumFloat> Quick<I, O> {
 /// LazyQuick<f64, f64> = LazyQuick::new(BLOB);` (see [`crate::lazy`]).
 pub type LazyQuick<I, O> = crate::lazy::Lazy<Quick<I, O>>;
 
+crate::lazy::from_blob!(Quick<I, O> where [I: KeyFloat, O: SumFloat] => QuickError, "bit-vector trees");
+
 #[cfg(all(test, feature = "std"))]
 mod tests;

@@ -21,11 +21,6 @@ pub const VERSION: u32 = 1;
 const HEADER_BYTES: usize = 32;
 const ALIGN: usize = 64;
 
-/// A 64-byte-aligned value: generated code wraps its table blob in it
-/// (`&Aligned(*include_bytes!(...))`) so [`Tables::new`] can map it without copying.
-#[repr(C, align(64))]
-pub struct Aligned<T: ?Sized>(pub T);
-
 /// One tree as the encoder takes it: `2^depth` slots of each array (slot 0 of `features`
 /// and `thresholds` unused).
 #[derive(Debug, Clone, PartialEq)]
@@ -146,8 +141,9 @@ pub fn encode<F: TableFloat>(
 }
 
 impl<F: TableFloat> Tables<F> {
-    /// Checks a blob written by [`encode`] and maps it (without copying when it is
-    /// 64-byte aligned, e.g. wrapped in [`Aligned`], on a little-endian machine).
+    /// Checks a blob written by [`encode`] and maps it (without copying when it is 64-byte
+    /// aligned, e.g. wrapped in [`Aligned`](crate::tables::Aligned), on a little-endian
+    /// machine).
     ///
     /// The checks — every tree's slots lie inside the arrays, every feature index is below
     /// `2 * num_features`, every group below `num_groups` — are what lets the kernels index

@@ -39,7 +39,8 @@ mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod simd;
 
-pub use blob::{encode, Aligned, TablesError, TreeTable, MAGIC, VERSION};
+pub use crate::blob::Aligned;
+pub use blob::{encode, TablesError, TreeTable, MAGIC, VERSION};
 
 use crate::batch::BLOCK_ROWS;
 use crate::float::{KeyFloat, SumFloat};
@@ -153,9 +154,38 @@ impl<F: TableFloat> Tables<F> {
     }
 }
 
+/// Table bytes per chunk of trees that a batch walks through all its blocks in turn.
+const TREE_CHUNK_BYTES: usize = 256 * 1024;
+
+/// `trees` cut into consecutive chunks of at most [`TREE_CHUNK_BYTES`] of tables (a bigger
+/// tree alone).
+fn tree_chunks(trees: &[TreeRef]) -> impl Iterator<Item = &[TreeRef]> {
+    let mut rest = trees;
+    core::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut bytes = 0;
+        let mut n = 0;
+        for t in rest {
+            let b = 12usize << t.depth;
+            if n > 0 && bytes + b > TREE_CHUNK_BYTES {
+                break;
+            }
+            bytes += b;
+            n += 1;
+        }
+        let (chunk, later) = rest.split_at(n);
+        rest = later;
+        Some(chunk)
+    })
+}
+
 /// A generated model's tables, checked on first use: `static TABLES: LazyTables<f32> =
 /// LazyTables::new(&Aligned(*b"..."));` (see [`crate::lazy`]).
 pub type LazyTables<F> = crate::lazy::Lazy<Tables<F>>;
+
+crate::lazy::from_blob!(Tables<F> where [F: TableFloat] => TablesError, "tables");
 
 #[cfg(all(test, feature = "std"))]
 mod tests;

@@ -53,7 +53,7 @@ pub(super) fn add_block<F: TableFloat>(
     let (len, blocks) = (block.len(), block.blocks());
     let (keys, acc) = block.keys_and_acc();
     let (key_block, acc_block) = t.block_strides(keys.len(), acc.len(), blocks);
-    for chunk in super::batch::tree_chunks(trees) {
+    for chunk in super::tree_chunks(trees) {
         for b in 0..blocks {
             let kp = keys[b * key_block..].as_ptr();
             let len = (len - b * BLOCK_ROWS).min(BLOCK_ROWS);

@@ -7,9 +7,9 @@ mod rng;
 pub use rng::{Mix, Rng};
 
 use crate::batch::{score, Block};
+use crate::blob::Aligned;
 use crate::float::row_keys;
 use crate::kernel::{with_kernel, Kernel};
-use crate::tables::Aligned;
 use crate::{KeyFloat, SumFloat};
 
 /// `blob` copied into leaked 64-aligned storage, so the zero-copy load path is exercised.

@@ -154,7 +154,7 @@ pub(super) unsafe fn add_block<V: Lanes>(
     blocks: usize,
 ) {
     let (key_block, acc_block) = t.block_strides(keys.len(), acc.len(), blocks);
-    for chunk in super::batch::tree_chunks(trees) {
+    for chunk in super::tree_chunks(trees) {
         for b in 0..blocks {
             for tree in chunk {
                 // SAFETY: `Tables::new` checked that the tree's `2^depth` slots lie inside
