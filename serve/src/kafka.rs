@@ -29,8 +29,9 @@
 
 use crate::codec::Codec;
 use crate::metrics::Sample;
+use crate::metrics::Stats;
 use crate::sink::{SinkRow, Sinks};
-use crate::stream::{Shutdown, Stats, StreamArgs};
+use crate::stream::{Shutdown, StreamArgs};
 use anyhow::{bail, Context, Result};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};

@@ -8,11 +8,11 @@
 //!   each model's library's rules for text cells (H2O's in `h2o`).
 //! - [`codec`]: stream rows (CSV lines, JSON arrays and objects) in, results out.
 //! - [`predict`]: bulk scoring of files and standard input, streaming, on all cores.
-//! - [`stream`]: what every live mode shares (arguments, shutdown on signals, counters);
-//!   [`socket`] serves a TCP socket (server or client), `kafka` a Kafka consumer group
-//!   (cargo feature `kafka`), [`http`] answers HTTP (Open Inference Protocol and plain
-//!   rows) and serves `/metrics` and the live page for every mode; [`metrics`] records
-//!   what they show.
+//! - [`modes`]: `serve`, one live mode started with its sinks; [`socket`] serves a TCP
+//!   socket (server or client), `kafka` a Kafka consumer group (cargo feature `kafka`),
+//!   [`http`] answers HTTP (Open Inference Protocol and plain rows) and serves `/metrics` and
+//!   the live page for every mode; [`metrics`] counts rows and records what they show;
+//!   [`stream`] is what every mode shares (arguments, the stop signal on SIGTERM/SIGINT).
 //! - [`sink`]: where scored rows go besides the normal output: SQL tables and lake files
 //!   (`--sink URL`; the drivers need the cargo feature `sinks`).
 //! - [`scorer`]: the command-line scorer (`predict`, `serve`, `info`, `bench`).
@@ -25,6 +25,7 @@ pub mod http;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod metrics;
+pub mod modes;
 pub mod predict;
 pub mod row;
 pub mod scorer;

@@ -11,13 +11,13 @@
 //! [`SAMPLED_ROWS`] rows of it are copied.
 
 use crate::codec::{Batch, Codec, Format, Scratch};
-use crate::stream::Stats;
+use crate::stream::Shutdown;
 use serde_json::Value;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use timber_runtime::{Float, Model};
 
 /// Rows of one batch whose values feed the prediction histograms (the last ones of it).
@@ -40,6 +40,61 @@ const FINE_PER_OCTAVE: u32 = 8;
 /// Octaves of nanoseconds the fine histogram covers (2^40 ns is 18 minutes).
 const FINE_OCTAVES: u32 = 40;
 const FINE_BUCKETS: usize = (FINE_PER_OCTAVE * FINE_OCTAVES) as usize;
+
+/// Counters behind the periodic log line, `/metrics` and the live page.
+#[derive(Default)]
+pub struct Stats {
+    scored: AtomicU64,
+    failed: AtomicU64,
+    /// Batches, latency, the latest rows and adapters' gauges ([`Metrics`]).
+    pub metrics: Metrics,
+}
+
+impl Stats {
+    /// Counters, and a task logging them every `interval` seconds until shutdown.
+    pub fn start(interval: f64, shutdown: &Shutdown) -> Arc<Stats> {
+        let stats = Arc::new(Stats::default());
+        if interval > 0.0 && interval.is_finite() {
+            let (stats, shutdown) = (stats.clone(), shutdown.clone());
+            tokio::spawn(async move {
+                let period = Duration::from_secs_f64(interval);
+                let (mut last, mut last_at) = (0u64, Instant::now());
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(period) => {}
+                        _ = shutdown.wait() => {}
+                    }
+                    let (scored, failed) = stats.totals();
+                    let now = Instant::now();
+                    let rate = (scored + failed - last) as f64 / (now - last_at).as_secs_f64();
+                    tracing::info!(
+                        "rows scored: {scored}, errors: {failed}, {rate:.0} rows/s over the last {:.1} s",
+                        (now - last_at).as_secs_f64()
+                    );
+                    (last, last_at) = (scored + failed, now);
+                    if shutdown.is_set() {
+                        return;
+                    }
+                }
+            });
+        }
+        stats
+    }
+
+    /// Adds `scored` good rows and `failed` bad ones.
+    pub fn add(&self, scored: u64, failed: u64) {
+        self.scored.fetch_add(scored, Ordering::Relaxed);
+        self.failed.fetch_add(failed, Ordering::Relaxed);
+    }
+
+    /// Rows scored and rows failed so far.
+    pub fn totals(&self) -> (u64, u64) {
+        (
+            self.scored.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed),
+        )
+    }
+}
 
 /// Everything recorded besides the row counters of [`Stats`].
 pub struct Metrics {

@@ -4,10 +4,10 @@
 //! interpreter) shares [`predict`], so compiled and interpreted scoring read and write
 //! exactly the same text.
 
+use crate::modes::ServeArgs;
 use crate::predict::open_input;
 pub use crate::predict::{predict, predict_reader, InputFormat, PredictArgs, PredictSummary};
 use crate::row::ColumnMap;
-use crate::stream::ServeArgs;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use std::io::Read;
@@ -57,7 +57,7 @@ pub fn main<M: Model + 'static>(model: M) -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Predict(args) => predict(&model, &args),
-        Command::Serve(args) => crate::stream::serve(model, args),
+        Command::Serve(args) => crate::modes::serve(model, args),
         Command::Bench(args) => bench(&model, &args).map(|r| println!("{r}")),
         Command::Info => {
             print!("{}", describe(model.info()));

@@ -28,9 +28,10 @@
 //! closes every connection within `--drain-timeout`.
 
 use crate::codec::{Batch, Codec, RowFailure};
+use crate::metrics::Stats;
 use crate::predict::DEFAULT_MAX_LINE_BYTES;
 use crate::sink::{SinkRow, SinkSender};
-use crate::stream::{Shutdown, Stats, StreamArgs};
+use crate::stream::{Shutdown, StreamArgs};
 use anyhow::{Context, Result};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

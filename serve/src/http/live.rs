@@ -3,7 +3,8 @@
 //! rows, published on a watch channel that every `/events` stream follows.
 
 use crate::metrics::LatencySnapshot;
-use crate::stream::{Shutdown, Stats};
+use crate::metrics::Stats;
+use crate::stream::Shutdown;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::sync::Arc;

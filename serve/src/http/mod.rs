@@ -26,8 +26,9 @@ mod live;
 mod rows;
 
 use crate::codec::{Codec, CodecOptions, Format};
+use crate::metrics::Stats;
 use crate::sink::{SinkArgs, SinkRow, SinkSender};
-use crate::stream::{Shutdown, Stats};
+use crate::stream::Shutdown;
 use anyhow::{Context, Result};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
