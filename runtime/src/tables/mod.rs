@@ -10,8 +10,8 @@
 //! ```
 //!
 //! where `keys` are the row's values mapped to integers whose unsigned order is the float
-//! order ([`key`](crate::float::KeyFloat::key)): NaN is below every threshold, so a missing value
-//! always takes child `2i + 1`, and the generator puts each split's default side there;
+//! order ([`key`](crate::float::KeyFloat::key)): NaN is below every threshold, so a missing
+//! value always takes child `2i + 1`, and the generator puts each split's default side there;
 //! `<`, `<=` and both default sides become this one comparison on `x` or `-x` (see
 //! `timber_codegen::emit` for the rewriting). Leaves that sit above depth `d` are copied
 //! into every slot of their padded subtree.
@@ -139,8 +139,8 @@ impl<F: TableFloat> Tables<F> {
     }
 
     /// Adds trees `trees` (table indices, in order) to one row's `margins`; `keys` come from
-    /// [`row_keys`](crate::float::row_keys). The walks of several trees are interleaved; the additions happen in
-    /// tree order.
+    /// [`row_keys`](crate::float::row_keys). The walks of several trees are interleaved; the
+    /// additions happen in tree order.
     ///
     /// # Panics
     ///
